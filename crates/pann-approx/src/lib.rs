@@ -9,25 +9,33 @@
 //! let sign = CompositeSign::for_alpha(9).unwrap();
 //! assert_eq!(sign.relu_depth(), sign.depth() + 1);
 //! assert!(sign.certificate().max_relu_error <= 2f64.powi(-9));
-//! let r = pann_approx::relu(&sign, 0.3, 1.0);
+//! let r = 0.3 * (1.0 + sign.eval(0.3)) / 2.0;
 //! assert!((r - 0.3).abs() <= 2f64.powi(-9));
 //! ```
 #![warn(missing_docs)]
 
+pub mod certify;
 pub mod chebyshev;
+pub mod composite;
+pub mod cost;
 pub mod domain;
 pub mod double_double;
+mod golden;
 pub mod error;
 mod linalg;
 pub mod real;
 pub mod remez;
+pub mod search;
+pub mod sign;
 
 pub use chebyshev::Symmetry;
 pub use domain::{Domain, Interval};
 pub use double_double::DoubleDouble;
 pub use error::{Error, Result};
 pub use real::{Precision, Real};
+pub use certify::Certificate;
 pub use remez::{remez, MinimaxPoly, RemezConfig, RemezReport};
+pub use sign::CompositeSign;
 
 /// Smallest precision α (ReLU error `2^-α`) the composite construction supports.
 pub const ALPHA_MIN: u32 = 4;

@@ -15,6 +15,7 @@
 use crate::chebyshev::{self, Symmetry};
 use crate::domain::Domain;
 use crate::error::{Error, Result};
+use crate::golden::golden_max;
 use crate::linalg;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
@@ -127,7 +128,7 @@ where
 
     let mut reference = match initial_reference {
         Some(r) if r.len() == m && is_valid_reference(r, domain) => r.to_vec(),
-        _ => initial_reference_points(domain, m),
+        _ => initial_reference_points(domain, m, symmetry != Symmetry::None),
     };
     let mut report = RemezReport {
         converged: false,
@@ -140,6 +141,7 @@ where
     let mut best: Option<(Vec<R>, f64)> = None;
     let mut row = vec![R::from_f64(0.0); nb];
     let f_scale = reference.iter().map(|&x| f(R::from_f64(x)).to_f64().abs()).fold(0.0, f64::max).max(1e-300);
+    let w_scale = reference.iter().map(|&x| w(R::from_f64(x)).to_f64().abs()).fold(0.0, f64::max).max(1e-300);
 
     for iter in 1..=config.max_iterations {
         report.iterations = iter;
@@ -166,18 +168,20 @@ where
             report.max_error = max_err;
             report.reference = reference.clone();
         }
-        let resolution = 64.0 * R::UNIT_ROUNDOFF * f_scale * (degree.max(1) as f64);
-        if max_err <= resolution {
-            report.resolution_limited = true;
-            break;
-        }
-        let Some(next) = exchange(extrema, m) else { break };
-        let min_ref = next.iter().map(|e| e.1.abs()).fold(f64::INFINITY, f64::min);
-        reference = next.iter().map(|e| e.0).collect();
-        if (max_err - min_ref) / max_err < config.tolerance || (max_err - levelled) / max_err < config.tolerance {
+        // Round-off in evaluating f − p is about u·(|f| + Σ|c_j|); an error gap below a few hundred of those
+        // cannot be closed in this precision.
+        let coeff_mass: f64 = coeffs.iter().map(|c| c.to_f64().abs()).sum();
+        let noise = 256.0 * R::UNIT_ROUNDOFF * (f_scale + coeff_mass) * w_scale;
+        if (max_err - levelled) / max_err < config.tolerance {
             report.converged = true;
             break;
         }
+        if max_err - levelled <= noise {
+            report.resolution_limited = true;
+            break;
+        }
+        let next = exchange(&extrema, m).unwrap_or_else(|| single_exchange(&reference, &extrema, &coeffs, &error_at));
+        reference = next.iter().map(|e| e.0).collect();
     }
     let (coeffs, _) = best.ok_or_else(|| Error::InvalidDomain("the reference system is singular".into()))?;
     let power = shifted_power_basis(symmetry, &coeffs, degree, center, half_width);
@@ -212,8 +216,9 @@ fn is_valid_reference(r: &[f64], domain: &Domain) -> bool {
         && r.iter().all(|&x| domain.intervals().iter().any(|i| x >= i.lo && x <= i.hi))
 }
 
-/// Chebyshev extrema spread over the intervals in proportion to their widths.
-fn initial_reference_points(domain: &Domain, m: usize) -> Vec<f64> {
+/// Chebyshev extrema spread over the intervals in proportion to their widths. For symmetric problems the points
+/// are Chebyshev-spaced in `x²`, the natural variable of an odd (`x·q(x²)`) or even (`q(x²)`) polynomial.
+fn initial_reference_points(domain: &Domain, m: usize, in_square: bool) -> Vec<f64> {
     let total = domain.measure();
     let ivs = domain.intervals();
     let mut counts: Vec<usize> = ivs.iter().map(|i| ((i.width() / total) * m as f64).floor() as usize).collect();
@@ -224,18 +229,59 @@ fn initial_reference_points(domain: &Domain, m: usize) -> Vec<f64> {
         assigned += 1;
         k += 1;
     }
+    let (fwd, back): (fn(f64) -> f64, fn(f64) -> f64) =
+        if in_square { (|x| x * x, f64::sqrt) } else { (|x| x, |x| x) };
     let mut pts = Vec::with_capacity(m);
     for (iv, &c) in ivs.iter().zip(&counts) {
+        let (lo, hi) = (fwd(iv.lo), fwd(iv.hi));
         match c {
             0 => {}
-            1 => pts.push((iv.lo + iv.hi) / 2.0),
+            1 => pts.push(back((lo + hi) / 2.0)),
             _ => {
                 for i in 0..c {
                     let s = (1.0 - (std::f64::consts::PI * i as f64 / (c - 1) as f64).cos()) / 2.0;
-                    pts.push(iv.lo + iv.width() * s);
+                    pts.push(back(lo + (hi - lo) * s).clamp(iv.lo, iv.hi));
                 }
             }
         }
+    }
+    pts
+}
+
+/// The classical single-point exchange, used when the multi-point exchange finds too few alternations (far from
+/// the optimum): the point of largest error replaces the reference point next to it whose error has the same sign,
+/// which keeps the signs alternating and strictly raises the levelled error.
+fn single_exchange<R: Real>(
+    reference: &[f64],
+    extrema: &[(f64, f64)],
+    coeffs: &[R],
+    error_at: &impl Fn(&[R], f64) -> R,
+) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = reference.iter().map(|&x| (x, error_at(coeffs, x).to_f64())).collect();
+    let Some(&(xs, es)) = extrema.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())) else { return pts };
+    if pts.iter().any(|p| p.0 == xs) {
+        return pts;
+    }
+    let same = |e: f64| (e > 0.0) == (es > 0.0);
+    let j = pts.partition_point(|p| p.0 < xs);
+    if j == 0 {
+        if same(pts[0].1) {
+            pts[0] = (xs, es);
+        } else {
+            pts.insert(0, (xs, es));
+            pts.pop();
+        }
+    } else if j == pts.len() {
+        if same(pts[j - 1].1) {
+            pts[j - 1] = (xs, es);
+        } else {
+            pts.push((xs, es));
+            pts.remove(0);
+        }
+    } else if same(pts[j - 1].1) {
+        pts[j - 1] = (xs, es);
+    } else {
+        pts[j] = (xs, es);
     }
     pts
 }
@@ -274,7 +320,7 @@ fn local_extrema<R: Real>(
             } else {
                 let sign = es[j].signum();
                 let (x, e) =
-                    golden_max(|x| sign * error_at(coeffs, x).to_f64(), xs[j - 1], xs[j + 1], config.refine_steps);
+                    golden_max(&|x| sign * error_at(coeffs, x).to_f64(), xs[j - 1], xs[j + 1], config.refine_steps);
                 let (x, e) = if e >= a { (x, sign * e) } else { (xs[j], es[j]) };
                 out.push((x, e));
             }
@@ -283,38 +329,10 @@ fn local_extrema<R: Real>(
     out
 }
 
-/// Maximises a unimodal `g` on `[lo, hi]`.
-fn golden_max(g: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, steps: usize) -> (f64, f64) {
-    const INV_PHI: f64 = 0.618_033_988_749_894_8;
-    let mut x1 = hi - INV_PHI * (hi - lo);
-    let mut x2 = lo + INV_PHI * (hi - lo);
-    let (mut g1, mut g2) = (g(x1), g(x2));
-    for _ in 0..steps {
-        if g1 < g2 {
-            lo = x1;
-            x1 = x2;
-            g1 = g2;
-            x2 = lo + INV_PHI * (hi - lo);
-            g2 = g(x2);
-        } else {
-            hi = x2;
-            x2 = x1;
-            g2 = g1;
-            x1 = hi - INV_PHI * (hi - lo);
-            g1 = g(x1);
-        }
-    }
-    if g1 > g2 {
-        (x1, g1)
-    } else {
-        (x2, g2)
-    }
-}
-
 /// Chooses the next reference: merges same-sign neighbours (keeping the larger) and trims the ends to `m` points.
-fn exchange(mut ext: Vec<(f64, f64)>, m: usize) -> Option<Vec<(f64, f64)>> {
+fn exchange(ext: &[(f64, f64)], m: usize) -> Option<Vec<(f64, f64)>> {
     let mut merged: Vec<(f64, f64)> = Vec::with_capacity(ext.len());
-    for e in ext.drain(..) {
+    for &e in ext {
         match merged.last_mut() {
             Some(last) if (last.1 > 0.0) == (e.1 > 0.0) => {
                 if e.1.abs() > last.1.abs() {
