@@ -8,7 +8,7 @@
 //! `d_i` has up to `Π (d_i+1)/2` extrema there), between 2^14 and 2^21 of them. The 64 largest sampled local
 //! maxima of each error are then refined by golden-section search between their neighbours.
 
-use crate::composite::eval_odd_power;
+use crate::composite::{eval_odd_power, OddChebyshev};
 use crate::golden::golden_max;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,20 +28,29 @@ pub struct Certificate {
     pub sign_bound: f64,
     /// Number of sample points.
     pub samples: usize,
+    /// `max_relu_error` when the composite is evaluated from its power-basis coefficients in `f64` (Horner) instead
+    /// of its Chebyshev form: what a user of the published power-basis coefficients gets.
+    pub max_relu_error_power_basis: f64,
 }
 
-/// `p_k(… p_1(x))` for power-basis odd components.
+/// `p_k(… p_1(x))` in Chebyshev form.
 #[inline]
-pub fn eval_composite(components: &[Vec<f64>], x: f64) -> f64 {
+pub fn eval_composite(components: &[OddChebyshev], x: f64) -> f64 {
+    components.iter().fold(x, |y, c| c.eval(y))
+}
+
+/// `p_k(… p_1(x))` from power-basis coefficients (Horner in `f64`).
+#[inline]
+pub fn eval_composite_power(components: &[Vec<f64>], x: f64) -> f64 {
     components.iter().fold(x, |y, c| eval_odd_power(c, y))
 }
 
-/// Certifies the composite given by its components' power-basis coefficients.
-pub fn certify(components: &[Vec<f64>], design_epsilon: f64, sign_bound: f64) -> Certificate {
+/// Certifies the composite given in Chebyshev form (`components`) and, for the power-basis column, in power form.
+pub fn certify(components: &[OddChebyshev], power: &[Vec<f64>], design_epsilon: f64, sign_bound: f64) -> Certificate {
     let sign_err = |x: f64| (eval_composite(components, x) - 1.0).abs();
     let relu_err = |x: f64| x * (1.0 - eval_composite(components, x)).abs() / 2.0;
 
-    let extrema: f64 = components.iter().map(|c| (c.len() as f64) / 2.0).product();
+    let extrema: f64 = components.iter().map(|c| c.coefficients.len() as f64).product();
     let n_design = ((32.0 * extrema) as usize).clamp(1 << 14, 1 << 18);
     let mut xs: Vec<f64> = Vec::with_capacity(n_design + 8192);
     log_spaced(1e-12, 1.0, 8192, &mut xs);
@@ -79,12 +88,24 @@ pub fn certify(components: &[Vec<f64>], design_epsilon: f64, sign_bound: f64) ->
             hi
         }
     };
-    Certificate { max_sign_error, max_relu_error, argmax_relu_error, epsilon, sign_bound, samples: xs.len() }
+    let relu_power: Vec<f64> =
+        xs.par_iter().map(|&x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0).collect();
+    let (max_relu_error_power_basis, _) =
+        refined_max(&xs, &relu_power, |x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0, 0);
+    Certificate {
+        max_sign_error,
+        max_relu_error,
+        argmax_relu_error,
+        epsilon,
+        sign_bound,
+        samples: xs.len(),
+        max_relu_error_power_basis,
+    }
 }
 
 /// A quick estimate of the ReLU error below `ε` (512 log-spaced samples on `[1e-12·ε, ε]`, the 8 largest peaks
 /// refined): the part of the error the design does not control. Used to reject candidates before certifying.
-pub fn relu_error_below(components: &[Vec<f64>], epsilon: f64) -> f64 {
+pub fn relu_error_below(components: &[OddChebyshev], epsilon: f64) -> f64 {
     let mut xs = Vec::with_capacity(512);
     log_spaced(1e-12 * epsilon, epsilon, 512, &mut xs);
     let err = |x: f64| x * (1.0 - eval_composite(components, x)).abs() / 2.0;

@@ -36,8 +36,11 @@ pub struct Component {
     pub input_scale: f64,
     /// Minimax error `δ_i` of `q_i` on `[τ, 1]`.
     pub error: f64,
-    /// Power-basis coefficients of `p_i(y)`, lowest degree first (even ones are zero).
+    /// Power-basis coefficients of `p_i(y)`, lowest degree first (even ones are zero). Published for
+    /// compatibility; for degrees above ~15 their cancellation costs digits, so pann evaluates [`Self::chebyshev`].
     pub coefficients: Vec<f64>,
+    /// `p_i` in the odd Chebyshev basis: the form pann evaluates.
+    pub chebyshev: OddChebyshev,
     /// `q_i` as the exchange returned it (Chebyshev form).
     pub normalized: MinimaxPoly,
     /// How the exchange ended.
@@ -45,10 +48,37 @@ pub struct Component {
 }
 
 impl Component {
-    /// `p_i(y)` by Horner's rule on the odd powers.
+    /// `p_i(y)`, in the Chebyshev form.
     #[inline]
     pub fn eval(&self, y: f64) -> f64 {
-        eval_odd_power(&self.coefficients, y)
+        self.chebyshev.eval(y)
+    }
+}
+
+/// An odd polynomial `p(y) = Σ_j c_j T_{2j+1}(s·y)`.
+///
+/// Components of the composite are bounded by about 1 on `[−1/s, 1/s]`, so their Chebyshev coefficients are of
+/// order 1 and evaluating them by the three-term recurrence loses almost nothing, while their power-basis
+/// coefficients reach 10^4 (degree 15) to 10^9 (degree 31) and cancel: in `f64` that alone can exceed a `2^-14`
+/// error budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OddChebyshev {
+    /// `s`.
+    pub input_scale: f64,
+    /// `c_0, c_1, …` for `T_1, T_3, …`.
+    pub coefficients: Vec<f64>,
+}
+
+impl OddChebyshev {
+    /// `p(y)`.
+    #[inline]
+    pub fn eval(&self, y: f64) -> f64 {
+        crate::chebyshev::evaluate(Symmetry::Odd, &self.coefficients, y * self.input_scale)
+    }
+
+    /// Degree `2·len − 1`.
+    pub fn degree(&self) -> usize {
+        2 * self.coefficients.len() - 1
     }
 }
 
@@ -83,8 +113,9 @@ pub fn chain(degrees: &[usize], epsilon: f64, config: &RemezConfig, warm: &mut W
         let (q, report, tau_i) = sign_minimax(d, tau, config, warm.fractions[i].as_deref())?;
         warm.fractions[i] = Some(report.reference.iter().map(|x| (x - tau_i) / (1.0 - tau_i)).collect());
         let delta = report.max_error;
-        let coefficients = scale_input(&q.power, input_scale);
-        out.push(Component { degree: d, tau: tau_i, input_scale, error: delta, coefficients, normalized: q, report });
+        let coefficients = scale_input(&q.power, input_scale / q.half_width);
+        let chebyshev = OddChebyshev { input_scale: input_scale / q.half_width, coefficients: q.chebyshev.clone() };
+        out.push(Component { degree: d, tau: tau_i, input_scale, error: delta, coefficients, chebyshev, normalized: q, report });
         // A useless component (δ ≈ 1, measured a hair above 1) leaves next to no gap; keep τ positive.
         tau = ((1.0 - delta) / (1.0 + delta)).max(TAU_MIN);
         input_scale = 1.0 / (1.0 + delta);

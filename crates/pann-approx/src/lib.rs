@@ -9,7 +9,7 @@
 //! let sign = CompositeSign::for_alpha(9).unwrap();
 //! assert_eq!(sign.relu_depth(), sign.depth() + 1);
 //! assert!(sign.certificate().max_relu_error <= 2f64.powi(-9));
-//! let r = 0.3 * (1.0 + sign.eval(0.3)) / 2.0;
+//! let r = pann_approx::relu(&sign, 0.3, 1.0);
 //! assert!((r - 0.3).abs() <= 2f64.powi(-9));
 //! ```
 #![warn(missing_docs)]
@@ -23,10 +23,13 @@ pub mod double_double;
 mod golden;
 pub mod error;
 mod linalg;
+pub mod ops;
+pub mod presets;
 pub mod real;
 pub mod remez;
 pub mod search;
 pub mod sign;
+pub mod summary;
 
 pub use chebyshev::Symmetry;
 pub use domain::{Domain, Interval};
@@ -35,7 +38,9 @@ pub use error::{Error, Result};
 pub use real::{Precision, Real};
 pub use certify::Certificate;
 pub use remez::{remez, MinimaxPoly, RemezConfig, RemezReport};
+pub use ops::{max2, max_pool, relu, MaxTree};
 pub use sign::CompositeSign;
+pub use summary::ApproxSummary;
 
 /// Smallest precision α (ReLU error `2^-α`) the composite construction supports.
 pub const ALPHA_MIN: u32 = 4;

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::remez::RemezConfig;
 use crate::sign::{certified, check_alpha, design_components, relu_bound, CompositeSign};
 use crate::certify::relu_error_below;
-use crate::composite::{eval_odd_power, Component};
+use crate::composite::Component;
 
 /// Limits of the degree search.
 #[derive(Clone, Debug)]
@@ -230,12 +230,12 @@ pub fn cheapest_with_tables(alpha: u32, config: &SearchConfig, tables: &mut Erro
             cands.sort_by(|a, b| a.0.total_cmp(&b.0));
             for (s, degrees) in cands {
                 let (eps, comps) = design_components(alpha, degrees, Some(s))?;
-                let coeffs: Vec<Vec<f64>> = comps.iter().map(|c| c.coefficients.clone()).collect();
-                if relu_error_below(&coeffs, eps) > bound || last_component_error(&comps) > target {
+                let cheb: Vec<_> = comps.iter().map(|c| c.chebyshev.clone()).collect();
+                if relu_error_below(&cheb, eps) > bound || last_component_error(&comps) > target {
                     continue;
                 }
                 let c = certified(alpha, degrees, eps, comps);
-                if c.certificate.max_relu_error <= bound {
+                if c.certificate.max_relu_error <= bound && c.certificate.max_sign_error <= target {
                     return Ok(c);
                 }
             }
@@ -248,9 +248,8 @@ fn cost_of(degrees: &[usize]) -> usize {
     degrees.iter().map(|&d| cost::nonscalar_mults(d)).sum()
 }
 
-/// Sign error of the last component alone, in the power basis it is used in, over its input range
-/// `[1 − δ_{k−1}, 1 + δ_{k−1}]`. High-degree components on short intervals have large power-basis coefficients
-/// whose cancellation in `f64` can exceed the Remez error; this catches it before a full certificate.
+/// Sign error of the last component alone, evaluated as pann evaluates it, over its input range
+/// `[1 − δ_{k−1}, 1 + δ_{k−1}]`: a cheap check before the full certificate.
 fn last_component_error(comps: &[Component]) -> f64 {
     let Some(last) = comps.last() else { return f64::INFINITY };
     let prev = comps.len().checked_sub(2).map(|i| comps[i].error).unwrap_or(1.0);
@@ -258,7 +257,7 @@ fn last_component_error(comps: &[Component]) -> f64 {
     (0..=4096)
         .map(|i| lo + (hi - lo) * i as f64 / 4096.0)
         .filter(|&y| y > 0.0)
-        .map(|y| (eval_odd_power(&last.coefficients, y) - 1.0).abs())
+        .map(|y| (last.eval(y) - 1.0).abs())
         .filter(|_| comps.len() > 1)
         .fold(0.0, f64::max)
 }

@@ -122,8 +122,9 @@ pub fn design_components(
 
 /// Certifies designed components.
 pub fn certified(alpha: u32, degrees: &[usize], epsilon: f64, components: Vec<Component>) -> CompositeSign {
-    let coeffs: Vec<Vec<f64>> = components.iter().map(|c| c.coefficients.clone()).collect();
-    let certificate = certify(&coeffs, epsilon, 2.0 * relu_bound(alpha));
+    let cheb: Vec<_> = components.iter().map(|c| c.chebyshev.clone()).collect();
+    let power: Vec<Vec<f64>> = components.iter().map(|c| c.coefficients.clone()).collect();
+    let certificate = certify(&cheb, &power, epsilon, 2.0 * relu_bound(alpha));
     CompositeSign { alpha, degrees: degrees.to_vec(), design_epsilon: epsilon, components, certificate }
 }
 

@@ -1,1 +1,35 @@
-fn main() {}
+//! `pann`: polynomial approximations of neural networks, from the command line.
+//!
+//! A thin layer over the library crates: argument parsing, printing and plotting. Every error ends the process
+//! with one line on standard error and exit status 1 (2 for unparseable arguments, by clap).
+
+mod alpha_list;
+mod commands;
+mod plot;
+
+use clap::{Parser, Subcommand};
+
+/// Polynomial approximations of neural networks (PANN) for homomorphic encryption.
+#[derive(Parser)]
+#[command(name = "pann", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate and certify composite minimax approximations of sign / ReLU / max at precision 2^-α.
+    Approx(commands::approx::ApproxArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Approx(args) => commands::approx::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
