@@ -38,7 +38,7 @@ _pann_env_main() {
         if [ ! -x "$venv/bin/python" ]; then
             python3 -m venv "$venv" || return 1
         fi
-        "$venv/bin/pip" install --quiet --no-deps \
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
             "torch==$torch_version" \
             "nvidia-cuda-runtime==13.0.96" \
             "nvidia-cuda-cupti==13.0.85" || return 1

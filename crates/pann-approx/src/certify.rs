@@ -88,10 +88,16 @@ pub fn certify(components: &[OddChebyshev], power: &[Vec<f64>], design_epsilon: 
             hi
         }
     };
-    let relu_power: Vec<f64> =
-        xs.par_iter().map(|&x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0).collect();
-    let (max_relu_error_power_basis, _) =
-        refined_max(&xs, &relu_power, |x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0, 0);
+    let relu_power: Vec<f64> = xs
+        .par_iter()
+        .map(|&x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0)
+        .collect();
+    let (max_relu_error_power_basis, _) = refined_max(
+        &xs,
+        &relu_power,
+        |x| x * (1.0 - eval_composite_power(power, x)).abs() / 2.0,
+        0,
+    );
     Certificate {
         max_sign_error,
         max_relu_error,
@@ -111,8 +117,9 @@ pub fn relu_error_below(components: &[OddChebyshev], epsilon: f64) -> f64 {
     let err = |x: f64| x * (1.0 - eval_composite(components, x)).abs() / 2.0;
     let vals: Vec<f64> = xs.iter().map(|&x| err(x)).collect();
     let n = xs.len();
-    let mut peaks: Vec<usize> =
-        (1..n - 1).filter(|&j| vals[j] >= vals[j - 1] && vals[j] >= vals[j + 1]).collect();
+    let mut peaks: Vec<usize> = (1..n - 1)
+        .filter(|&j| vals[j] >= vals[j - 1] && vals[j] >= vals[j + 1])
+        .collect();
     peaks.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
     peaks.truncate(8);
     peaks

@@ -40,8 +40,8 @@ impl Symmetry {
     pub fn admits(self, degree: usize) -> bool {
         match self {
             Symmetry::None => true,
-            Symmetry::Even => degree % 2 == 0,
-            Symmetry::Odd => degree % 2 == 1,
+            Symmetry::Even => degree.is_multiple_of(2),
+            Symmetry::Odd => !degree.is_multiple_of(2),
         }
     }
 }

@@ -114,8 +114,20 @@ pub fn chain(degrees: &[usize], epsilon: f64, config: &RemezConfig, warm: &mut W
         warm.fractions[i] = Some(report.reference.iter().map(|x| (x - tau_i) / (1.0 - tau_i)).collect());
         let delta = report.max_error;
         let coefficients = scale_input(&q.power, input_scale / q.half_width);
-        let chebyshev = OddChebyshev { input_scale: input_scale / q.half_width, coefficients: q.chebyshev.clone() };
-        out.push(Component { degree: d, tau: tau_i, input_scale, error: delta, coefficients, chebyshev, normalized: q, report });
+        let chebyshev = OddChebyshev {
+            input_scale: input_scale / q.half_width,
+            coefficients: q.chebyshev.clone(),
+        };
+        out.push(Component {
+            degree: d,
+            tau: tau_i,
+            input_scale,
+            error: delta,
+            coefficients,
+            chebyshev,
+            normalized: q,
+            report,
+        });
         // A useless component (δ ≈ 1, measured a hair above 1) leaves next to no gap; keep τ positive.
         tau = ((1.0 - delta) / (1.0 + delta)).max(TAU_MIN);
         input_scale = 1.0 / (1.0 + delta);
@@ -140,7 +152,15 @@ pub fn sign_minimax(
     loop {
         let domain = Domain::interval(tau, 1.0)?;
         let init: Option<Vec<f64>> = fractions.map(|fr| fr.iter().map(|u| tau + u * (1.0 - tau)).collect());
-        match remez(|_: f64| 1.0, |_: f64| 1.0, &domain, d, Symmetry::Odd, config, init.as_deref()) {
+        match remez(
+            |_: f64| 1.0,
+            |_: f64| 1.0,
+            &domain,
+            d,
+            Symmetry::Odd,
+            config,
+            init.as_deref(),
+        ) {
             Ok((q, report)) => return Ok((q, report, tau)),
             Err(e) if tau < 0.5 => return Err(e),
             Err(_) => tau = 1.0 - 2.0 * (1.0 - tau),
@@ -155,10 +175,14 @@ pub fn validate_degrees(degrees: &[usize]) -> Result<()> {
     }
     for &d in degrees {
         if d % 2 == 0 {
-            return Err(Error::InvalidDegree(format!("{d} is even; sign approximations are odd polynomials")));
+            return Err(Error::InvalidDegree(format!(
+                "{d} is even; sign approximations are odd polynomials"
+            )));
         }
         if d > MAX_COMPONENT_DEGREE {
-            return Err(Error::InvalidDegree(format!("{d} exceeds the maximum component degree {MAX_COMPONENT_DEGREE}")));
+            return Err(Error::InvalidDegree(format!(
+                "{d} exceeds the maximum component degree {MAX_COMPONENT_DEGREE}"
+            )));
         }
     }
     Ok(())

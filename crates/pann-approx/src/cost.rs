@@ -27,7 +27,9 @@ pub fn nonscalar_mults_with(degree: usize, l: u32) -> usize {
 
 /// The baby-step exponent `l` with the fewest non-scalar multiplications (smallest `l` on ties).
 pub fn best_baby_step(degree: usize) -> u32 {
-    (1..=depth(degree)).min_by_key(|&l| nonscalar_mults_with(degree, l)).unwrap_or(1)
+    (1..=depth(degree))
+        .min_by_key(|&l| nonscalar_mults_with(degree, l))
+        .unwrap_or(1)
 }
 
 /// Fewest non-scalar multiplications of the odd baby-step giant-step scheme for `degree`.
@@ -54,7 +56,17 @@ mod tests {
 
     #[test]
     fn depths_follow_the_log_rule() {
-        let expect = [(1, 1), (3, 2), (5, 3), (7, 3), (9, 4), (15, 4), (17, 5), (31, 5), (63, 6)];
+        let expect = [
+            (1, 1),
+            (3, 2),
+            (5, 3),
+            (7, 3),
+            (9, 4),
+            (15, 4),
+            (17, 5),
+            (31, 5),
+            (63, 6),
+        ];
         for (d, t) in expect {
             assert_eq!(depth(d), t, "degree {d}");
         }

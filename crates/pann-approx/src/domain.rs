@@ -16,7 +16,9 @@ impl Interval {
     /// A checked interval: both ends finite and `lo < hi`.
     pub fn new(lo: f64, hi: f64) -> Result<Self> {
         if !(lo.is_finite() && hi.is_finite()) || lo >= hi {
-            return Err(Error::InvalidDomain(format!("[{lo}, {hi}] is not an interval with lo < hi")));
+            return Err(Error::InvalidDomain(format!(
+                "[{lo}, {hi}] is not an interval with lo < hi"
+            )));
         }
         Ok(Self { lo, hi })
     }
@@ -63,7 +65,10 @@ impl Domain {
 
     /// Smallest and largest point.
     pub fn hull(&self) -> Interval {
-        Interval { lo: self.intervals[0].lo, hi: self.intervals[self.intervals.len() - 1].hi }
+        Interval {
+            lo: self.intervals[0].lo,
+            hi: self.intervals[self.intervals.len() - 1].hi,
+        }
     }
 
     /// Largest absolute value of a point of the domain.

@@ -20,8 +20,8 @@ pub mod composite;
 pub mod cost;
 pub mod domain;
 pub mod double_double;
-mod golden;
 pub mod error;
+mod golden;
 mod linalg;
 pub mod ops;
 pub mod presets;
@@ -31,14 +31,14 @@ pub mod search;
 pub mod sign;
 pub mod summary;
 
+pub use certify::Certificate;
 pub use chebyshev::Symmetry;
 pub use domain::{Domain, Interval};
 pub use double_double::DoubleDouble;
 pub use error::{Error, Result};
-pub use real::{Precision, Real};
-pub use certify::Certificate;
-pub use remez::{remez, MinimaxPoly, RemezConfig, RemezReport};
 pub use ops::{max2, max_pool, relu, MaxTree};
+pub use real::{Precision, Real};
+pub use remez::{remez, MinimaxPoly, RemezConfig, RemezReport};
 pub use sign::CompositeSign;
 pub use summary::ApproxSummary;
 

@@ -8,10 +8,13 @@ pub fn solve<R: Real>(a: &mut [R], b: &mut [R], n: usize) -> Option<Vec<R>> {
     let zero = R::from_f64(0.0);
     for col in 0..n {
         let pivot = (col..n).max_by(|&i, &j| {
-            a[i * n + col].abs().partial_cmp(&a[j * n + col].abs()).unwrap_or(std::cmp::Ordering::Equal)
+            a[i * n + col]
+                .abs()
+                .partial_cmp(&a[j * n + col].abs())
+                .unwrap_or(std::cmp::Ordering::Equal)
         })?;
         let p = a[pivot * n + col];
-        if !(p.abs() > zero) || !p.is_finite() {
+        if p.abs().partial_cmp(&zero) != Some(std::cmp::Ordering::Greater) || !p.is_finite() {
             return None;
         }
         if pivot != col {

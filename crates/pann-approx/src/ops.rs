@@ -47,7 +47,9 @@ impl MaxTree {
     pub fn new(window: usize, bound: f64, alpha: u32) -> Result<Self> {
         check_bound(bound)?;
         if window < 2 {
-            return Err(Error::InvalidArgument(format!("a max-pooling window needs at least 2 values, not {window}")));
+            return Err(Error::InvalidArgument(format!(
+                "a max-pooling window needs at least 2 values, not {window}"
+            )));
         }
         let levels = (usize::BITS - (window - 1).leading_zeros()) as usize;
         let grow = 1.0 + (1.0 - alpha as f64).exp2();
@@ -78,7 +80,10 @@ pub fn max_pool(sign: &CompositeSign, values: &[f64], tree: &MaxTree) -> f64 {
         if level.len() == 1 {
             break;
         }
-        level = level.chunks(2).map(|c| if c.len() == 2 { max2(sign, c[0], c[1], d) } else { c[0] }).collect();
+        level = level
+            .chunks(2)
+            .map(|c| if c.len() == 2 { max2(sign, c[0], c[1], d) } else { c[0] })
+            .collect();
     }
     level[0]
 }

@@ -6,9 +6,9 @@
 //! of mantissa, for approximations whose error is too small for `f64` to resolve its equioscillation (smooth
 //! functions at high degree, components that are far more precise than needed).
 
+use crate::double_double::DoubleDouble;
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Neg, Sub};
-use crate::double_double::DoubleDouble;
 
 /// A field of floating-point numbers the Remez exchange can run in.
 pub trait Real:

@@ -38,7 +38,12 @@ pub struct RemezConfig {
 
 impl Default for RemezConfig {
     fn default() -> Self {
-        Self { max_iterations: 80, tolerance: 1e-9, samples_per_gap: 8, refine_steps: 40 }
+        Self {
+            max_iterations: 80,
+            tolerance: 1e-9,
+            samples_per_gap: 8,
+            refine_steps: 40,
+        }
     }
 }
 
@@ -140,8 +145,16 @@ where
     };
     let mut best: Option<(Vec<R>, f64)> = None;
     let mut row = vec![R::from_f64(0.0); nb];
-    let f_scale = reference.iter().map(|&x| f(R::from_f64(x)).to_f64().abs()).fold(0.0, f64::max).max(1e-300);
-    let w_scale = reference.iter().map(|&x| w(R::from_f64(x)).to_f64().abs()).fold(0.0, f64::max).max(1e-300);
+    let f_scale = reference
+        .iter()
+        .map(|&x| f(R::from_f64(x)).to_f64().abs())
+        .fold(0.0, f64::max)
+        .max(1e-300);
+    let w_scale = reference
+        .iter()
+        .map(|&x| w(R::from_f64(x)).to_f64().abs())
+        .fold(0.0, f64::max)
+        .max(1e-300);
 
     for iter in 1..=config.max_iterations {
         report.iterations = iter;
@@ -156,7 +169,9 @@ where
             a[i * m + nb] = R::from_f64(sign) / w(xr);
             b[i] = f(xr);
         }
-        let Some(sol) = linalg::solve(&mut a, &mut b, m) else { break };
+        let Some(sol) = linalg::solve(&mut a, &mut b, m) else {
+            break;
+        };
         let coeffs = sol[..nb].to_vec();
         let levelled = sol[nb].to_f64().abs();
 
@@ -201,10 +216,14 @@ where
 
 fn validate(domain: &Domain, degree: usize, symmetry: Symmetry) -> Result<()> {
     if degree > MAX_DEGREE {
-        return Err(Error::InvalidDegree(format!("{degree} exceeds the maximum {MAX_DEGREE}")));
+        return Err(Error::InvalidDegree(format!(
+            "{degree} exceeds the maximum {MAX_DEGREE}"
+        )));
     }
     if !symmetry.admits(degree) {
-        return Err(Error::InvalidDegree(format!("{degree} does not have the parity of a {symmetry:?} polynomial")));
+        return Err(Error::InvalidDegree(format!(
+            "{degree} does not have the parity of a {symmetry:?} polynomial"
+        )));
     }
     if symmetry != Symmetry::None && domain.hull().lo < 0.0 {
         return Err(Error::InvalidDomain(
@@ -216,7 +235,8 @@ fn validate(domain: &Domain, degree: usize, symmetry: Symmetry) -> Result<()> {
 
 fn is_valid_reference(r: &[f64], domain: &Domain) -> bool {
     r.windows(2).all(|w| w[0] < w[1])
-        && r.iter().all(|&x| domain.intervals().iter().any(|i| x >= i.lo && x <= i.hi))
+        && r.iter()
+            .all(|&x| domain.intervals().iter().any(|i| x >= i.lo && x <= i.hi))
 }
 
 /// Chebyshev extrema spread over the intervals in proportion to their widths. For symmetric problems the points
@@ -224,7 +244,10 @@ fn is_valid_reference(r: &[f64], domain: &Domain) -> bool {
 fn initial_reference_points(domain: &Domain, m: usize, in_square: bool) -> Vec<f64> {
     let total = domain.measure();
     let ivs = domain.intervals();
-    let mut counts: Vec<usize> = ivs.iter().map(|i| ((i.width() / total) * m as f64).floor() as usize).collect();
+    let mut counts: Vec<usize> = ivs
+        .iter()
+        .map(|i| ((i.width() / total) * m as f64).floor() as usize)
+        .collect();
     let mut assigned: usize = counts.iter().sum();
     let mut k = 0;
     while assigned < m {
@@ -232,8 +255,12 @@ fn initial_reference_points(domain: &Domain, m: usize, in_square: bool) -> Vec<f
         assigned += 1;
         k += 1;
     }
-    let (fwd, back): (fn(f64) -> f64, fn(f64) -> f64) =
-        if in_square { (|x| x * x, f64::sqrt) } else { (|x| x, |x| x) };
+    type Map = fn(f64) -> f64;
+    let (fwd, back): (Map, Map) = if in_square {
+        (|x| x * x, f64::sqrt)
+    } else {
+        (|x| x, |x| x)
+    };
     let mut pts = Vec::with_capacity(m);
     for (iv, &c) in ivs.iter().zip(&counts) {
         let (lo, hi) = (fwd(iv.lo), fwd(iv.hi));
@@ -261,7 +288,9 @@ fn single_exchange<R: Real>(
     error_at: &impl Fn(&[R], f64) -> R,
 ) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = reference.iter().map(|&x| (x, error_at(coeffs, x).to_f64())).collect();
-    let Some(&(xs, es)) = extrema.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())) else { return pts };
+    let Some(&(xs, es)) = extrema.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())) else {
+        return pts;
+    };
     if pts.iter().any(|p| p.0 == xs) {
         return pts;
     }
@@ -322,8 +351,12 @@ fn local_extrema<R: Real>(
                 out.push((xs[j], es[j]));
             } else {
                 let sign = es[j].signum();
-                let (x, e) =
-                    golden_max(&|x| sign * error_at(coeffs, x).to_f64(), xs[j - 1], xs[j + 1], config.refine_steps);
+                let (x, e) = golden_max(
+                    &|x| sign * error_at(coeffs, x).to_f64(),
+                    xs[j - 1],
+                    xs[j + 1],
+                    config.refine_steps,
+                );
                 let (x, e) = if e >= a { (x, sign * e) } else { (xs[j], es[j]) };
                 out.push((x, e));
             }
@@ -360,7 +393,13 @@ fn exchange(ext: &[(f64, f64)], m: usize) -> Option<Vec<(f64, f64)>> {
 }
 
 /// Power-basis coefficients of `Σ c_j T_{k_j}((x − center)/half_width)` in `x`.
-fn shifted_power_basis<R: Real>(symmetry: Symmetry, coeffs: &[R], degree: usize, center: f64, half_width: f64) -> Vec<f64> {
+fn shifted_power_basis<R: Real>(
+    symmetry: Symmetry,
+    coeffs: &[R],
+    degree: usize,
+    center: f64,
+    half_width: f64,
+) -> Vec<f64> {
     if center == 0.0 {
         return chebyshev::to_power_basis(symmetry, coeffs, degree, half_width);
     }
@@ -407,7 +446,16 @@ mod tests {
     fn exp_matches_known_minimax_error_on_full_interval() {
         // Degree 1 minimax of e^x on [0,1]: slope e−1, error ((e−1)·ln(e−1) ... closed form below.
         let d = Domain::interval(0.0, 1.0).unwrap();
-        let (p, rep) = remez(|x: f64| x.exp(), one, &d, 1, Symmetry::None, &RemezConfig::default(), None).unwrap();
+        let (p, rep) = remez(
+            |x: f64| x.exp(),
+            one,
+            &d,
+            1,
+            Symmetry::None,
+            &RemezConfig::default(),
+            None,
+        )
+        .unwrap();
         let e = std::f64::consts::E;
         let slope = e - 1.0;
         let xi = slope.ln();
@@ -425,26 +473,53 @@ mod tests {
     #[test]
     fn pole_function_matches_closed_form_in_f64() {
         let d = Domain::interval(-1.0, 1.0).unwrap();
-        let (_, rep) = remez(|x: f64| 1.0 / (x - 2.0), one, &d, 7, Symmetry::None, &RemezConfig::default(), None)
-            .unwrap();
+        let (_, rep) = remez(
+            |x: f64| 1.0 / (x - 2.0),
+            one,
+            &d,
+            7,
+            Symmetry::None,
+            &RemezConfig::default(),
+            None,
+        )
+        .unwrap();
         assert!(rep.converged);
         let exact = pole_error(2.0, 7);
-        assert!((rep.max_error / exact - 1.0).abs() < 1e-6, "{} vs {exact}", rep.max_error);
+        assert!(
+            (rep.max_error / exact - 1.0).abs() < 1e-6,
+            "{} vs {exact}",
+            rep.max_error
+        );
     }
 
     #[test]
     fn double_double_resolves_errors_below_f64_roundoff() {
         // At degree 40 the minimax error of 1/(x−2) is ≈ 5e-24: invisible in f64, equioscillating in double-double.
         let d = Domain::interval(-1.0, 1.0).unwrap();
-        let cfg = RemezConfig { tolerance: 1e-6, ..Default::default() };
+        let cfg = RemezConfig {
+            tolerance: 1e-6,
+            ..Default::default()
+        };
         let (_, rep64) = remez(|x: f64| 1.0 / (x - 2.0), one, &d, 40, Symmetry::None, &cfg, None).unwrap();
         assert!(rep64.resolution_limited && !rep64.converged, "{rep64:?}");
         let two = DoubleDouble::from_f64(2.0);
-        let (_, rep) = remez(|x: DoubleDouble| DoubleDouble::from_f64(1.0) / (x - two), one, &d, 40, Symmetry::None, &cfg, None)
-            .unwrap();
+        let (_, rep) = remez(
+            |x: DoubleDouble| DoubleDouble::from_f64(1.0) / (x - two),
+            one,
+            &d,
+            40,
+            Symmetry::None,
+            &cfg,
+            None,
+        )
+        .unwrap();
         assert!(rep.converged, "{rep:?}");
         let exact = pole_error(2.0, 40);
-        assert!((rep.max_error / exact - 1.0).abs() < 1e-4, "{} vs {exact}", rep.max_error);
+        assert!(
+            (rep.max_error / exact - 1.0).abs() < 1e-4,
+            "{} vs {exact}",
+            rep.max_error
+        );
     }
 
     #[test]
@@ -456,6 +531,9 @@ mod tests {
             Err(Error::InvalidDegree(_))
         ));
         let neg = Domain::interval(-1.0, 1.0).unwrap();
-        assert!(matches!(remez(|x: f64| x, one, &neg, 3, Symmetry::Odd, &cfg, None), Err(Error::InvalidDomain(_))));
+        assert!(matches!(
+            remez(|x: f64| x, one, &neg, 3, Symmetry::Odd, &cfg, None),
+            Err(Error::InvalidDomain(_))
+        ));
     }
 }

@@ -13,13 +13,13 @@
 //! - In order of (depth, multiplications, table ε) the surviving lists are designed for real, their ReLU error
 //!   below `ε` estimated quickly, and the first that passes and whose full certificate meets `2^-α` is the answer.
 
+use crate::certify::relu_error_below;
 use crate::composite::sign_minimax;
+use crate::composite::Component;
 use crate::cost;
 use crate::error::{Error, Result};
 use crate::remez::RemezConfig;
 use crate::sign::{certified, check_alpha, design_components, relu_bound, CompositeSign};
-use crate::certify::relu_error_below;
-use crate::composite::Component;
 
 /// Limits of the degree search.
 #[derive(Clone, Debug)]
@@ -34,7 +34,11 @@ pub struct SearchConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self { max_degree: 31, max_components: 6, max_depth: 48 }
+        Self {
+            max_degree: 31,
+            max_components: 6,
+            max_depth: 48,
+        }
     }
 }
 
@@ -45,18 +49,16 @@ const GRID: usize = ((U_MAX - U_MIN) / U_STEP) as usize + 4;
 /// Lower bound of (ReLU error below ε) / ε, see the module doc.
 const S_OVER_EPS_FLOOR: f64 = 0.07;
 
+/// A tabulated `log2 E_d(τ)` with the Remez reference (as fractions of `[τ, 1]`) that produced it.
+type GridPoint = Option<(f64, Vec<f64>)>;
+
 /// Lazily tabulated `log2 E_d(τ)` on a grid in `u = log2(τ/(1−τ))`.
+#[derive(Default)]
 pub struct ErrorTables {
     degrees: Vec<usize>,
-    values: Vec<Vec<Option<(f64, Vec<f64>)>>>,
+    values: Vec<Vec<GridPoint>>,
     /// Remez runs spent filling the tables.
     pub remez_runs: usize,
-}
-
-impl Default for ErrorTables {
-    fn default() -> Self {
-        Self { degrees: Vec::new(), values: Vec::new(), remez_runs: 0 }
-    }
 }
 
 impl ErrorTables {
@@ -82,7 +84,10 @@ impl ErrorTables {
             .iter()
             .find_map(|&j| row.get(j).and_then(|v| v.as_ref()))
             .map(|v| v.1.clone());
-        let cfg = RemezConfig { tolerance: 1e-6, ..Default::default() };
+        let cfg = RemezConfig {
+            tolerance: 1e-6,
+            ..Default::default()
+        };
         let d = self.degrees[slot];
         let (_, rep, tau) = sign_minimax(d, tau, &cfg, warm.as_deref()).expect("valid odd problem");
         self.remez_runs += 1;
@@ -203,7 +208,14 @@ fn screened_lists(
             }
         }
     }
-    let mut w = Walk { tables, pool, max_len, lt, cur: Vec::new(), out: Vec::new() };
+    let mut w = Walk {
+        tables,
+        pool,
+        max_len,
+        lt,
+        cur: Vec::new(),
+        out: Vec::new(),
+    };
     rec(&mut w, depth, u0, 0.0);
     w.out
 }
@@ -221,12 +233,21 @@ pub fn cheapest_with_tables(alpha: u32, config: &SearchConfig, tables: &mut Erro
     let target = 2.0 * bound;
     let s_star = (bound / S_OVER_EPS_FLOOR).log2().min(-1.0);
     for depth in 1..=config.max_depth {
-        let lists = screened_lists(tables, &pool, depth, config.max_components, u_of_log2_eps(s_star), target.log2());
+        let lists = screened_lists(
+            tables,
+            &pool,
+            depth,
+            config.max_components,
+            u_of_log2_eps(s_star),
+            target.log2(),
+        );
         let mut by_cost: Vec<(usize, Vec<usize>)> = lists.into_iter().map(|l| (cost_of(&l), l)).collect();
         by_cost.sort_by_key(|c| c.0);
         for group in by_cost.chunk_by(|a, b| a.0 == b.0) {
-            let mut cands: Vec<(f64, &Vec<usize>)> =
-                group.iter().filter_map(|(_, l)| tables.log2_epsilon(l, target, s_star).map(|s| (s, l))).collect();
+            let mut cands: Vec<(f64, &Vec<usize>)> = group
+                .iter()
+                .filter_map(|(_, l)| tables.log2_epsilon(l, target, s_star).map(|s| (s, l)))
+                .collect();
             cands.sort_by(|a, b| a.0.total_cmp(&b.0));
             for (s, degrees) in cands {
                 let (eps, comps) = design_components(alpha, degrees, Some(s))?;
@@ -241,7 +262,11 @@ pub fn cheapest_with_tables(alpha: u32, config: &SearchConfig, tables: &mut Erro
             }
         }
     }
-    Err(Error::Unreachable { alpha, max_degree: config.max_degree, max_components: config.max_components })
+    Err(Error::Unreachable {
+        alpha,
+        max_degree: config.max_degree,
+        max_components: config.max_components,
+    })
 }
 
 fn cost_of(degrees: &[usize]) -> usize {
@@ -253,7 +278,11 @@ fn cost_of(degrees: &[usize]) -> usize {
 fn last_component_error(comps: &[Component]) -> f64 {
     let Some(last) = comps.last() else { return f64::INFINITY };
     let prev = comps.len().checked_sub(2).map(|i| comps[i].error).unwrap_or(1.0);
-    let (lo, hi) = if comps.len() == 1 { (0.0, 1.0) } else { (1.0 - prev, 1.0 + prev) };
+    let (lo, hi) = if comps.len() == 1 {
+        (0.0, 1.0)
+    } else {
+        (1.0 - prev, 1.0 + prev)
+    };
     (0..=4096)
         .map(|i| lo + (hi - lo) * i as f64 / 4096.0)
         .filter(|&y| y > 0.0)

@@ -110,11 +110,7 @@ pub fn design_in(alpha: u32, degrees: &[usize], log2_eps_hint: Option<f64>) -> R
 }
 
 /// The components of the design for α (no certificate yet) and its `ε`.
-pub fn design_components(
-    alpha: u32,
-    degrees: &[usize],
-    log2_eps_hint: Option<f64>,
-) -> Result<(f64, Vec<Component>)> {
+pub fn design_components(alpha: u32, degrees: &[usize], log2_eps_hint: Option<f64>) -> Result<(f64, Vec<Component>)> {
     let target = 2.0 * relu_bound(alpha) * (1.0 - DESIGN_MARGIN);
     let mut warm = WarmStart::default();
     solve_epsilon(degrees, target, &RemezConfig::default(), &mut warm, log2_eps_hint)
@@ -125,7 +121,13 @@ pub fn certified(alpha: u32, degrees: &[usize], epsilon: f64, components: Vec<Co
     let cheb: Vec<_> = components.iter().map(|c| c.chebyshev.clone()).collect();
     let power: Vec<Vec<f64>> = components.iter().map(|c| c.coefficients.clone()).collect();
     let certificate = certify(&cheb, &power, epsilon, 2.0 * relu_bound(alpha));
-    CompositeSign { alpha, degrees: degrees.to_vec(), design_epsilon: epsilon, components, certificate }
+    CompositeSign {
+        alpha,
+        degrees: degrees.to_vec(),
+        design_epsilon: epsilon,
+        components,
+        certificate,
+    }
 }
 
 /// Final sign error of the chain at `ε = 2^s`.
@@ -176,7 +178,11 @@ pub fn solve_epsilon(
             break;
         }
         let s = (a * fb - b * fa) / (fb - fa);
-        let s = if s.is_finite() && s > a && s < b { s } else { 0.5 * (a + b) };
+        let s = if s.is_finite() && s > a && s < b {
+            s
+        } else {
+            0.5 * (a + b)
+        };
         let (fs, cs) = g(s, warm)?;
         if fs <= 0.0 {
             b = s;

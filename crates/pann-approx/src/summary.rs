@@ -102,11 +102,15 @@ impl ApproxSummary {
                 )));
             }
             if let Some(j) = c.coefficients.iter().position(|v| !v.is_finite()) {
-                return Err(Error::InvalidArgument(format!("component {i}: coefficient {j} is not finite")));
+                return Err(Error::InvalidArgument(format!(
+                    "component {i}: coefficient {j} is not finite"
+                )));
             }
             if let Some(ch) = &c.chebyshev {
                 if ch.degree() != d || !ch.input_scale.is_finite() || ch.coefficients.iter().any(|v| !v.is_finite()) {
-                    return Err(Error::InvalidArgument(format!("component {i}: malformed Chebyshev form")));
+                    return Err(Error::InvalidArgument(format!(
+                        "component {i}: malformed Chebyshev form"
+                    )));
                 }
             }
         }

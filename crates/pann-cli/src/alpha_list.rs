@@ -10,8 +10,14 @@ pub fn parse(s: &str) -> Result<Vec<u32>> {
         let part = part.trim();
         if let Some((a, b)) = part.split_once("..") {
             let b = b.strip_prefix('=').unwrap_or(b);
-            let lo: i64 = a.trim().parse().with_context(|| format!("'{part}' is not a range like 4..14"))?;
-            let hi: i64 = b.trim().parse().with_context(|| format!("'{part}' is not a range like 4..14"))?;
+            let lo: i64 = a
+                .trim()
+                .parse()
+                .with_context(|| format!("'{part}' is not a range like 4..14"))?;
+            let hi: i64 = b
+                .trim()
+                .parse()
+                .with_context(|| format!("'{part}' is not a range like 4..14"))?;
             if lo > hi {
                 bail!("range '{part}' is empty");
             }
@@ -30,7 +36,11 @@ pub fn parse(s: &str) -> Result<Vec<u32>> {
 pub fn parse_degrees(s: &str) -> Result<Vec<usize>> {
     let v: Vec<usize> = s
         .split(',')
-        .map(|p| p.trim().parse::<usize>().with_context(|| format!("'{p}' is not a degree")))
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .with_context(|| format!("'{p}' is not a degree"))
+        })
         .collect::<Result<_>>()?;
     pann_approx::composite::validate_degrees(&v)?;
     Ok(v)
@@ -45,7 +55,10 @@ mod tests {
         assert_eq!(parse("9").unwrap(), vec![9]);
         assert_eq!(parse("4..6,9").unwrap(), vec![4, 5, 6, 9]);
         assert_eq!(parse("4..=5").unwrap(), vec![4, 5]);
-        assert!(parse("3").unwrap_err().to_string().contains("outside the supported range"));
+        assert!(parse("3")
+            .unwrap_err()
+            .to_string()
+            .contains("outside the supported range"));
         assert!(parse("21").is_err());
         assert!(parse("x").is_err());
         assert!(parse("9..4").is_err());

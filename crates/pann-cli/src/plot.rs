@@ -13,25 +13,41 @@ pub fn sign_plot(sign: &CompositeSign, path: &Path) -> Result<()> {
     let (top, bottom) = root.split_vertically(450);
     let n = 4000;
     let mut chart = ChartBuilder::on(&top)
-        .caption(format!("composite sign approximation, α = {}, degrees {:?}", sign.alpha, sign.degrees), ("sans-serif", 18))
+        .caption(
+            format!(
+                "composite sign approximation, α = {}, degrees {:?}",
+                sign.alpha, sign.degrees
+            ),
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(40)
         .build_cartesian_2d(-1.0..1.0, -1.3..1.3)
         .map_err(|e| anyhow!("{e}"))?;
-    chart.configure_mesh().x_desc("x").y_desc("p(x)").draw().map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("x")
+        .y_desc("p(x)")
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
     let xs: Vec<f64> = (0..=n).map(|i| -1.0 + 2.0 * i as f64 / n as f64).collect();
     chart
         .draw_series(LineSeries::new(xs.iter().map(|&x| (x, x.signum())), BLACK.mix(0.4)))
         .map_err(|e| anyhow!("{e}"))?;
     chart
-        .draw_series(LineSeries::new(xs.iter().map(|&x| (x, sign.eval(x))), BLUE.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            xs.iter().map(|&x| (x, sign.eval(x))),
+            BLUE.stroke_width(2),
+        ))
         .map_err(|e| anyhow!("{e}"))?;
 
     let lo = -16.0f64;
     let log_xs: Vec<f64> = (0..=n).map(|i| lo + (0.0 - lo) * i as f64 / n as f64).collect();
-    let sign_err: Vec<(f64, f64)> =
-        log_xs.iter().map(|&l| (l, (sign.eval(l.exp2()) - 1.0).abs().max(1e-30).log2())).collect();
+    let sign_err: Vec<(f64, f64)> = log_xs
+        .iter()
+        .map(|&l| (l, (sign.eval(l.exp2()) - 1.0).abs().max(1e-30).log2()))
+        .collect();
     let relu_err: Vec<(f64, f64)> = log_xs
         .iter()
         .map(|&l| {
@@ -41,18 +57,38 @@ pub fn sign_plot(sign: &CompositeSign, path: &Path) -> Result<()> {
         .collect();
     let ymin = -(sign.alpha as f64) - 12.0;
     let mut chart = ChartBuilder::on(&bottom)
-        .caption("error on (0, 1] (log2 scales): sign (blue), ReLU (red)", ("sans-serif", 18))
+        .caption(
+            "error on (0, 1] (log2 scales): sign (blue), ReLU (red)",
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(40)
         .build_cartesian_2d(lo..0.0, ymin..1.0)
         .map_err(|e| anyhow!("{e}"))?;
-    chart.configure_mesh().x_desc("log2 x").y_desc("log2 error").draw().map_err(|e| anyhow!("{e}"))?;
-    chart.draw_series(LineSeries::new(sign_err, BLUE)).map_err(|e| anyhow!("{e}"))?;
-    chart.draw_series(LineSeries::new(relu_err, RED)).map_err(|e| anyhow!("{e}"))?;
-    for (bound, color) in [(1.0 - sign.alpha as f64, BLUE.mix(0.5)), (-(sign.alpha as f64), RED.mix(0.5))] {
+    chart
+        .configure_mesh()
+        .x_desc("log2 x")
+        .y_desc("log2 error")
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .draw_series(LineSeries::new(sign_err, BLUE))
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .draw_series(LineSeries::new(relu_err, RED))
+        .map_err(|e| anyhow!("{e}"))?;
+    for (bound, color) in [
+        (1.0 - sign.alpha as f64, BLUE.mix(0.5)),
+        (-(sign.alpha as f64), RED.mix(0.5)),
+    ] {
         chart
-            .draw_series(DashedLineSeries::new(vec![(lo, bound), (0.0, bound)], 6, 4, color.into()))
+            .draw_series(DashedLineSeries::new(
+                vec![(lo, bound), (0.0, bound)],
+                6,
+                4,
+                color.into(),
+            ))
             .map_err(|e| anyhow!("{e}"))?;
     }
     root.present().map_err(|e| anyhow!("{e}"))?;

@@ -88,17 +88,37 @@ fn print_one(s: &ApproxSummary, seconds: f64) {
         "  depth: sign {}, ReLU {}   non-scalar multiplications: sign {}, ReLU {}",
         s.depth, s.relu_depth, s.nonscalar_mults, s.relu_nonscalar_mults
     );
-    println!("  max |x(1+p(x))/2 − ReLU(x)| on [−1, 1]       = {:.6e} ({})", s.max_relu_error, log2(s.max_relu_error));
+    println!(
+        "  max |x(1+p(x))/2 − ReLU(x)| on [−1, 1]       = {:.6e} ({})",
+        s.max_relu_error,
+        log2(s.max_relu_error)
+    );
     println!(
         "  max |p(x) − sign(x)| on ±[{:.3e}, 1]      = {:.6e} ({})",
         s.design_epsilon,
         s.max_sign_error,
         log2(s.max_sign_error)
     );
-    println!("  |p − sign| ≤ 2^{} holds for |x| ≥ ε = {:.6e} ({})", 1 - s.alpha as i64, s.epsilon, log2(s.epsilon));
+    println!(
+        "  |p − sign| ≤ 2^{} holds for |x| ≥ ε = {:.6e} ({})",
+        1 - s.alpha as i64,
+        s.epsilon,
+        log2(s.epsilon)
+    );
     for (i, c) in s.components.iter().enumerate() {
-        let odd: Vec<String> = c.coefficients.iter().skip(1).step_by(2).map(|v| format!("{v:.17e}")).collect();
-        println!("  p_{} (degree {}), odd coefficients x^1, x^3, …: {}", i + 1, c.degree, odd.join(", "));
+        let odd: Vec<String> = c
+            .coefficients
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|v| format!("{v:.17e}"))
+            .collect();
+        println!(
+            "  p_{} (degree {}), odd coefficients x^1, x^3, …: {}",
+            i + 1,
+            c.degree,
+            odd.join(", ")
+        );
     }
     println!("  generated and certified in {:.1} ms", seconds * 1e3);
 }
@@ -110,7 +130,17 @@ fn table(alphas: &[u32], json: bool) -> Result<()> {
     if !json {
         println!(
             "{:>3} {:<22} {:>5} {:>5} {:>5} {:>8} {:>9} {:>9} {:>8}   {:<14} {:>9}",
-            "α", "degrees", "depth", "ReLU", "mults", "log2 ε", "log2 sign", "log2 ReLU", "ms", "Lee et al.", "Lee depth"
+            "α",
+            "degrees",
+            "depth",
+            "ReLU",
+            "mults",
+            "log2 ε",
+            "log2 sign",
+            "log2 ReLU",
+            "ms",
+            "Lee et al.",
+            "Lee depth"
         );
     }
     let t_all = Instant::now();
@@ -133,7 +163,8 @@ fn table(alphas: &[u32], json: bool) -> Result<()> {
                 s.max_relu_error.log2(),
                 seconds * 1e3,
                 lee.map(|d| format!("{d:?}")).unwrap_or_else(|| "—".into()),
-                lee.map(|d| pann_approx::composite::sign_depth(d).to_string()).unwrap_or_else(|| "—".into()),
+                lee.map(|d| pann_approx::composite::sign_depth(d).to_string())
+                    .unwrap_or_else(|| "—".into()),
             );
         }
         rows.push(Row { summary: s, seconds });
@@ -141,7 +172,11 @@ fn table(alphas: &[u32], json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(&rows)?);
     } else {
-        println!("total {:.1} ms for {} values of α (search + design + certificate)", t_all.elapsed().as_secs_f64() * 1e3, alphas.len());
+        println!(
+            "total {:.1} ms for {} values of α (search + design + certificate)",
+            t_all.elapsed().as_secs_f64() * 1e3,
+            alphas.len()
+        );
     }
     Ok(())
 }
