@@ -7,7 +7,7 @@
 //! that depends on us, so the directory is passed on as metadata (`links = "pann_nn"` makes it
 //! `DEP_PANN_NN_LIBTORCH_LIB`). A binary crate that depends on pann-nn adds this build.rs:
 //!
-//! ```no_run
+//! ```text
 //! fn main() {
 //!     if let Ok(dir) = std::env::var("DEP_PANN_NN_LIBTORCH_LIB") {
 //!         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");

@@ -22,6 +22,11 @@ proptest! {
         let dom = Domain::interval(tau, 1.0).unwrap();
         let (p, rep) = remez(one, one, &dom, d, Symmetry::Odd, &RemezConfig::default(), None).unwrap();
         prop_assert!(rep.usable(), "{:?}", rep);
+        if rep.resolution_limited {
+            // Only allowed where the error is at round-off level, where equioscillation cannot be resolved.
+            prop_assert!(rep.max_error < 1e-11, "{:?}", rep);
+            return Ok(());
+        }
         prop_assert_eq!(rep.reference.len(), m + 2);
         let e: Vec<f64> = rep.reference.iter().map(|&x| err(&p, |_| 1.0, x)).collect();
         for w in e.windows(2) {

@@ -211,9 +211,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "test_batch.bin", &record(&[1], 0)[..3000]);
         let err = read_cifar10_batch(&p, None).unwrap_err();
-        assert!(matches!(err, Error::BadRecordSize { size: 3000, record: 3073, .. }));
+        assert!(matches!(
+            err,
+            Error::BadRecordSize {
+                size: 3000,
+                record: 3073,
+                ..
+            }
+        ));
         let msg = err.to_string();
-        assert!(msg.contains("test_batch.bin") && msg.contains("3073"), "{msg}");
+        assert!(
+            msg.contains("test_batch.bin") && msg.contains("3073"),
+            "{msg}"
+        );
         // The size is checked even when a limit means fewer records are read.
         assert!(read_cifar10_batch(&p, Some(0)).is_err());
     }
@@ -226,12 +236,23 @@ mod tests {
         let p = write(dir.path(), "b.bin", &bytes);
         let err = read_cifar10_batch(&p, None).unwrap_err();
         assert!(
-            matches!(err, Error::LabelOutOfRange { index: 1, label: 10, num_classes: 10, .. }),
+            matches!(
+                err,
+                Error::LabelOutOfRange {
+                    index: 1,
+                    label: 10,
+                    num_classes: 10,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("b.bin"));
         let p = write(dir.path(), "c100.bin", &record(&[20, 5], 0));
         let err = read_cifar100_file(&p, Cifar100Label::Coarse, None).unwrap_err();
-        assert!(matches!(err, Error::LabelOutOfRange { label: 20, .. }), "{err}");
+        assert!(
+            matches!(err, Error::LabelOutOfRange { label: 20, .. }),
+            "{err}"
+        );
     }
 }

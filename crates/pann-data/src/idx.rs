@@ -227,7 +227,14 @@ mod tests {
         std::fs::write(&p, idx(2051, &[1, 1, 1], &[0])).unwrap();
         let err = read_idx_labels(&p, 10).unwrap_err();
         assert!(
-            matches!(err, Error::BadMagic { found: 2051, expected: 2049, .. }),
+            matches!(
+                err,
+                Error::BadMagic {
+                    found: 2051,
+                    expected: 2049,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("labels"), "{err}");
@@ -244,7 +251,10 @@ mod tests {
         let err = read_idx_images(&p).unwrap_err();
         assert!(err.to_string().contains("too short"), "{err}");
         std::fs::write(&p, idx(2051, &[1, 1, 1], &[0, 0])).unwrap();
-        assert!(read_idx_images(&p).unwrap_err().to_string().contains("trailing"));
+        assert!(read_idx_images(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
     }
 
     #[test]
@@ -262,7 +272,17 @@ mod tests {
         let p = dir.path().join("l");
         std::fs::write(&p, idx(2049, &[2], &[1, 10])).unwrap();
         let err = read_idx_labels(&p, 10).unwrap_err();
-        assert!(matches!(err, Error::LabelOutOfRange { index: 1, label: 10, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::LabelOutOfRange {
+                    index: 1,
+                    label: 10,
+                    ..
+                }
+            ),
+            "{err}"
+        );
 
         std::fs::write(
             dir.path().join("train-images-idx3-ubyte"),
@@ -275,7 +295,17 @@ mod tests {
         )
         .unwrap();
         let err = load_mnist_like(dir.path(), Split::Train, None).unwrap_err();
-        assert!(matches!(err, Error::CountMismatch { n_images: 2, n_labels: 1, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::CountMismatch {
+                    n_images: 2,
+                    n_labels: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -200,8 +200,14 @@ mod tests {
 
     #[test]
     fn presets_and_explicit_parse() {
-        assert_eq!("imagenet".parse::<Normalization>().unwrap(), Normalization::imagenet());
-        assert_eq!("cifar".parse::<Normalization>().unwrap(), Normalization::cifar());
+        assert_eq!(
+            "imagenet".parse::<Normalization>().unwrap(),
+            Normalization::imagenet()
+        );
+        assert_eq!(
+            "cifar".parse::<Normalization>().unwrap(),
+            Normalization::cifar()
+        );
         let n: Normalization = "0.5,0.5,0.5/0.25,0.25,0.25".parse().unwrap();
         assert_eq!(n.channels(), Some(3));
         assert_eq!(n.to_string().parse::<Normalization>().unwrap(), n);
@@ -211,7 +217,14 @@ mod tests {
 
     #[test]
     fn bad_specs_are_errors() {
-        for s in ["imagenett", "0.5,x/1", "0.5,0.5/1,1,1", "0/0", "0.1/-1", "/"] {
+        for s in [
+            "imagenett",
+            "0.5,x/1",
+            "0.5,0.5/1,1,1",
+            "0/0",
+            "0.1/-1",
+            "/",
+        ] {
             let err = s.parse::<Normalization>().unwrap_err();
             assert!(matches!(err, Error::BadNormalization { .. }), "{s}: {err}");
             assert!(err.to_string().contains(s), "{err}");

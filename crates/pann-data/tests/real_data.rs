@@ -18,7 +18,10 @@ fn cifar10_test_batch() {
         return;
     }
     let test = load_cifar10(&dir, Split::Test, None).unwrap();
-    assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 3, 32, 32));
+    assert_eq!(
+        (test.n, test.channels, test.height, test.width),
+        (10_000, 3, 32, 32)
+    );
     assert_eq!(test.class_counts(), vec![1000; 10]);
     // Per-channel mean of the CIFAR-10 test set on the [0, 1] scale (published statistics).
     let x = Normalization::none().normalize(&test, 0..test.n).unwrap();
@@ -30,7 +33,10 @@ fn cifar10_test_batch() {
             .map(|&v| v as f64)
             .sum();
         let mean = sum / (test.n * plane) as f64;
-        assert!((mean - want).abs() < 1e-3, "channel {c}: mean {mean}, want {want}");
+        assert!(
+            (mean - want).abs() < 1e-3,
+            "channel {c}: mean {mean}, want {want}"
+        );
     }
     let train = load_cifar10(&dir, Split::Train, Some(12_345)).unwrap();
     assert_eq!(train.n, 12_345);
@@ -40,11 +46,17 @@ fn cifar10_test_batch() {
 fn fashion_mnist_from_debian_package() {
     let dir = Path::new("/usr/share/datasets/fashion-mnist");
     if !dir.is_dir() {
-        eprintln!("skipped: {} not found (apt-get install dataset-fashion-mnist)", dir.display());
+        eprintln!(
+            "skipped: {} not found (apt-get install dataset-fashion-mnist)",
+            dir.display()
+        );
         return;
     }
     let test = load_mnist_like(dir, Split::Test, None).unwrap();
-    assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 1, 28, 28));
+    assert_eq!(
+        (test.n, test.channels, test.height, test.width),
+        (10_000, 1, 28, 28)
+    );
     assert_eq!(test.class_counts(), vec![1000; 10]);
     let train = load_mnist_like(dir, Split::Train, Some(100)).unwrap();
     assert_eq!(train.n, 100);

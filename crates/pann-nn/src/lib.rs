@@ -1,9 +1,46 @@
-//! placeholder
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn smoke() {
-        let t = tch::Tensor::from_slice(&[1.0f32, -2.0]).relu();
-        assert_eq!(Vec::<f32>::try_from(t).unwrap(), vec![1.0, 0.0]);
-    }
-}
+//! Neural networks for PANN on libtorch (`tch`): CIFAR ResNets and VGGs whose ReLU and
+//! max-pool sites can each run exactly or as a polynomial approximation.
+//!
+//! * [`Model`]: an [`Architecture`] with its parameters under PyTorch state-dict names, loaded
+//!   from and saved to safetensors ([`Model::load`] infers the architecture).
+//! * [`Activations`]: one [`Activation`] per ReLU site and one [`PoolActivation`] per max-pool
+//!   site; polynomials are [`PolyRelu`] and [`PolyMax`], evaluated by fused `f64` kernels.
+//! * [`ForwardCtx`] runs a plan through [`Model::forward`] and accumulates [`ForwardStats`]
+//!   (per-site input maxima and overflow counts); a [`SiteHook`] can watch every site.
+//! * [`evaluate`]: accuracy and statistics over a [`pann_data::Dataset`].
+//!
+//! libtorch comes from `scripts/env.sh`; test binaries get its directory as rpath (build.rs).
+//!
+//! ```no_run
+//! use pann_nn::{evaluate, Activations, Model};
+//! use pann_data::{load_cifar10, Normalization, Split};
+//! # fn main() -> anyhow::Result<()> {
+//! let model = Model::load("../shared/models/resnet20-akamaster.safetensors".as_ref())?;
+//! let test = load_cifar10("../shared/data/cifar-10-batches-bin".as_ref(), Split::Test, None)?;
+//! let report = evaluate(&model, &test, &Normalization::imagenet(), 500, &Activations::exact_for(&model))?;
+//! println!("{:.2}% ({} of {})", 100.0 * report.accuracy(), report.correct, report.total);
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod activation;
+pub mod error;
+pub mod eval;
+pub mod forward;
+pub mod kernel;
+pub mod models;
+pub mod poly;
+pub mod stats;
+pub mod tensor;
+pub mod weights;
+
+pub use activation::{Activation, Activations, PoolActivation};
+pub use error::{Error, Result};
+pub use eval::{evaluate, evaluate_with_hook, EvalReport};
+pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
+pub use kernel::poly_relu_slice;
+pub use models::{Architecture, Model, Shortcut};
+pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
+pub use stats::{ForwardStats, SiteStats};
+pub use weights::{infer_architecture, read_state_dict, StateDict};
