@@ -6,6 +6,7 @@
 mod alpha_list;
 mod commands;
 mod plot;
+mod progress;
 
 use clap::{Parser, Subcommand};
 
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Generate and certify composite minimax approximations of sign / ReLU / max at precision 2^-α.
     Approx(commands::approx::ApproxArgs),
+    /// Evaluate a trained network exactly and as a PANN at each precision α (defaults: bundled ResNet-20, CIFAR-10).
+    Eval(commands::eval::EvalArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Approx(args) => commands::approx::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,0 +1,194 @@
+//! `pann eval`: a trained network's accuracy as a PANN at each precision α.
+
+use crate::{alpha_list, plot, progress::Bar};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use pann_data::{load_cifar10, load_cifar100, load_mnist_like, Cifar100Label, Dataset, Normalization, Split};
+use pann_eval::{evaluate_pann, AlphaRow, EvalConfig, ExactRow, LeeSearch, RangeRule, RowSink};
+use pann_nn::{Architecture, Model, OverflowPolicy};
+use std::path::{Path, PathBuf};
+
+/// Data sets `pann eval` reads.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DatasetKind {
+    /// CIFAR-10, official binary layout (`cifar-10-batches-bin`).
+    Cifar10,
+    /// CIFAR-100, official binary layout, fine labels.
+    Cifar100,
+    /// Fashion-MNIST / MNIST, IDX files.
+    FashionMnist,
+}
+
+/// What happens to a polynomial input outside its bound.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnOverflow {
+    /// Count it and evaluate the polynomial anyway.
+    Count,
+    /// Count it and clamp the argument into [−1, 1].
+    Clamp,
+    /// Stop with an error naming the layer.
+    Error,
+}
+
+/// Arguments of `pann eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Weights (safetensors, PyTorch state-dict names). Default: the bundled ResNet-20.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Architecture (resnet20, resnet56b, vgg16, …) when it cannot be inferred from the file.
+    #[arg(long)]
+    arch: Option<String>,
+    /// Data directory. Default: the bundled CIFAR-10.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Data set layout.
+    #[arg(long, value_enum, default_value = "cifar10")]
+    dataset: DatasetKind,
+    /// Precisions α (ReLU error 2^-α): a list or range, e.g. 4..14 or 9,12.
+    #[arg(long, default_value = "4..14")]
+    alpha: String,
+    /// Input bound: `lee` (global B from 50 in steps of 5, Lee et al.), `calibrate` (per layer, from training
+    /// images), or a number.
+    #[arg(long, default_value = "lee")]
+    range: String,
+    /// Margin on the calibrated per-layer bounds.
+    #[arg(long, default_value_t = 1.1)]
+    margin: f64,
+    /// Training images used for `--range calibrate`.
+    #[arg(long, default_value_t = 5000)]
+    calib_images: usize,
+    /// What an input outside [−B, B] does.
+    #[arg(long, value_enum, default_value = "count")]
+    on_overflow: OnOverflow,
+    /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
+    #[arg(long, default_value = "imagenet")]
+    norm: String,
+    /// Evaluate only the first N test images.
+    #[arg(long)]
+    images: Option<usize>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Draw accuracy against α to this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+/// `../shared` beside the repository (the bundled models and data).
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("PANN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+fn load_model(path: &Path, arch: Option<&str>) -> Result<Model> {
+    match arch {
+        None => Ok(Model::load(path)?),
+        Some(a) => {
+            let arch: Architecture = a.parse()?;
+            let mut m = Model::new(arch)?;
+            m.load_weights(path)?;
+            Ok(m)
+        }
+    }
+}
+
+fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
+    Ok(match kind {
+        DatasetKind::Cifar10 => load_cifar10(dir, split, limit)?,
+        DatasetKind::Cifar100 => load_cifar100(dir, split, Cifar100Label::Fine, limit)?,
+        DatasetKind::FashionMnist => load_mnist_like(dir, split, limit)?,
+    })
+}
+
+fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
+    Ok(match s {
+        "lee" => RangeRule::Lee(LeeSearch::default()),
+        "calibrate" => RangeRule::Calibrate { margin },
+        other => {
+            let b: f64 = other
+                .parse()
+                .with_context(|| format!("--range '{other}': expected lee, calibrate or a positive number"))?;
+            if !(b.is_finite() && b > 0.0) {
+                bail!("--range {other}: the bound must be a positive finite number");
+            }
+            RangeRule::Fixed(b)
+        }
+    })
+}
+
+/// Prints rows as they are finished.
+struct TablePrinter;
+
+impl RowSink for TablePrinter {
+    fn exact(&mut self, r: &ExactRow) {
+        println!(
+            "exact ReLU: {:.2}% ({}/{}), max |ReLU input| {:.2}",
+            100.0 * r.accuracy,
+            r.correct,
+            r.total,
+            r.max_relu_input
+        );
+        println!(
+            "{:>3} {:<16} {:>8} {:>8} {:>10} {:>6} {:>6} {:>6} {:>7}",
+            "α", "degrees", "acc %", "B", "overflows", "ReLU d", "net d", "tries", "s"
+        );
+    }
+    fn row(&mut self, r: &AlphaRow) {
+        println!(
+            "{:>3} {:<16} {:>8.2} {:>8.1} {:>10} {:>6} {:>6} {:>6} {:>7.1}",
+            r.alpha,
+            format!("{:?}", r.degrees),
+            100.0 * r.accuracy,
+            r.bound,
+            r.overflows,
+            r.relu_depth,
+            r.network_depth,
+            r.range_tries,
+            r.seconds
+        );
+    }
+}
+
+/// Runs `pann eval`.
+pub fn run(args: EvalArgs) -> Result<()> {
+    let alphas = alpha_list::parse(&args.alpha)?;
+    let range = range_rule(&args.range, args.margin)?;
+    let norm: Normalization = args.norm.parse()?;
+    let shared = shared_dir();
+    let model_path = args.model.clone().unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
+    let data_dir = args.data.clone().unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
+    let model = load_model(&model_path, args.arch.as_deref())?;
+    let test = load_data(args.dataset, &data_dir, Split::Test, args.images)?;
+    let calib = match range {
+        RangeRule::Calibrate { .. } => Some(load_data(args.dataset, &data_dir, Split::Train, Some(args.calib_images))?),
+        _ => None,
+    };
+    let overflow = match args.on_overflow {
+        OnOverflow::Count => OverflowPolicy::Count,
+        OnOverflow::Clamp => OverflowPolicy::Clamp,
+        OnOverflow::Error => OverflowPolicy::Error,
+    };
+    let cfg = EvalConfig { alphas, range, overflow, batch: args.batch };
+    if !args.json {
+        println!("{} ({}) on {} ({} images)", model.architecture(), model_path.display(), data_dir.display(), test.n);
+    }
+    let mut bar = Bar::new(!args.json);
+    let summary = if args.json {
+        evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut ())?
+    } else {
+        evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut TablePrinter)?
+    };
+    if let Some(path) = &args.plot {
+        plot::accuracy_plot(&summary, path).with_context(|| format!("cannot write plot {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! # pann-eval
+//!
+//! The PANN evaluation engine: "I have a trained CNN — what accuracy does it keep as a PANN at precision `2^-α`,
+//! with which input range `B`, at what multiplicative depth?"
+//!
+//! - [`plan`]: polynomial activation plans from [`pann_approx`] composites, with global or per-site bounds;
+//! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop) and per-site calibration;
+//! - [`run`]: batched inference with progress and overflow statistics;
+//! - [`depth`]: depth of the whole network under CKKS;
+//! - [`sweep`]: exact accuracy plus one row per α — what `pann eval` prints.
+#![warn(missing_docs)]
+
+pub mod depth;
+pub mod error;
+pub mod plan;
+pub mod range;
+pub mod run;
+pub mod sweep;
+
+pub use error::{Error, Result};
+pub use plan::Bounds;
+pub use range::{LeeResult, LeeSearch};
+pub use run::{Progress, Silent};
+pub use sweep::{evaluate_pann, AlphaRow, EvalConfig, EvalSummary, ExactRow, RangeRule, RowSink};

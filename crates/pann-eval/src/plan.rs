@@ -1,0 +1,78 @@
+//! Activation plans from the approximation engine: which polynomial, with which bound, at every site.
+
+use crate::error::Result;
+use pann_approx::{CompositeSign, MaxTree};
+use pann_nn::{Activation, Activations, Model, OverflowPolicy, PolyMax, PolyRelu, PoolActivation};
+
+/// Input bounds of the polynomial sites.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bounds {
+    /// One `B` for every ReLU and max-pool site (Lee et al.).
+    Global(f64),
+    /// One `B` per ReLU site and one per max-pool site, in site order.
+    PerSite {
+        /// Per ReLU site.
+        relu: Vec<f64>,
+        /// Per max-pool site.
+        pool: Vec<f64>,
+    },
+}
+
+impl Bounds {
+    fn relu(&self, i: usize) -> f64 {
+        match self {
+            Bounds::Global(b) => *b,
+            Bounds::PerSite { relu, .. } => relu[i],
+        }
+    }
+
+    fn pool(&self, i: usize) -> f64 {
+        match self {
+            Bounds::Global(b) => *b,
+            Bounds::PerSite { pool, .. } => pool[i],
+        }
+    }
+
+    /// The largest bound.
+    pub fn max(&self) -> f64 {
+        match self {
+            Bounds::Global(b) => *b,
+            Bounds::PerSite { relu, pool } => relu.iter().chain(pool).fold(0.0, |a, &b| a.max(b)),
+        }
+    }
+}
+
+/// `x·(1 + p(x/B))/2` for the network layer.
+pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy) -> Result<PolyRelu> {
+    pann_approx::ops::check_bound(bound)?;
+    Ok(PolyRelu { components: sign.coefficient_lists(), bound, overflow })
+}
+
+/// A `k×k` max-pool as a tree of polynomial maxima with the range-safe divisors of [`MaxTree`].
+pub fn poly_max(sign: &CompositeSign, window: usize, bound: f64, overflow: OverflowPolicy) -> Result<PolyMax> {
+    let tree = MaxTree::new(window, bound, sign.alpha)?;
+    Ok(PolyMax { components: sign.coefficient_lists(), divisors: tree.divisors, overflow })
+}
+
+/// A plan with polynomial activations at every site: `signs[i]` at ReLU site `i` (one composite for all sites
+/// when `signs` has one entry), the first composite at every max-pool site.
+pub fn plan(model: &Model, signs: &[&CompositeSign], bounds: &Bounds, overflow: OverflowPolicy) -> Result<Activations> {
+    let n = model.relu_sites().len();
+    if signs.len() != 1 && signs.len() != n {
+        return Err(crate::Error::Invalid(format!(
+            "{} composites given for {n} ReLU sites (give one, or one per site)",
+            signs.len()
+        )));
+    }
+    let sign_at = |i: usize| if signs.len() == 1 { signs[0] } else { signs[i] };
+    let relu = (0..n)
+        .map(|i| Ok(Activation::Poly(poly_relu(sign_at(i), bounds.relu(i), overflow)?)))
+        .collect::<Result<_>>()?;
+    let pool = model
+        .pool_windows()
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| Ok(PoolActivation::Poly(poly_max(signs[0], (k * k) as usize, bounds.pool(i), overflow)?)))
+        .collect::<Result<_>>()?;
+    Ok(Activations { relu, pool })
+}

@@ -1,0 +1,196 @@
+//! The core workflow: a trained network evaluated exactly and as a PANN at each precision α.
+
+use crate::depth::network_depth;
+use crate::error::{Error, Result};
+use crate::plan::{plan, Bounds};
+use crate::range::{calibrate, lee_search, LeeSearch};
+use crate::run::{run, Progress};
+use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
+use pann_approx::CompositeSign;
+use pann_data::{Dataset, Normalization};
+use pann_nn::{Activations, Model, OverflowPolicy};
+use serde::Serialize;
+use std::time::Instant;
+
+/// How the input bounds are chosen.
+#[derive(Clone, Debug)]
+pub enum RangeRule {
+    /// Lee et al.'s global search.
+    Lee(LeeSearch),
+    /// Per-site bounds from the exact network on a calibration split, times a margin.
+    Calibrate {
+        /// Factor on the largest input seen.
+        margin: f64,
+    },
+    /// One fixed global bound.
+    Fixed(f64),
+}
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct EvalConfig {
+    /// Precisions.
+    pub alphas: Vec<u32>,
+    /// Input bounds.
+    pub range: RangeRule,
+    /// What an input outside its bound does (Lee's search always ends without any).
+    pub overflow: OverflowPolicy,
+    /// Images per batch.
+    pub batch: usize,
+}
+
+/// The exact network.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExactRow {
+    /// Top-1 accuracy in `[0, 1]`.
+    pub accuracy: f64,
+    /// Correct images.
+    pub correct: usize,
+    /// Images.
+    pub total: usize,
+    /// Largest `|x|` at any ReLU site.
+    pub max_relu_input: f64,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// One precision.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlphaRow {
+    /// Precision α.
+    pub alpha: u32,
+    /// Composite degrees.
+    pub degrees: Vec<usize>,
+    /// Top-1 accuracy in `[0, 1]`.
+    pub accuracy: f64,
+    /// Correct images.
+    pub correct: usize,
+    /// Images.
+    pub total: usize,
+    /// The global bound, or the largest per-site bound.
+    #[serde(rename = "B")]
+    pub bound: f64,
+    /// Per-ReLU-site bounds, when they differ by site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<Vec<f64>>,
+    /// Polynomial arguments outside `[−1, 1]`, all sites.
+    pub overflows: u64,
+    /// Overflows per ReLU site (site name, count), sites without any left out.
+    pub overflow_sites: Vec<(String, u64)>,
+    /// Depth of one polynomial ReLU.
+    pub relu_depth: u32,
+    /// Depth of the whole network (see [`crate::depth`]).
+    pub network_depth: u32,
+    /// Bounds tried by the range search (1 otherwise).
+    pub range_tries: usize,
+    /// Seconds, range search included.
+    pub seconds: f64,
+}
+
+/// Exact accuracy and one row per α.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalSummary {
+    /// Architecture, e.g. `resnet20`.
+    pub arch: String,
+    /// The exact network.
+    pub exact: ExactRow,
+    /// One row per α.
+    pub rows: Vec<AlphaRow>,
+}
+
+/// Receives each finished row (the CLI prints as they come).
+pub trait RowSink {
+    /// The exact row is ready.
+    fn exact(&mut self, _row: &ExactRow) {}
+    /// A PANN row is ready.
+    fn row(&mut self, _row: &AlphaRow) {}
+}
+
+impl RowSink for () {}
+
+/// Evaluates `model` on `data` exactly and at every α of `cfg`; `calib` is needed by [`RangeRule::Calibrate`].
+pub fn evaluate_pann(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    calib: Option<&Dataset>,
+    cfg: &EvalConfig,
+    progress: &mut dyn Progress,
+    sink: &mut dyn RowSink,
+) -> Result<EvalSummary> {
+    let t0 = Instant::now();
+    let exact_out = run(model, data, norm, &Activations::exact_for(model), cfg.batch, false, "exact", progress)?;
+    let exact = ExactRow {
+        accuracy: exact_out.accuracy(),
+        correct: exact_out.correct,
+        total: exact_out.evaluated,
+        max_relu_input: exact_out.stats.max_relu_input(),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    sink.exact(&exact);
+    let calibrated = match (&cfg.range, calib) {
+        (RangeRule::Calibrate { margin }, Some(c)) => Some(calibrate(model, c, norm, cfg.batch, *margin, progress)?),
+        (RangeRule::Calibrate { .. }, None) => {
+            return Err(Error::Invalid("per-layer calibration needs a calibration data set".into()))
+        }
+        _ => None,
+    };
+    let mut tables = ErrorTables::default();
+    let mut rows = Vec::new();
+    for &alpha in &cfg.alphas {
+        let t = Instant::now();
+        let sign = cheapest_with_tables(alpha, &SearchConfig::default(), &mut tables)?;
+        let (bounds, out, tries) = match &cfg.range {
+            RangeRule::Lee(search) => {
+                let r = lee_search(model, data, norm, &sign, cfg.batch, search, progress)?;
+                (Bounds::Global(r.bound), r.outcome, r.tried)
+            }
+            RangeRule::Fixed(b) => (Bounds::Global(*b), fixed_run(model, data, norm, &sign, *b, cfg, progress)?, 1),
+            RangeRule::Calibrate { .. } => {
+                let b = calibrated.clone().expect("computed above");
+                let acts = plan(model, &[&sign], &b, cfg.overflow)?;
+                (b, run(model, data, norm, &acts, cfg.batch, false, &format!("α={alpha}"), progress)?, 1)
+            }
+        };
+        let row = AlphaRow {
+            alpha,
+            degrees: sign.degrees.clone(),
+            accuracy: out.accuracy(),
+            correct: out.correct,
+            total: out.evaluated,
+            bound: bounds.max(),
+            bounds: match &bounds {
+                Bounds::PerSite { relu, .. } => Some(relu.clone()),
+                Bounds::Global(_) => None,
+            },
+            overflows: out.stats.total_overflows(),
+            overflow_sites: model
+                .relu_sites()
+                .iter()
+                .zip(&out.stats.relu)
+                .filter(|(_, s)| s.overflows > 0)
+                .map(|(n, s)| (n.clone(), s.overflows))
+                .collect(),
+            relu_depth: sign.relu_depth(),
+            network_depth: network_depth(model.architecture(), sign.relu_depth(), sign.relu_depth()),
+            range_tries: tries,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        sink.row(&row);
+        rows.push(row);
+    }
+    Ok(EvalSummary { arch: model.architecture().to_string(), exact, rows })
+}
+
+fn fixed_run(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    sign: &CompositeSign,
+    bound: f64,
+    cfg: &EvalConfig,
+    progress: &mut dyn Progress,
+) -> Result<crate::run::RunOutcome> {
+    let acts = plan(model, &[sign], &Bounds::Global(bound), cfg.overflow)?;
+    run(model, data, norm, &acts, cfg.batch, false, &format!("α={} B={bound}", sign.alpha), progress)
+}
