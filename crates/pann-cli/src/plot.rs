@@ -102,20 +102,41 @@ pub fn accuracy_plot(summary: &pann_eval::EvalSummary, path: &Path) -> Result<()
     let lo = summary.rows.iter().map(|r| r.alpha).min().unwrap_or(4) as f64;
     let hi = summary.rows.iter().map(|r| r.alpha).max().unwrap_or(14) as f64;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{}: PANN accuracy against precision", summary.arch), ("sans-serif", 18))
+        .caption(
+            format!("{}: PANN accuracy against precision", summary.arch),
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(45)
         .build_cartesian_2d((lo - 0.5)..(hi + 0.5), 0.0..100.0)
         .map_err(|e| anyhow!("{e}"))?;
-    chart.configure_mesh().x_desc("α (ReLU error 2^-α)").y_desc("top-1 accuracy %").draw().map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("α (ReLU error 2^-α)")
+        .y_desc("top-1 accuracy %")
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
     let exact = 100.0 * summary.exact.accuracy;
     chart
-        .draw_series(DashedLineSeries::new(vec![(lo - 0.5, exact), (hi + 0.5, exact)], 6, 4, BLACK.mix(0.5).into()))
+        .draw_series(DashedLineSeries::new(
+            vec![(lo - 0.5, exact), (hi + 0.5, exact)],
+            6,
+            4,
+            BLACK.mix(0.5).into(),
+        ))
         .map_err(|e| anyhow!("{e}"))?;
-    let pts: Vec<(f64, f64)> = summary.rows.iter().map(|r| (r.alpha as f64, 100.0 * r.accuracy)).collect();
-    chart.draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2))).map_err(|e| anyhow!("{e}"))?;
-    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, BLUE.filled()))).map_err(|e| anyhow!("{e}"))?;
+    let pts: Vec<(f64, f64)> = summary
+        .rows
+        .iter()
+        .map(|r| (r.alpha as f64, 100.0 * r.accuracy))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .draw_series(pts.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))
+        .map_err(|e| anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }

@@ -12,7 +12,10 @@ pub struct Bar {
 impl Bar {
     /// A bar that draws only if `enabled` and standard error is a terminal.
     pub fn new(enabled: bool) -> Self {
-        Self { enabled: enabled && std::io::stderr().is_terminal(), bar: None }
+        Self {
+            enabled: enabled && std::io::stderr().is_terminal(),
+            bar: None,
+        }
     }
 }
 

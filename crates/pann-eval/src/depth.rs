@@ -32,9 +32,16 @@ mod tests {
 
     #[test]
     fn resnet20_has_19_relus_and_20_linear_layers_on_its_path() {
-        let arch = Architecture::ResNet { depth: 20, shortcut: Shortcut::A, num_classes: 10 };
+        let arch = Architecture::ResNet {
+            depth: 20,
+            shortcut: Shortcut::A,
+            num_classes: 10,
+        };
         assert_eq!(network_depth(arch, 9, 9), 19 * 9 + 20);
-        let vgg = Architecture::Vgg { depth: 16, num_classes: 10 };
+        let vgg = Architecture::Vgg {
+            depth: 16,
+            num_classes: 10,
+        };
         assert_eq!(network_depth(vgg, 9, 9), 14 + 13 * 9 + 10 * 9);
     }
 }

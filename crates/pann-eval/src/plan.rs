@@ -45,13 +45,21 @@ impl Bounds {
 /// `x·(1 + p(x/B))/2` for the network layer.
 pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy) -> Result<PolyRelu> {
     pann_approx::ops::check_bound(bound)?;
-    Ok(PolyRelu { components: sign.coefficient_lists(), bound, overflow })
+    Ok(PolyRelu {
+        components: sign.coefficient_lists(),
+        bound,
+        overflow,
+    })
 }
 
 /// A `k×k` max-pool as a tree of polynomial maxima with the range-safe divisors of [`MaxTree`].
 pub fn poly_max(sign: &CompositeSign, window: usize, bound: f64, overflow: OverflowPolicy) -> Result<PolyMax> {
     let tree = MaxTree::new(window, bound, sign.alpha)?;
-    Ok(PolyMax { components: sign.coefficient_lists(), divisors: tree.divisors, overflow })
+    Ok(PolyMax {
+        components: sign.coefficient_lists(),
+        divisors: tree.divisors,
+        overflow,
+    })
 }
 
 /// A plan with polynomial activations at every site: `signs[i]` at ReLU site `i` (one composite for all sites
@@ -72,7 +80,14 @@ pub fn plan(model: &Model, signs: &[&CompositeSign], bounds: &Bounds, overflow: 
         .pool_windows()
         .iter()
         .enumerate()
-        .map(|(i, &k)| Ok(PoolActivation::Poly(poly_max(signs[0], (k * k) as usize, bounds.pool(i), overflow)?)))
+        .map(|(i, &k)| {
+            Ok(PoolActivation::Poly(poly_max(
+                signs[0],
+                (k * k) as usize,
+                bounds.pool(i),
+                overflow,
+            )?))
+        })
         .collect::<Result<_>>()?;
     Ok(Activations { relu, pool })
 }

@@ -29,7 +29,11 @@ pub struct LeeSearch {
 
 impl Default for LeeSearch {
     fn default() -> Self {
-        Self { start: 50.0, step: 5.0, cap: 5000.0 }
+        Self {
+            start: 50.0,
+            step: 5.0,
+            cap: 5000.0,
+        }
     }
 }
 
@@ -61,12 +65,22 @@ pub fn lee_search(
     loop {
         tried += 1;
         let acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count)?;
-        let order: Vec<usize> = hard.iter().copied().chain((0..data.n).filter(|&i| !is_hard[i])).collect();
+        let order: Vec<usize> = hard
+            .iter()
+            .copied()
+            .chain((0..data.n).filter(|&i| !is_hard[i]))
+            .collect();
         let ordered = reorder(data, &order);
         let label = format!("α={} B={bound}", sign.alpha);
         let out = run(model, &ordered, norm, &acts, batch, true, &label, progress)?;
         match &out.overflow_batch {
-            None => return Ok(LeeResult { bound, outcome: out, tried }),
+            None => {
+                return Ok(LeeResult {
+                    bound,
+                    outcome: out,
+                    tried,
+                })
+            }
             Some(r) => {
                 for &i in &order[r.clone()] {
                     if !is_hard[i] {
@@ -76,7 +90,11 @@ pub fn lee_search(
                 }
                 bound += search.step;
                 if bound > search.cap {
-                    return Err(Error::RangeDiverged { alpha: sign.alpha, bound, cap: search.cap });
+                    return Err(Error::RangeDiverged {
+                        alpha: sign.alpha,
+                        bound,
+                        cap: search.cap,
+                    });
                 }
             }
         }
@@ -93,7 +111,9 @@ pub fn calibrate(
     progress: &mut dyn Progress,
 ) -> Result<Bounds> {
     if !(margin.is_finite() && margin >= 1.0) {
-        return Err(Error::Invalid(format!("calibration margin {margin} must be a finite number ≥ 1")));
+        return Err(Error::Invalid(format!(
+            "calibration margin {margin} must be a finite number ≥ 1"
+        )));
     }
     let exact = Activations::exact_for(model);
     let out = run(model, calib, norm, &exact, batch, false, "calibrating", progress)?;

@@ -68,7 +68,9 @@ pub fn run(
             let range = lo..(lo + batch).min(data.n);
             let xs = images_tensor(data, range.clone(), norm)?;
             let logits = model.forward(&xs, &mut ctx)?;
-            let hits = logits.f_argmax(-1, false)?.f_eq_tensor(&labels_tensor(data, range.clone()))?;
+            let hits = logits
+                .f_argmax(-1, false)?
+                .f_eq_tensor(&labels_tensor(data, range.clone()))?;
             correct += hits.f_sum(tch::Kind::Int64)?.int64_value(&[]) as usize;
             evaluated += range.len();
             progress.advance(range.len() as u64);

@@ -119,7 +119,16 @@ pub fn evaluate_pann(
     sink: &mut dyn RowSink,
 ) -> Result<EvalSummary> {
     let t0 = Instant::now();
-    let exact_out = run(model, data, norm, &Activations::exact_for(model), cfg.batch, false, "exact", progress)?;
+    let exact_out = run(
+        model,
+        data,
+        norm,
+        &Activations::exact_for(model),
+        cfg.batch,
+        false,
+        "exact",
+        progress,
+    )?;
     let exact = ExactRow {
         accuracy: exact_out.accuracy(),
         correct: exact_out.correct,
@@ -131,7 +140,9 @@ pub fn evaluate_pann(
     let calibrated = match (&cfg.range, calib) {
         (RangeRule::Calibrate { margin }, Some(c)) => Some(calibrate(model, c, norm, cfg.batch, *margin, progress)?),
         (RangeRule::Calibrate { .. }, None) => {
-            return Err(Error::Invalid("per-layer calibration needs a calibration data set".into()))
+            return Err(Error::Invalid(
+                "per-layer calibration needs a calibration data set".into(),
+            ))
         }
         _ => None,
     };
@@ -145,11 +156,28 @@ pub fn evaluate_pann(
                 let r = lee_search(model, data, norm, &sign, cfg.batch, search, progress)?;
                 (Bounds::Global(r.bound), r.outcome, r.tried)
             }
-            RangeRule::Fixed(b) => (Bounds::Global(*b), fixed_run(model, data, norm, &sign, *b, cfg, progress)?, 1),
+            RangeRule::Fixed(b) => (
+                Bounds::Global(*b),
+                fixed_run(model, data, norm, &sign, *b, cfg, progress)?,
+                1,
+            ),
             RangeRule::Calibrate { .. } => {
                 let b = calibrated.clone().expect("computed above");
                 let acts = plan(model, &[&sign], &b, cfg.overflow)?;
-                (b, run(model, data, norm, &acts, cfg.batch, false, &format!("α={alpha}"), progress)?, 1)
+                (
+                    b,
+                    run(
+                        model,
+                        data,
+                        norm,
+                        &acts,
+                        cfg.batch,
+                        false,
+                        &format!("α={alpha}"),
+                        progress,
+                    )?,
+                    1,
+                )
             }
         };
         let row = AlphaRow {
@@ -179,7 +207,11 @@ pub fn evaluate_pann(
         sink.row(&row);
         rows.push(row);
     }
-    Ok(EvalSummary { arch: model.architecture().to_string(), exact, rows })
+    Ok(EvalSummary {
+        arch: model.architecture().to_string(),
+        exact,
+        rows,
+    })
 }
 
 fn fixed_run(
@@ -192,5 +224,14 @@ fn fixed_run(
     progress: &mut dyn Progress,
 ) -> Result<crate::run::RunOutcome> {
     let acts = plan(model, &[sign], &Bounds::Global(bound), cfg.overflow)?;
-    run(model, data, norm, &acts, cfg.batch, false, &format!("α={} B={bound}", sign.alpha), progress)
+    run(
+        model,
+        data,
+        norm,
+        &acts,
+        cfg.batch,
+        false,
+        &format!("α={} B={bound}", sign.alpha),
+        progress,
+    )
 }

@@ -36,7 +36,10 @@ fn lee_search_finds_the_first_bound_without_overflow() {
     while b < r.bound {
         let acts = plan(&model, &[&sign], &Bounds::Global(b), OverflowPolicy::Count).unwrap();
         let out = run(&model, &data, &norm, &acts, 300, false, "", &mut Silent).unwrap();
-        assert!(out.stats.total_overflows() > 0, "B = {b} has no overflow but the search went past it");
+        assert!(
+            out.stats.total_overflows() > 0,
+            "B = {b} has no overflow but the search went past it"
+        );
         b += 5.0;
     }
     assert_eq!(r.tried, ((r.bound - 50.0) / 5.0) as usize + 1);
@@ -47,30 +50,72 @@ fn calibrated_bounds_cover_the_exact_network_and_keep_high_precision_accuracy() 
     let (model, data) = setup(200);
     let norm = Normalization::imagenet();
     let bounds = calibrate(&model, &data, &norm, 100, 1.1, &mut Silent).unwrap();
-    let Bounds::PerSite { relu, .. } = &bounds else { panic!("per-site bounds expected") };
+    let Bounds::PerSite { relu, .. } = &bounds else {
+        panic!("per-site bounds expected")
+    };
     assert_eq!(relu.len(), model.relu_sites().len());
     let sign = CompositeSign::for_alpha(14).unwrap();
     let acts = plan(&model, &[&sign], &bounds, OverflowPolicy::Error).unwrap();
     let pann = run(&model, &data, &norm, &acts, 100, false, "", &mut Silent).unwrap();
-    let exact = run(&model, &data, &norm, &pann_nn::Activations::exact_for(&model), 100, false, "", &mut Silent)
-        .unwrap();
+    let exact = run(
+        &model,
+        &data,
+        &norm,
+        &pann_nn::Activations::exact_for(&model),
+        100,
+        false,
+        "",
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(pann.stats.total_overflows(), 0);
-    assert!((pann.correct as i64 - exact.correct as i64).abs() <= 2, "{} vs {}", pann.correct, exact.correct);
+    assert!(
+        (pann.correct as i64 - exact.correct as i64).abs() <= 2,
+        "{} vs {}",
+        pann.correct,
+        exact.correct
+    );
     assert!(calibrate(&model, &data, &norm, 100, 0.5, &mut Silent).is_err());
 }
 
 #[test]
 fn sweep_reports_one_row_per_alpha_with_depths() {
     let (model, data) = setup(200);
-    let cfg = EvalConfig { alphas: vec![6, 12], range: RangeRule::Fixed(60.0), overflow: OverflowPolicy::Count, batch: 100 };
-    let s = evaluate_pann(&model, &data, &Normalization::imagenet(), None, &cfg, &mut Silent, &mut ()).unwrap();
+    let cfg = EvalConfig {
+        alphas: vec![6, 12],
+        range: RangeRule::Fixed(60.0),
+        overflow: OverflowPolicy::Count,
+        batch: 100,
+    };
+    let s = evaluate_pann(
+        &model,
+        &data,
+        &Normalization::imagenet(),
+        None,
+        &cfg,
+        &mut Silent,
+        &mut (),
+    )
+    .unwrap();
     assert_eq!(s.rows.len(), 2);
     assert!(s.exact.accuracy > 0.85);
     assert_eq!(s.rows[0].relu_depth, 6);
     assert_eq!(s.rows[1].network_depth, 19 * s.rows[1].relu_depth + 20);
     assert!(s.rows[1].accuracy >= s.rows[0].accuracy);
-    let cal = EvalConfig { range: RangeRule::Calibrate { margin: 1.1 }, ..cfg };
-    assert!(evaluate_pann(&model, &data, &Normalization::imagenet(), None, &cal, &mut Silent, &mut ()).is_err());
+    let cal = EvalConfig {
+        range: RangeRule::Calibrate { margin: 1.1 },
+        ..cfg
+    };
+    assert!(evaluate_pann(
+        &model,
+        &data,
+        &Normalization::imagenet(),
+        None,
+        &cal,
+        &mut Silent,
+        &mut ()
+    )
+    .is_err());
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub struct EvalArgs {
     alpha: String,
     /// Input bound: `lee` (global B from 50 in steps of 5, Lee et al.), `calibrate` (per layer, from training
     /// images), or a number.
-    #[arg(long, default_value = "lee")]
+    #[arg(long, default_value = "lee", allow_hyphen_values = true)]
     range: String,
     /// Margin on the calibrated per-layer bounds.
     #[arg(long, default_value_t = 1.1)]
@@ -161,12 +161,23 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let range = range_rule(&args.range, args.margin)?;
     let norm: Normalization = args.norm.parse()?;
     let shared = shared_dir();
-    let model_path = args.model.clone().unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
-    let data_dir = args.data.clone().unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
+    let model_path = args
+        .model
+        .clone()
+        .unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
     let model = load_model(&model_path, args.arch.as_deref())?;
     let test = load_data(args.dataset, &data_dir, Split::Test, args.images)?;
     let calib = match range {
-        RangeRule::Calibrate { .. } => Some(load_data(args.dataset, &data_dir, Split::Train, Some(args.calib_images))?),
+        RangeRule::Calibrate { .. } => Some(load_data(
+            args.dataset,
+            &data_dir,
+            Split::Train,
+            Some(args.calib_images),
+        )?),
         _ => None,
     };
     let overflow = match args.on_overflow {
@@ -174,9 +185,20 @@ pub fn run(args: EvalArgs) -> Result<()> {
         OnOverflow::Clamp => OverflowPolicy::Clamp,
         OnOverflow::Error => OverflowPolicy::Error,
     };
-    let cfg = EvalConfig { alphas, range, overflow, batch: args.batch };
+    let cfg = EvalConfig {
+        alphas,
+        range,
+        overflow,
+        batch: args.batch,
+    };
     if !args.json {
-        println!("{} ({}) on {} ({} images)", model.architecture(), model_path.display(), data_dir.display(), test.n);
+        println!(
+            "{} ({}) on {} ({} images)",
+            model.architecture(),
+            model_path.display(),
+            data_dir.display(),
+            test.n
+        );
     }
     let mut bar = Bar::new(!args.json);
     let summary = if args.json {

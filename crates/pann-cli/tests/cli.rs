@@ -1,0 +1,122 @@
+//! The `pann` binary end to end: output contracts and clear one-line errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pann(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pann"))
+        .args(args)
+        .output()
+        .expect("pann runs")
+}
+
+fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// Fails with exit status 1 and one `error:` line that contains every `needle`, and no panic.
+fn assert_clean_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in {err}");
+    }
+}
+
+#[test]
+fn approx_json_contract() {
+    let out = pann(&["approx", "--alpha", "9", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["alpha"], 9);
+    assert_eq!(v["degrees"], serde_json::json!([15, 15]));
+    assert_eq!(v["depth"], 8);
+    assert_eq!(v["relu_depth"], 9);
+    let comps = v["components"].as_array().unwrap();
+    assert_eq!(comps.len(), 2);
+    assert_eq!(comps[0]["coefficients"].as_array().unwrap().len(), 16);
+    assert!(v["max_relu_error"].as_f64().unwrap() <= 2f64.powi(-9));
+}
+
+#[test]
+fn approx_table_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("sign.svg");
+    let out = pann(&["approx", "--alpha", "6", "--plot", svg.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let out = pann(&["approx", "--table", "4..6", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r["alpha"].as_u64().unwrap()).collect::<Vec<_>>(),
+        vec![4, 5, 6]
+    );
+}
+
+#[test]
+fn approx_rejects_bad_arguments() {
+    assert_clean_error(&pann(&["approx", "--alpha", "3"]), &["α = 3", "outside"]);
+    assert_clean_error(
+        &pann(&["approx", "--alpha", "9", "--degrees", "15,16"]),
+        &["16", "even"],
+    );
+    assert_clean_error(&pann(&["approx", "--degrees", ""]), &["degree"]);
+    assert_clean_error(
+        &pann(&["approx", "--alpha", "14", "--degrees", "7,7"]),
+        &["cannot reach"],
+    );
+    assert_clean_error(&pann(&["approx"]), &["--alpha"]);
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn eval_rejects_malformed_models_and_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = write(dir.path(), "garbage.safetensors", b"this is not a model");
+    assert_clean_error(
+        &pann(&["eval", "--model", garbage.to_str().unwrap(), "--images", "10"]),
+        &["garbage.safetensors"],
+    );
+    let real = std::fs::read(shared().join("models/resnet20-akamaster.safetensors")).unwrap();
+    let cut = write(dir.path(), "cut.safetensors", &real[..real.len() / 2]);
+    assert_clean_error(
+        &pann(&["eval", "--model", cut.to_str().unwrap(), "--images", "10"]),
+        &["cut.safetensors", "truncated"],
+    );
+    let data = dir.path().join("cifar");
+    std::fs::create_dir(&data).unwrap();
+    write(&data, "test_batch.bin", &[0u8; 3073 * 2 + 5]);
+    assert_clean_error(
+        &pann(&["eval", "--data", data.to_str().unwrap(), "--images", "2"]),
+        &["test_batch.bin"],
+    );
+    assert_clean_error(&pann(&["eval", "--arch", "resnet21", "--images", "2"]), &["resnet21"]);
+    assert_clean_error(&pann(&["eval", "--alpha", "25", "--images", "2"]), &["α = 25"]);
+    assert_clean_error(&pann(&["eval", "--range", "-3", "--images", "2"]), &["--range"]);
+    assert_clean_error(&pann(&["eval", "--norm", "bogus", "--images", "2"]), &["bogus"]);
+}
+
+#[test]
+fn eval_json_contract_on_real_data() {
+    let out = pann(&["eval", "--images", "200", "--alpha", "9,14", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exact = v["exact"]["accuracy"].as_f64().unwrap();
+    assert!((0.8..=1.0).contains(&exact));
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["alpha"], 9);
+    assert_eq!(rows[1]["relu_depth"], 15);
+    assert!(rows[1]["B"].as_f64().unwrap() >= 50.0);
+    assert_eq!(rows[1]["overflows"], 0);
+    let acc14 = rows[1]["accuracy"].as_f64().unwrap();
+    assert!((acc14 - exact).abs() <= 0.02, "{acc14} vs {exact}");
+}
