@@ -45,11 +45,7 @@ pub fn read_cifar10_batch(path: &Path, limit: Option<usize>) -> Result<Dataset> 
 }
 
 /// Reads one CIFAR-100 file (`train.bin` or `test.bin`) with the chosen label.
-pub fn read_cifar100_file(
-    path: &Path,
-    label: Cifar100Label,
-    limit: Option<usize>,
-) -> Result<Dataset> {
+pub fn read_cifar100_file(path: &Path, label: Cifar100Label, limit: Option<usize>) -> Result<Dataset> {
     let layout = match label {
         Cifar100Label::Coarse => RecordLayout {
             label_bytes: 2,
@@ -69,9 +65,7 @@ pub fn read_cifar100_file(
 /// in order, or the test batch; at most `limit` images.
 pub fn load_cifar10(dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
     let files: Vec<PathBuf> = match split {
-        Split::Train => (1..=5)
-            .map(|i| dir.join(format!("data_batch_{i}.bin")))
-            .collect(),
+        Split::Train => (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).collect(),
         Split::Test => vec![dir.join("test_batch.bin")],
     };
     let mut all: Option<Dataset> = None;
@@ -94,12 +88,7 @@ pub fn load_cifar10(dir: &Path, split: Split, limit: Option<usize>) -> Result<Da
 }
 
 /// Loads CIFAR-100 from `dir` (the `cifar-100-binary` directory): `train.bin` or `test.bin`.
-pub fn load_cifar100(
-    dir: &Path,
-    split: Split,
-    label: Cifar100Label,
-    limit: Option<usize>,
-) -> Result<Dataset> {
+pub fn load_cifar100(dir: &Path, split: Split, label: Cifar100Label, limit: Option<usize>) -> Result<Dataset> {
     let name = match split {
         Split::Train => "train.bin",
         Split::Test => "test.bin",
@@ -220,10 +209,7 @@ mod tests {
             }
         ));
         let msg = err.to_string();
-        assert!(
-            msg.contains("test_batch.bin") && msg.contains("3073"),
-            "{msg}"
-        );
+        assert!(msg.contains("test_batch.bin") && msg.contains("3073"), "{msg}");
         // The size is checked even when a limit means fewer records are read.
         assert!(read_cifar10_batch(&p, Some(0)).is_err());
     }
@@ -250,9 +236,6 @@ mod tests {
         assert!(err.to_string().contains("b.bin"));
         let p = write(dir.path(), "c100.bin", &record(&[20, 5], 0));
         let err = read_cifar100_file(&p, Cifar100Label::Coarse, None).unwrap_err();
-        assert!(
-            matches!(err, Error::LabelOutOfRange { label: 20, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::LabelOutOfRange { label: 20, .. }), "{err}");
     }
 }

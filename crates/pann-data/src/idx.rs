@@ -72,11 +72,7 @@ pub fn read_idx_labels(path: &Path, num_classes: usize) -> Result<Vec<u8>> {
     let bytes = read_maybe_gz(path)?;
     let (dims, body) = parse_header(path, &bytes, IDX_LABELS_MAGIC, "labels", 1)?;
     check_body(path, body, dims[0])?;
-    if let Some((index, &label)) = body
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| l as usize >= num_classes)
-    {
+    if let Some((index, &label)) = body.iter().enumerate().find(|(_, &l)| l as usize >= num_classes) {
         return Err(Error::LabelOutOfRange {
             path: path.to_path_buf(),
             index,
@@ -251,10 +247,7 @@ mod tests {
         let err = read_idx_images(&p).unwrap_err();
         assert!(err.to_string().contains("too short"), "{err}");
         std::fs::write(&p, idx(2051, &[1, 1, 1], &[0, 0])).unwrap();
-        assert!(read_idx_images(&p)
-            .unwrap_err()
-            .to_string()
-            .contains("trailing"));
+        assert!(read_idx_images(&p).unwrap_err().to_string().contains("trailing"));
     }
 
     #[test]
@@ -289,11 +282,7 @@ mod tests {
             idx(2051, &[2, 1, 1], &[0, 0]),
         )
         .unwrap();
-        std::fs::write(
-            dir.path().join("train-labels-idx1-ubyte"),
-            idx(2049, &[1], &[0]),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("train-labels-idx1-ubyte"), idx(2049, &[1], &[0])).unwrap();
         let err = load_mnist_like(dir.path(), Split::Train, None).unwrap_err();
         assert!(
             matches!(

@@ -24,9 +24,7 @@ pub mod idx;
 mod io;
 pub mod norm;
 
-pub use cifar::{
-    load_cifar10, load_cifar100, read_cifar100_file, read_cifar10_batch, Cifar100Label,
-};
+pub use cifar::{load_cifar10, load_cifar100, read_cifar100_file, read_cifar10_batch, Cifar100Label};
 pub use dataset::{Dataset, Split};
 pub use error::{Error, Result};
 pub use idx::{load_mnist_like, read_idx_images, read_idx_labels, IdxImages};

@@ -100,12 +100,7 @@ impl Normalization {
     ///
     /// Fails when the statistics are for another number of channels than `data` has, or when
     /// `range` reaches past the end of the dataset.
-    pub fn normalize_into(
-        &self,
-        data: &Dataset,
-        range: Range<usize>,
-        out: &mut Vec<f32>,
-    ) -> Result<()> {
+    pub fn normalize_into(&self, data: &Dataset, range: Range<usize>, out: &mut Vec<f32>) -> Result<()> {
         if let Some(c) = self.channels() {
             if c != data.channels {
                 return Err(Error::BadNormalization {
@@ -155,9 +150,9 @@ impl FromStr for Normalization {
             spec: s.to_string(),
             problem,
         };
-        let (mean, std) = s.split_once('/').ok_or_else(|| {
-            bad("expected `imagenet`, `cifar`, `none` or `MEAN,.../STD,...`".into())
-        })?;
+        let (mean, std) = s
+            .split_once('/')
+            .ok_or_else(|| bad("expected `imagenet`, `cifar`, `none` or `MEAN,.../STD,...`".into()))?;
         let parse = |side: &str| -> Result<Vec<f32>> {
             side.split(',')
                 .map(|v| {
@@ -200,14 +195,8 @@ mod tests {
 
     #[test]
     fn presets_and_explicit_parse() {
-        assert_eq!(
-            "imagenet".parse::<Normalization>().unwrap(),
-            Normalization::imagenet()
-        );
-        assert_eq!(
-            "cifar".parse::<Normalization>().unwrap(),
-            Normalization::cifar()
-        );
+        assert_eq!("imagenet".parse::<Normalization>().unwrap(), Normalization::imagenet());
+        assert_eq!("cifar".parse::<Normalization>().unwrap(), Normalization::cifar());
         let n: Normalization = "0.5,0.5,0.5/0.25,0.25,0.25".parse().unwrap();
         assert_eq!(n.channels(), Some(3));
         assert_eq!(n.to_string().parse::<Normalization>().unwrap(), n);
@@ -217,14 +206,7 @@ mod tests {
 
     #[test]
     fn bad_specs_are_errors() {
-        for s in [
-            "imagenett",
-            "0.5,x/1",
-            "0.5,0.5/1,1,1",
-            "0/0",
-            "0.1/-1",
-            "/",
-        ] {
+        for s in ["imagenett", "0.5,x/1", "0.5,0.5/1,1,1", "0/0", "0.1/-1", "/"] {
             let err = s.parse::<Normalization>().unwrap_err();
             assert!(matches!(err, Error::BadNormalization { .. }), "{s}: {err}");
             assert!(err.to_string().contains(s), "{err}");
@@ -233,9 +215,7 @@ mod tests {
 
     #[test]
     fn values_match_torchvision_order_of_operations() {
-        let out = Normalization::imagenet()
-            .normalize(&rgb([0, 128, 255]), 0..1)
-            .unwrap();
+        let out = Normalization::imagenet().normalize(&rgb([0, 128, 255]), 0..1).unwrap();
         let want = [
             (0.0f32 / 255.0 - 0.485) / 0.229,
             (128.0f32 / 255.0 - 0.456) / 0.224,

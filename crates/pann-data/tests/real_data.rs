@@ -18,10 +18,7 @@ fn cifar10_test_batch() {
         return;
     }
     let test = load_cifar10(&dir, Split::Test, None).unwrap();
-    assert_eq!(
-        (test.n, test.channels, test.height, test.width),
-        (10_000, 3, 32, 32)
-    );
+    assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 3, 32, 32));
     assert_eq!(test.class_counts(), vec![1000; 10]);
     // Per-channel mean of the CIFAR-10 test set on the [0, 1] scale (published statistics).
     let x = Normalization::none().normalize(&test, 0..test.n).unwrap();
@@ -33,10 +30,7 @@ fn cifar10_test_batch() {
             .map(|&v| v as f64)
             .sum();
         let mean = sum / (test.n * plane) as f64;
-        assert!(
-            (mean - want).abs() < 1e-3,
-            "channel {c}: mean {mean}, want {want}"
-        );
+        assert!((mean - want).abs() < 1e-3, "channel {c}: mean {mean}, want {want}");
     }
     let train = load_cifar10(&dir, Split::Train, Some(12_345)).unwrap();
     assert_eq!(train.n, 12_345);
@@ -53,10 +47,7 @@ fn fashion_mnist_from_debian_package() {
         return;
     }
     let test = load_mnist_like(dir, Split::Test, None).unwrap();
-    assert_eq!(
-        (test.n, test.channels, test.height, test.width),
-        (10_000, 1, 28, 28)
-    );
+    assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 1, 28, 28));
     assert_eq!(test.class_counts(), vec![1000; 10]);
     let train = load_mnist_like(dir, Split::Train, Some(100)).unwrap();
     assert_eq!(train.n, 100);

@@ -37,10 +37,13 @@ pub mod weights;
 
 pub use activation::{Activation, Activations, PoolActivation};
 pub use error::{Error, Result};
-pub use eval::{evaluate, evaluate_with_hook, EvalReport};
+pub use eval::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalReport};
 pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
 pub use kernel::poly_relu_slice;
 pub use models::{Architecture, Model, Shortcut};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
 pub use stats::{ForwardStats, SiteStats};
 pub use weights::{infer_architecture, read_state_dict, StateDict};
+
+/// The `tch` this crate is built on, so dependents use the very same version.
+pub use tch;

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod approx;
+pub mod bench;
 pub mod eval;

@@ -1,0 +1,287 @@
+//! The model zoo: architectures, and [`Model`], a network with its parameters and its list
+//! of activation sites.
+//!
+//! Each architecture lives in its own file and is built over a `tch::nn::Path`, so parameter
+//! names are PyTorch state-dict names and weights trained in PyTorch load as they are.
+
+mod resnet;
+mod vgg;
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::activation::Activations;
+use crate::error::{Error, Result};
+use crate::forward::ForwardCtx;
+
+/// How a ResNet block that changes shape builds its shortcut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shortcut {
+    /// Subsample and zero-pad channels; no parameters.
+    A,
+    /// 1×1 stride-2 convolution and BN (`shortcut.0`, `shortcut.1`).
+    B,
+}
+
+/// A network architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// CIFAR ResNet of depth `6n + 2` (20, 32, 44, 56, 110, …).
+    ResNet {
+        /// Number of weighted layers.
+        depth: usize,
+        /// Shortcut option.
+        shortcut: Shortcut,
+        /// Output classes.
+        num_classes: usize,
+    },
+    /// CIFAR VGG with BN, depth 11, 13, 16 or 19.
+    Vgg {
+        /// Number of weighted layers.
+        depth: usize,
+        /// Output classes.
+        num_classes: usize,
+    },
+}
+
+impl Architecture {
+    /// Checks the depth: `6n + 2` with `n ≥ 1` for ResNets, 11/13/16/19 for VGG.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |problem: &str| Error::BadArchitecture {
+            spec: self.to_string(),
+            problem: problem.into(),
+        };
+        match *self {
+            Self::ResNet { depth, num_classes, .. } => {
+                if depth < 8 || (depth - 2) % 6 != 0 {
+                    return Err(bad("a CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110)"));
+                }
+                if num_classes == 0 {
+                    return Err(bad("no classes"));
+                }
+            }
+            Self::Vgg { depth, num_classes } => {
+                if vgg::config(depth).is_none() {
+                    return Err(bad("VGG depth must be 11, 13, 16 or 19"));
+                }
+                if num_classes == 0 {
+                    return Err(bad("no classes"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of output classes.
+    pub fn num_classes(&self) -> usize {
+        match *self {
+            Self::ResNet { num_classes, .. } | Self::Vgg { num_classes, .. } => num_classes,
+        }
+    }
+
+    /// The same architecture with another number of classes.
+    pub fn with_classes(self, n: usize) -> Self {
+        match self {
+            Self::ResNet { depth, shortcut, .. } => Self::ResNet {
+                depth,
+                shortcut,
+                num_classes: n,
+            },
+            Self::Vgg { depth, .. } => Self::Vgg { depth, num_classes: n },
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    /// `resnet20` (option A), `resnet20b` (option B), `vgg16`; classes are not part of it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ResNet {
+                depth,
+                shortcut: Shortcut::A,
+                ..
+            } => write!(f, "resnet{depth}"),
+            Self::ResNet {
+                depth,
+                shortcut: Shortcut::B,
+                ..
+            } => write!(f, "resnet{depth}b"),
+            Self::Vgg { depth, .. } => write!(f, "vgg{depth}"),
+        }
+    }
+}
+
+impl FromStr for Architecture {
+    type Err = Error;
+
+    /// Parses `resnet20`, `resnet56b`, `vgg11`, … with 10 classes ([`Architecture::with_classes`]
+    /// changes that).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::BadArchitecture {
+            spec: s.into(),
+            problem: "expected resnetN (option A), resnetNb (option B) or vggN".into(),
+        };
+        let arch = if let Some(rest) = s.strip_prefix("resnet") {
+            let (digits, shortcut) = match rest.strip_suffix('b') {
+                Some(d) => (d, Shortcut::B),
+                None => (rest.strip_suffix('a').unwrap_or(rest), Shortcut::A),
+            };
+            Self::ResNet {
+                depth: digits.parse().map_err(|_| bad())?,
+                shortcut,
+                num_classes: 10,
+            }
+        } else if let Some(rest) = s.strip_prefix("vgg") {
+            Self::Vgg {
+                depth: rest.parse().map_err(|_| bad())?,
+                num_classes: 10,
+            }
+        } else {
+            return Err(bad());
+        };
+        arch.validate()?;
+        Ok(arch)
+    }
+}
+
+// Built once per model; the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Net {
+    ResNet(resnet::ResNet),
+    Vgg(vgg::Vgg),
+}
+
+/// A network on the CPU: architecture, parameters and activation sites.
+pub struct Model {
+    arch: Architecture,
+    vs: nn::VarStore,
+    net: Net,
+    relu_sites: Vec<String>,
+    pool_sites: Vec<String>,
+    pool_windows: Vec<i64>,
+}
+
+impl Model {
+    /// A network with freshly initialised parameters (libtorch's default initialisation).
+    pub fn new(arch: Architecture) -> Result<Self> {
+        arch.validate()?;
+        let vs = nn::VarStore::new(Device::Cpu);
+        let root = vs.root();
+        let (net, relu_sites, pool_sites) = match arch {
+            Architecture::ResNet {
+                depth,
+                shortcut,
+                num_classes,
+            } => {
+                let (net, relus) = resnet::ResNet::new(&root, (depth - 2) / 6, shortcut, num_classes as i64);
+                (Net::ResNet(net), relus, Vec::new())
+            }
+            Architecture::Vgg { depth, num_classes } => {
+                let (net, relus, pools) = vgg::Vgg::new(&root, depth, num_classes as i64).expect("depth was validated");
+                (Net::Vgg(net), relus, pools)
+            }
+        };
+        let pool_windows = vec![vgg::POOL; pool_sites.len()];
+        Ok(Self {
+            arch,
+            vs,
+            net,
+            relu_sites,
+            pool_sites,
+            pool_windows,
+        })
+    }
+
+    /// Loads a safetensors file, inferring the architecture from its tensor names and shapes.
+    pub fn load(path: &Path) -> Result<Self> {
+        let dict = crate::weights::read_state_dict(path)?;
+        let arch = crate::weights::infer_architecture(&dict)?;
+        let mut model = Self::new(arch)?;
+        crate::weights::copy_into(&mut model.vs, &dict)?;
+        Ok(model)
+    }
+
+    /// Replaces the parameters by those of a safetensors file, which must hold exactly this
+    /// model's tensors with the same shapes (a `module.` prefix and BN `num_batches_tracked`
+    /// entries are accepted).
+    pub fn load_weights(&mut self, path: &Path) -> Result<()> {
+        let dict = crate::weights::read_state_dict(path)?;
+        crate::weights::copy_into(&mut self.vs, &dict)
+    }
+
+    /// Saves the parameters to a safetensors file under their PyTorch names.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::weights::save(&self.vs, &self.arch, path)
+    }
+
+    /// The architecture.
+    pub fn architecture(&self) -> Architecture {
+        self.arch
+    }
+
+    /// Names of the ReLU sites, in forward order.
+    pub fn relu_sites(&self) -> &[String] {
+        &self.relu_sites
+    }
+
+    /// Names of the max-pool sites, in forward order (none for ResNets).
+    pub fn pool_sites(&self) -> &[String] {
+        &self.pool_sites
+    }
+
+    /// Window side (= stride) of each max-pool site.
+    pub fn pool_windows(&self) -> &[i64] {
+        &self.pool_windows
+    }
+
+    /// The parameters, e.g. for an optimiser.
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// The parameters, mutably.
+    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+
+    /// Logits for a batch, in inference mode (BN uses its running statistics).
+    ///
+    /// Run it inside `tch::no_grad` when any activation is a polynomial. The statistics of
+    /// each site accumulate in `ctx`.
+    ///
+    /// # Shapes
+    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG); result `[N, num_classes]`.
+    pub fn forward(&self, xs: &Tensor, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
+        if !ctx.is_for(self) {
+            return Err(Error::BadActivation(
+                "the forward context was made for another model".into(),
+            ));
+        }
+        let size = xs.size();
+        let vgg = matches!(self.net, Net::Vgg(_));
+        let ok =
+            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && (!vgg || (size[2] == 32 && size[3] == 32));
+        if !ok || !matches!(xs.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
+            let want = if vgg { "[N, 3, 32, 32]" } else { "[N, 3, H, W]" };
+            return Err(Error::BadInput(format!(
+                "{} expects a float tensor {want}, got {:?} {size:?}",
+                self.arch,
+                xs.kind()
+            )));
+        }
+        let xs = xs.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?;
+        match &self.net {
+            Net::ResNet(n) => n.forward(&xs, ctx),
+            Net::Vgg(n) => n.forward(&xs, ctx),
+        }
+    }
+
+    /// Logits with exact activations, without gradients; statistics are dropped.
+    pub fn forward_exact(&self, xs: &Tensor) -> Result<Tensor> {
+        let mut ctx = ForwardCtx::new(self, &Activations::exact_for(self))?;
+        tch::no_grad(|| self.forward(xs, &mut ctx))
+    }
+}

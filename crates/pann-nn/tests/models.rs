@@ -1,0 +1,160 @@
+//! Every architecture builds, has the documented parameter and site names, and survives a
+//! save/load round trip bit for bit, with the architecture inferred from the file.
+
+use pann_nn::{
+    Activation, Activations, Architecture, ForwardCtx, Model, OverflowPolicy, PolyMax, PolyRelu, PoolActivation,
+    Shortcut,
+};
+use tch::{Device, Kind, Tensor};
+
+/// Gives every parameter and BN statistic random values, so that a round trip that lost or
+/// swapped any of them would change the output.
+fn randomise(model: &Model) {
+    tch::no_grad(|| {
+        for (name, mut v) in model.var_store().variables() {
+            let r = Tensor::rand_like(&v) * 0.2;
+            // Keep running variances positive and BN scales near 1.
+            let r = if name.ends_with("running_var") || name.ends_with("bn1.weight") {
+                r + 0.9
+            } else {
+                r - 0.1
+            };
+            v.copy_(&r);
+        }
+    });
+}
+
+fn round_trip(arch: Architecture) -> anyhow::Result<Model> {
+    tch::manual_seed(3);
+    let model = Model::new(arch)?;
+    randomise(&model);
+    let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let before = model.forward_exact(&x)?;
+    assert_eq!(before.size(), vec![2, arch.num_classes() as i64]);
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(format!("{arch}.safetensors"));
+    model.save(&path)?;
+    let loaded = Model::load(&path)?;
+    assert_eq!(loaded.architecture(), arch);
+    let after = loaded.forward_exact(&x)?;
+    assert!(before.equal(&after), "{arch}: outputs differ after reload");
+    Ok(loaded)
+}
+
+#[test]
+fn resnet_option_b_round_trip() -> anyhow::Result<()> {
+    let arch = Architecture::ResNet {
+        depth: 20,
+        shortcut: Shortcut::B,
+        num_classes: 10,
+    };
+    let model = round_trip(arch)?;
+    let vars = model.var_store().variables();
+    assert_eq!(vars["layer2.0.shortcut.0.weight"].size(), vec![32, 16, 1, 1]);
+    assert_eq!(vars["layer3.0.shortcut.1.running_var"].size(), vec![64]);
+    assert!(!vars.contains_key("layer1.0.shortcut.0.weight"));
+    assert_eq!(model.relu_sites().len(), 19);
+    assert_eq!(model.relu_sites()[..3], ["relu", "layer1.0.relu1", "layer1.0.relu2"]);
+    assert!(model.pool_sites().is_empty());
+    Ok(())
+}
+
+#[test]
+fn resnet_option_a_depths() -> anyhow::Result<()> {
+    round_trip("resnet20".parse()?)?;
+    for (depth, params) in [
+        (20, 269_722),
+        (32, 464_154),
+        (44, 658_586),
+        (56, 853_018),
+        (110, 1_727_962),
+    ] {
+        let model = Model::new(format!("resnet{depth}").parse()?)?;
+        let vars = model.var_store().variables();
+        // Trainable parameters (weights and biases), as counted in the paper's table 6.
+        let n: i64 = vars
+            .iter()
+            .filter(|(k, _)| !k.contains("running_"))
+            .map(|(_, v)| v.numel() as i64)
+            .sum();
+        assert_eq!(n, params, "resnet{depth}");
+        assert_eq!(model.relu_sites().len(), depth - 1);
+    }
+    Ok(())
+}
+
+#[test]
+fn vgg11_and_vgg16_round_trip() -> anyhow::Result<()> {
+    let vgg11 = round_trip("vgg11".parse()?)?;
+    assert_eq!(vgg11.relu_sites().len(), 8);
+    assert_eq!(vgg11.relu_sites()[..2], ["features.2", "features.6"]);
+    assert_eq!(
+        vgg11.pool_sites(),
+        ["features.3", "features.7", "features.14", "features.21", "features.28"]
+    );
+    let vars = vgg11.var_store().variables();
+    assert_eq!(vars["features.0.weight"].size(), vec![64, 3, 3, 3]);
+    assert_eq!(vars["features.1.running_mean"].size(), vec![64]);
+    assert_eq!(vars["classifier.weight"].size(), vec![10, 512]);
+
+    let vgg16 = round_trip(Architecture::Vgg {
+        depth: 16,
+        num_classes: 100,
+    })?;
+    assert_eq!((vgg16.relu_sites().len(), vgg16.pool_sites().len()), (13, 5));
+    assert_eq!(vgg16.pool_sites().last().unwrap(), "features.43");
+    Ok(())
+}
+
+#[test]
+fn vgg_with_polynomial_pool_runs_and_records() -> anyhow::Result<()> {
+    let model = Model::new("vgg11".parse()?)?;
+    let sign = vec![0.0, 1.5, 0.0, -0.5];
+    let acts = Activations::uniform(
+        8,
+        Activation::Poly(PolyRelu {
+            components: vec![sign.clone()],
+            bound: 20.0,
+            overflow: OverflowPolicy::Clamp,
+        }),
+        5,
+        PoolActivation::Poly(PolyMax {
+            components: vec![sign],
+            divisors: vec![40.0, 80.0],
+            overflow: OverflowPolicy::Clamp,
+        }),
+    );
+    let mut ctx = ForwardCtx::new(&model, &acts)?;
+    let x = Tensor::randn([3, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let y = tch::no_grad(|| model.forward(&x, &mut ctx))?;
+    assert_eq!(y.size(), vec![3, 10]);
+    let stats = ctx.stats();
+    assert_eq!(stats.pool[0].elements, 3 * 64 * 32 * 32);
+    assert!(stats.pool.iter().all(|s| s.max_abs > 0.0 && s.max_ratio > 0.0));
+    Ok(())
+}
+
+#[test]
+fn architecture_names() -> anyhow::Result<()> {
+    for name in ["resnet20", "resnet56b", "resnet110", "vgg11", "vgg19"] {
+        assert_eq!(name.parse::<Architecture>()?.to_string(), name);
+    }
+    for bad in ["resnet21", "resnet", "vgg12", "lenet", "resnet20c"] {
+        assert!(bad.parse::<Architecture>().is_err(), "{bad}");
+    }
+    Ok(())
+}
+
+#[test]
+fn wrong_input_shape_is_an_error() -> anyhow::Result<()> {
+    let model = Model::new("vgg11".parse()?)?;
+    let x = Tensor::zeros([1, 3, 28, 28], (Kind::Float, Device::Cpu));
+    let err = model.forward_exact(&x).unwrap_err();
+    assert!(err.to_string().contains("[N, 3, 32, 32]"), "{err}");
+    let model = Model::new("resnet20".parse()?)?;
+    assert!(model
+        .forward_exact(&Tensor::zeros([1, 1, 32, 32], (Kind::Float, Device::Cpu)))
+        .is_err());
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! Malformed weight files give errors that name the file and the tensor, never a panic or a
+//! half-loaded model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pann_nn::{Error, Model};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+/// A saved ResNet-20 (random weights) and its tensors as (dtype, shape, bytes).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    good: PathBuf,
+    tensors: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.safetensors");
+    Model::new("resnet20".parse().unwrap()).unwrap().save(&good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let tensors = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
+        .collect();
+    Fixture {
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+        good,
+        tensors,
+    }
+}
+
+fn write(path: &Path, tensors: &BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>) {
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, (d, s, b))| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+fn load_err(path: &Path) -> Error {
+    let mut model = Model::new("resnet20".parse().unwrap()).unwrap();
+    let err = model.load_weights(path).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "message lacks the file: {msg}"
+    );
+    err
+}
+
+#[test]
+fn good_file_loads_with_module_prefix_and_num_batches_tracked() {
+    let f = fixture();
+    let mut t: BTreeMap<_, _> = f
+        .tensors
+        .iter()
+        .map(|(n, v)| (format!("module.{n}"), v.clone()))
+        .collect();
+    t.insert(
+        "module.bn1.num_batches_tracked".into(),
+        (Dtype::I64, vec![], 0i64.to_le_bytes().to_vec()),
+    );
+    let p = f.dir.join("prefixed.safetensors");
+    write(&p, &t);
+    let model = Model::load(&p).unwrap();
+    assert_eq!(model.architecture().to_string(), "resnet20");
+    Model::load(&f.good).unwrap();
+}
+
+#[test]
+fn truncated_file() {
+    let f = fixture();
+    let bytes = std::fs::read(&f.good).unwrap();
+    let p = f.dir.join("cut.safetensors");
+    std::fs::write(&p, &bytes[..bytes.len() - 1000]).unwrap();
+    let err = load_err(&p);
+    assert!(matches!(err, Error::Truncated { .. }), "{err}");
+    // Cut inside the JSON header.
+    std::fs::write(&p, &bytes[..40]).unwrap();
+    assert!(matches!(load_err(&p), Error::Truncated { .. }));
+}
+
+#[test]
+fn garbage_and_empty_files() {
+    let f = fixture();
+    let p = f.dir.join("garbage.safetensors");
+    std::fs::write(&p, b"PK\x03\x04 this is a zip archive, not safetensors, honestly").unwrap();
+    let err = load_err(&p);
+    assert!(matches!(err, Error::NotSafetensors { .. }), "{err}");
+    std::fs::write(&p, b"").unwrap();
+    assert!(matches!(load_err(&p), Error::NotSafetensors { .. }));
+    // Valid framing, broken JSON.
+    let mut b = 10u64.to_le_bytes().to_vec();
+    b.extend_from_slice(b"{not json}");
+    std::fs::write(&p, &b).unwrap();
+    assert!(matches!(load_err(&p), Error::NotSafetensors { .. }));
+}
+
+#[test]
+fn missing_file() {
+    let f = fixture();
+    let err = load_err(&f.dir.join("nope.safetensors"));
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+}
+
+#[test]
+fn missing_tensor() {
+    let f = fixture();
+    let mut t = f.tensors.clone();
+    t.remove("layer2.1.bn2.running_var");
+    let p = f.dir.join("missing.safetensors");
+    write(&p, &t);
+    let err = load_err(&p);
+    assert!(
+        matches!(&err, Error::MissingTensor { name, .. } if name == "layer2.1.bn2.running_var"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("layer2.1.bn2.running_var"));
+}
+
+#[test]
+fn misshaped_tensor() {
+    let f = fixture();
+    let mut t = f.tensors.clone();
+    let (d, _, b) = t["linear.weight"].clone();
+    t.insert("linear.weight".into(), (d, vec![64, 10], b));
+    let p = f.dir.join("shape.safetensors");
+    write(&p, &t);
+    let err = load_err(&p);
+    assert!(
+        matches!(&err, Error::ShapeMismatch { name, expected, found, .. }
+            if name == "linear.weight" && expected == &[10, 64] && found == &[64, 10]),
+        "{err}"
+    );
+}
+
+#[test]
+fn unexpected_tensor_and_dtype() {
+    let f = fixture();
+    let mut t = f.tensors.clone();
+    t.insert("fc.weight".into(), (Dtype::F32, vec![1], vec![0; 4]));
+    let p = f.dir.join("extra.safetensors");
+    write(&p, &t);
+    let err = load_err(&p);
+    assert!(
+        matches!(&err, Error::UnexpectedTensor { name, .. } if name == "fc.weight"),
+        "{err}"
+    );
+
+    let mut t = f.tensors.clone();
+    t.insert("linear.bias".into(), (Dtype::I32, vec![10], vec![0; 40]));
+    write(&p, &t);
+    let err = load_err(&p);
+    assert!(
+        matches!(&err, Error::UnsupportedDtype { name, .. } if name == "linear.bias"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failed_load_leaves_the_model_unchanged() {
+    let f = fixture();
+    let mut t = f.tensors.clone();
+    t.remove("linear.bias");
+    let p = f.dir.join("partial.safetensors");
+    write(&p, &t);
+    let mut model = Model::new("resnet20".parse().unwrap()).unwrap();
+    let before = model.var_store().variables()["conv1.weight"].copy();
+    assert!(model.load_weights(&p).is_err());
+    assert!(model.var_store().variables()["conv1.weight"].equal(&before));
+}
+
+#[test]
+fn unknown_architecture() {
+    let f = fixture();
+    let mut t = BTreeMap::new();
+    t.insert("encoder.weight".to_string(), (Dtype::F32, vec![2], vec![0; 8]));
+    let p = f.dir.join("other.safetensors");
+    write(&p, &t);
+    let err = Model::load(&p).err().unwrap();
+    assert!(matches!(err, Error::UnknownArchitecture { .. }), "{err}");
+    // A ResNet with a gap in its blocks.
+    let mut t = f.tensors.clone();
+    t.retain(|k, _| !k.starts_with("layer3.1."));
+    write(&p, &t);
+    let err = Model::load(&p).err().unwrap();
+    assert!(err.to_string().contains("layer1..3"), "{err}");
+}
