@@ -93,14 +93,15 @@ def poly_relu(comps, bound):
     odd = [torch.tensor(c[1::2], dtype=torch.float64) for c in comps]
 
     def f(x):
-        t = x.double() / bound
+        # In-place Horner in float64: the fair tensor-op baseline (no temporaries per coefficient).
+        t = x.double().div_(bound)
         for q in odd:
             t2 = t * t
             acc = torch.full_like(t, float(q[-1]))
             for a in reversed(q[:-1].tolist()):
-                acc = acc * t2 + a
-            t = t * acc
-        return (x.double() * (1.0 + t) / 2.0).float()
+                acc.mul_(t2).add_(a)
+            t = acc.mul_(t)
+        return t.add_(1.0).mul_(x.double()).mul_(0.5).float()
 
     return f
 
@@ -144,6 +145,7 @@ def main():
     ap.add_argument("--images", type=int, default=None)
     ap.add_argument("--pann-json", help="pann eval --json output to compare with")
     ap.add_argument("--bench", action="store_true", help="time exact and α=14 (B=50) inference, print JSON")
+    ap.add_argument("--coeffs", help="with --bench: `pann approx --alpha 14 --json` output to use")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     net = ResNet20(load_safetensors(os.path.join(SHARED, "models", "resnet20-akamaster.safetensors")))
@@ -154,7 +156,8 @@ def main():
         t = time.perf_counter()
         run(net, x, labels, relu)
         exact_s = time.perf_counter() - t
-        comps = [c["coefficients"] for c in approx_json(14)["components"]]
+        summary = json.load(open(args.coeffs)) if args.coeffs else approx_json(14)
+        comps = [c["coefficients"] for c in summary["components"]]
         t = time.perf_counter()
         correct, _ = run(net, x, labels, lambda v, site, f=poly_relu(comps, 50.0): f(v))
         pann_s = time.perf_counter() - t

@@ -6,5 +6,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if ! "$root/.venv-ref/bin/python" -c "import torch" 2>/dev/null; then
     python3 -m venv "$root/.venv-ref"
-    "$root/.venv-ref/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
+    "$root/.venv-ref/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0 numpy
 fi

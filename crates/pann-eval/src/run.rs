@@ -2,9 +2,8 @@
 
 use crate::error::Result;
 use pann_data::{Dataset, Normalization};
-use pann_nn::tensor::{images_tensor, labels_tensor};
-use pann_nn::{Activations, ForwardCtx, ForwardStats, Model};
-use std::time::Instant;
+use pann_nn::{evaluate_with, Activations, ForwardCtx, ForwardStats, Model};
+use std::ops::ControlFlow;
 
 /// Receives progress; libraries never print, the CLI draws a bar from this.
 pub trait Progress {
@@ -43,7 +42,9 @@ impl RunOutcome {
     }
 }
 
-/// Runs `model` with `acts` over `data` in batches of `batch` images.
+/// Runs `model` with `acts` over `data` in batches of `batch` images (pann-nn's evaluation loop, with progress
+/// and, if asked, a stop after the first batch in which a polynomial argument left `[−1, 1]`).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     data: &Dataset,
@@ -54,41 +55,26 @@ pub fn run(
     label: &str,
     progress: &mut dyn Progress,
 ) -> Result<RunOutcome> {
-    if batch == 0 {
-        return Err(crate::Error::Invalid("batch size must be positive".into()));
-    }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tch::set_num_threads(threads as i32);
-    let start = Instant::now();
     let mut ctx = ForwardCtx::new(model, acts)?;
-    let (mut correct, mut evaluated, mut overflow_batch) = (0usize, 0usize, None);
     progress.begin(label, data.n as u64);
-    let result = tch::no_grad(|| -> Result<()> {
-        for lo in (0..data.n).step_by(batch) {
-            let range = lo..(lo + batch).min(data.n);
-            let xs = images_tensor(data, range.clone(), norm)?;
-            let logits = model.forward(&xs, &mut ctx)?;
-            let hits = logits
-                .f_argmax(-1, false)?
-                .f_eq_tensor(&labels_tensor(data, range.clone()))?;
-            correct += hits.f_sum(tch::Kind::Int64)?.int64_value(&[]) as usize;
-            evaluated += range.len();
-            progress.advance(range.len() as u64);
-            if stop_on_overflow && ctx.stats().total_overflows() > 0 {
-                overflow_batch = Some(range);
-                break;
-            }
+    let mut reported = 0;
+    let report = evaluate_with(model, data, norm, batch, &mut ctx, |done| {
+        progress.advance((done.evaluated - reported) as u64);
+        reported = done.evaluated;
+        if stop_on_overflow && done.stats.total_overflows() > 0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
-        Ok(())
     });
     progress.end();
-    result?;
+    let report = report?;
     Ok(RunOutcome {
-        correct,
-        evaluated,
-        stats: ctx.take_stats(),
-        overflow_batch,
-        seconds: start.elapsed().as_secs_f64(),
+        correct: report.correct,
+        evaluated: report.total,
+        stats: report.stats,
+        overflow_batch: report.stopped_after,
+        seconds: report.seconds,
     })
 }
 

@@ -156,28 +156,15 @@ pub fn evaluate_pann(
                 let r = lee_search(model, data, norm, &sign, cfg.batch, search, progress)?;
                 (Bounds::Global(r.bound), r.outcome, r.tried)
             }
-            RangeRule::Fixed(b) => (
-                Bounds::Global(*b),
-                fixed_run(model, data, norm, &sign, *b, cfg, progress)?,
-                1,
-            ),
+            RangeRule::Fixed(b) => {
+                let b = Bounds::Global(*b);
+                let out = planned_run(model, data, norm, &sign, &b, cfg, progress)?;
+                (b, out, 1)
+            }
             RangeRule::Calibrate { .. } => {
                 let b = calibrated.clone().expect("computed above");
-                let acts = plan(model, &[&sign], &b, cfg.overflow)?;
-                (
-                    b,
-                    run(
-                        model,
-                        data,
-                        norm,
-                        &acts,
-                        cfg.batch,
-                        false,
-                        &format!("α={alpha}"),
-                        progress,
-                    )?,
-                    1,
-                )
+                let out = planned_run(model, data, norm, &sign, &b, cfg, progress)?;
+                (b, out, 1)
             }
         };
         let row = AlphaRow {
@@ -214,24 +201,17 @@ pub fn evaluate_pann(
     })
 }
 
-fn fixed_run(
+/// One pass with `sign` at every site under `bounds` and the configured overflow policy.
+fn planned_run(
     model: &Model,
     data: &Dataset,
     norm: &Normalization,
     sign: &CompositeSign,
-    bound: f64,
+    bounds: &Bounds,
     cfg: &EvalConfig,
     progress: &mut dyn Progress,
 ) -> Result<crate::run::RunOutcome> {
-    let acts = plan(model, &[sign], &Bounds::Global(bound), cfg.overflow)?;
-    run(
-        model,
-        data,
-        norm,
-        &acts,
-        cfg.batch,
-        false,
-        &format!("α={} B={bound}", sign.alpha),
-        progress,
-    )
+    let acts = plan(model, &[sign], bounds, cfg.overflow)?;
+    let label = format!("α={} B≤{:.1}", sign.alpha, bounds.max());
+    run(model, data, norm, &acts, cfg.batch, false, &label, progress)
 }

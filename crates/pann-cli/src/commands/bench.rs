@@ -51,7 +51,11 @@ fn repo_root() -> PathBuf {
 pub fn run_bench(args: BenchArgs) -> Result<()> {
     let shared = shared_dir();
     let model = Model::load(&shared.join("models/resnet20-akamaster.safetensors"))?;
-    let data = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, Some(args.images))?;
+    let data = load_cifar10(
+        &shared.join("data/cifar-10-batches-bin"),
+        Split::Test,
+        Some(args.images),
+    )?;
     let norm = Normalization::imagenet();
     let exact = Activations::exact_for(&model);
     let sign = CompositeSign::for_alpha(14)?;
@@ -69,16 +73,27 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         torch_alpha14_seconds: None,
         torch_alpha14_correct: None,
     };
-    let python = args.python.clone().unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
+    let python = args
+        .python
+        .clone()
+        .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
     if python.exists() {
+        let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
+        std::fs::write(&coeffs, serde_json::to_string(&pann_approx::ApproxSummary::from(&sign))?)
+            .with_context(|| format!("cannot write {}", coeffs.display()))?;
         let out = Command::new(&python)
             .arg(repo_root().join("reference/lee_pann.py"))
-            .args(["--bench", "--images", &data.n.to_string()])
-            .env("PANN_BIN", std::env::current_exe()?)
-            .output()
+            .args(["--bench", "--images", &data.n.to_string(), "--coeffs"])
+            .arg(&coeffs)
+            .output();
+        let _ = std::fs::remove_file(&coeffs);
+        let out = out
             .with_context(|| format!("cannot run {}", python.display()))?;
         if !out.status.success() {
-            anyhow::bail!("the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            anyhow::bail!(
+                "the PyTorch reference failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("PyTorch reference output")?;
         t.torch_exact_seconds = v["exact_seconds"].as_f64();
@@ -90,7 +105,11 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
     let ips = |s: f64| t.images as f64 / s;
-    println!("ResNet-20, {} CIFAR-10 test images, batch 500, {} threads", t.images, tch::get_num_threads());
+    println!(
+        "ResNet-20, {} CIFAR-10 test images, batch 500, {} threads",
+        t.images,
+        tch::get_num_threads()
+    );
     println!("{:<28} {:>12} {:>12} {:>10}", "", "pann img/s", "torch img/s", "ratio");
     for (name, ours, theirs) in [
         ("exact inference", t.pann_exact_seconds, t.torch_exact_seconds),
@@ -102,10 +121,16 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         }
     }
     if t.torch_exact_seconds.is_none() {
-        println!("(no PyTorch at {}: run reference/setup.sh for the comparison)", python.display());
+        println!(
+            "(no PyTorch at {}: run reference/setup.sh for the comparison)",
+            python.display()
+        );
     }
     if let Some(c) = t.torch_alpha14_correct {
-        println!("same predictions check: pann {} correct, PyTorch {} correct", t.pann_alpha14_correct, c);
+        println!(
+            "same predictions check: pann {} correct, PyTorch {} correct",
+            t.pann_alpha14_correct, c
+        );
     }
     Ok(())
 }
