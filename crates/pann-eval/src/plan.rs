@@ -45,6 +45,7 @@ impl Bounds {
 /// `x·(1 + p(x/B))/2` for the network layer.
 pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy) -> Result<PolyRelu> {
     pann_approx::ops::check_bound(bound)?;
+    check_power_basis(sign)?;
     Ok(PolyRelu {
         components: sign.coefficient_lists(),
         bound,
@@ -55,6 +56,7 @@ pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy) -> 
 /// A `k×k` max-pool as a tree of polynomial maxima with the range-safe divisors of [`MaxTree`].
 pub fn poly_max(sign: &CompositeSign, window: usize, bound: f64, overflow: OverflowPolicy) -> Result<PolyMax> {
     let tree = MaxTree::new(window, bound, sign.alpha)?;
+    check_power_basis(sign)?;
     Ok(PolyMax {
         components: sign.coefficient_lists(),
         divisors: tree.divisors,
@@ -90,4 +92,22 @@ pub fn plan(model: &Model, signs: &[&CompositeSign], bounds: &Bounds, overflow: 
         })
         .collect::<Result<_>>()?;
     Ok(Activations { relu, pool })
+}
+
+/// The network kernels evaluate the power-basis coefficients in `f64`; refuse a composite whose power form is
+/// measurably less accurate than its certificate (high degrees at α ≥ 15), rather than report wrong accuracies.
+fn check_power_basis(sign: &CompositeSign) -> Result<()> {
+    let c = sign.certificate();
+    let bound = (-(sign.alpha as f64)).exp2();
+    if c.max_relu_error_power_basis > bound * 1.001 {
+        return Err(crate::Error::Invalid(format!(
+            "α = {}: the composite {:?} evaluated from power-basis coefficients in f64 errs by 2^{:.2} > 2^-{} \
+             (coefficient cancellation); the network kernels evaluate the power basis, so this α is refused",
+            sign.alpha,
+            sign.degrees,
+            c.max_relu_error_power_basis.log2(),
+            sign.alpha
+        )));
+    }
+    Ok(())
 }

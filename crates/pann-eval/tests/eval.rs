@@ -126,4 +126,9 @@ fn plans_check_their_arguments() {
     assert!(plan(&model, &[&sign], &Bounds::Global(-1.0), OverflowPolicy::Count).is_err());
     let per_site: Vec<&CompositeSign> = vec![&sign; model.relu_sites().len()];
     assert!(plan(&model, &per_site, &Bounds::Global(50.0), OverflowPolicy::Count).is_ok());
+    // α = 19's composite loses its precision in the power basis the kernels use: refused, not silently wrong.
+    let s19 = CompositeSign::for_alpha(19).unwrap();
+    assert!(s19.certificate.max_relu_error_power_basis > 2f64.powi(-19) * 1.001);
+    let err = plan(&model, &[&s19], &Bounds::Global(50.0), OverflowPolicy::Count).unwrap_err();
+    assert!(err.to_string().contains("power-basis"), "{err}");
 }
