@@ -79,16 +79,18 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
     if python.exists() {
         let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
-        std::fs::write(&coeffs, serde_json::to_string(&pann_approx::ApproxSummary::from(&sign))?)
-            .with_context(|| format!("cannot write {}", coeffs.display()))?;
+        std::fs::write(
+            &coeffs,
+            serde_json::to_string(&pann_approx::ApproxSummary::from(&sign))?,
+        )
+        .with_context(|| format!("cannot write {}", coeffs.display()))?;
         let out = Command::new(&python)
             .arg(repo_root().join("reference/lee_pann.py"))
             .args(["--bench", "--images", &data.n.to_string(), "--coeffs"])
             .arg(&coeffs)
             .output();
         let _ = std::fs::remove_file(&coeffs);
-        let out = out
-            .with_context(|| format!("cannot run {}", python.display()))?;
+        let out = out.with_context(|| format!("cannot run {}", python.display()))?;
         if !out.status.success() {
             anyhow::bail!(
                 "the PyTorch reference failed: {}",
