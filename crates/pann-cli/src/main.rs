@@ -24,6 +24,8 @@ enum Command {
     Approx(commands::approx::ApproxArgs),
     /// Evaluate a trained network exactly and as a PANN at each precision α (defaults: bundled ResNet-20, CIFAR-10).
     Eval(commands::eval::EvalArgs),
+    /// Analyses behind the paper's findings (writes CSV, JSON and SVG under results/).
+    Analyze(commands::analyze::AnalyzeArgs),
     /// Time pann's exact and PANN inference against PyTorch on the same machine and print the ratio.
     Bench(commands::bench::BenchArgs),
 }
@@ -34,6 +36,7 @@ fn main() {
         Command::Approx(args) => commands::approx::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run_bench(args),
+        Command::Analyze(args) => commands::analyze::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -140,3 +140,56 @@ pub fn accuracy_plot(summary: &pann_eval::EvalSummary, path: &Path) -> Result<()
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
+
+/// Accuracy against log2 δ for every perturbation configuration: one panel per size type, colour by region,
+/// solid for random sign, dashed for constant sign.
+pub fn perturb_plot(rows: &[pann_eval::perturb_sweep::PerturbRow], path: &Path) -> Result<()> {
+    let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let panels = root.split_evenly((1, 2));
+    let lo = rows.iter().map(|r| r.delta.log2()).fold(f64::INFINITY, f64::min);
+    let hi = rows.iter().map(|r| r.delta.log2()).fold(f64::NEG_INFINITY, f64::max);
+    for (panel, magnitude) in panels.iter().zip(["proportional", "constant"]) {
+        let title = if magnitude == "proportional" { "error δ·|x|" } else { "error δ" };
+        let mut chart = ChartBuilder::on(panel)
+            .caption(format!("ReLU output + {title}"), ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d((lo - 0.3)..(hi + 0.3), 0.0..100.0)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart.configure_mesh().x_desc("log2 δ").y_desc("accuracy %").draw().map_err(|e| anyhow!("{e}"))?;
+        for (region, color) in [("negative", RED), ("positive", BLUE), ("all", BLACK)] {
+            for sign in ["random", "constant"] {
+                let pts: Vec<(f64, f64)> = rows
+                    .iter()
+                    .filter(|r| r.magnitude == magnitude && r.region == region && r.sign == sign)
+                    .map(|r| (r.delta.log2(), 100.0 * r.accuracy))
+                    .collect();
+                let label = format!("{region}, {sign} sign");
+                if sign == "random" {
+                    chart
+                        .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                        .map_err(|e| anyhow!("{e}"))?
+                        .label(label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                } else {
+                    chart
+                        .draw_series(DashedLineSeries::new(pts, 6, 4, color.stroke_width(2)))
+                        .map_err(|e| anyhow!("{e}"))?
+                        .label(label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5)));
+                }
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}

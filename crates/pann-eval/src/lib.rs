@@ -7,11 +7,13 @@
 //! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop) and per-site calibration;
 //! - [`run`]: batched inference with progress and overflow statistics;
 //! - [`depth`]: depth of the whole network under CKKS;
-//! - [`sweep`]: exact accuracy plus one row per α — what `pann eval` prints.
+//! - [`sweep`]: exact accuracy plus one row per α — what `pann eval` prints;
+//! - [`perturb_sweep`]: accuracy under controlled perturbations of the ReLU outputs (`pann analyze perturb`).
 #![warn(missing_docs)]
 
 pub mod depth;
 pub mod error;
+pub mod perturb_sweep;
 pub mod plan;
 pub mod range;
 pub mod run;

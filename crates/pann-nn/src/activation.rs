@@ -14,6 +14,8 @@ pub enum Activation {
     Exact,
     /// The polynomial approximation `x·(1 + p(x/B))/2`.
     Poly(PolyRelu),
+    /// Exact ReLU plus a controlled perturbation ([`crate::perturb`]).
+    Perturbed(crate::perturb::Perturbation),
 }
 
 /// What a max-pool site computes.

@@ -40,6 +40,7 @@ pub trait SiteHook {
 /// A ReLU site's activation, checked.
 pub(crate) enum PreparedRelu {
     Exact,
+    Perturbed(crate::perturb::Perturbation),
     Poly {
         p: Composite,
         bound: f64,
@@ -61,6 +62,7 @@ impl PreparedRelu {
     pub(crate) fn new(a: &Activation) -> Result<Self> {
         Ok(match a {
             Activation::Exact => Self::Exact,
+            Activation::Perturbed(q) => Self::Perturbed(*q),
             Activation::Poly(r) => Self::Poly {
                 p: r.prepare()?,
                 bound: r.bound,
@@ -71,7 +73,7 @@ impl PreparedRelu {
 
     fn policy(&self) -> Option<OverflowPolicy> {
         match self {
-            Self::Exact => None,
+            Self::Exact | Self::Perturbed(_) => None,
             Self::Poly { overflow, .. } => Some(*overflow),
         }
     }
@@ -241,8 +243,9 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
                 };
                 Ok((x.f_relu()?, st))
             }
-            PreparedRelu::Poly { .. } => Err(Error::BadInput(
-                "polynomial activations run outside autograd; call the model inside tch::no_grad".into(),
+            PreparedRelu::Poly { .. } | PreparedRelu::Perturbed(_) => Err(Error::BadInput(
+                "polynomial and perturbed activations run outside autograd; call the model inside tch::no_grad"
+                    .into(),
             )),
         };
     }
@@ -253,6 +256,11 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
         let v = unsafe { f32_slice_mut(&mut x) };
         match act {
             PreparedRelu::Exact => kernel::relu_exact(v),
+            PreparedRelu::Perturbed(q) => SiteStats {
+                elements: v.len() as u64,
+                max_abs: q.apply_slice(v),
+                ..SiteStats::default()
+            },
             PreparedRelu::Poly { p, bound, overflow, .. } => {
                 kernel::relu_poly(v, p, *bound, *overflow == OverflowPolicy::Clamp)
             }

@@ -30,6 +30,7 @@ pub mod eval;
 pub mod forward;
 pub mod kernel;
 pub mod models;
+pub mod perturb;
 pub mod poly;
 pub mod stats;
 pub mod tensor;
@@ -41,6 +42,7 @@ pub use eval::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalRepor
 pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
 pub use kernel::poly_relu_slice;
 pub use models::{Architecture, Model, Shortcut};
+pub use perturb::{Magnitude, Perturbation, Region, SignMode};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
 pub use stats::{ForwardStats, SiteStats};
 pub use weights::{infer_architecture, read_state_dict, StateDict};

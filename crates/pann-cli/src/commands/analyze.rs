@@ -1,0 +1,101 @@
+//! `pann analyze …`: the analyses behind the paper's findings, each writing CSV, JSON and an SVG plot.
+
+use crate::commands::eval::shared_dir;
+use crate::{plot, progress::Bar};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use pann_data::{load_cifar10, Normalization, Split};
+use pann_eval::perturb_sweep::{perturbation_sweep, PerturbRow};
+use pann_nn::Model;
+use std::path::PathBuf;
+
+/// Arguments of `pann analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    #[command(subcommand)]
+    what: Analysis,
+}
+
+#[derive(Subcommand, Debug)]
+enum Analysis {
+    /// Accuracy of the exact network with ReLU outputs perturbed on negative / positive / all inputs, random or
+    /// constant sign, size δ·|x| or δ.
+    Perturb(PerturbArgs),
+}
+
+/// Arguments of `pann analyze perturb`.
+#[derive(Args, Debug)]
+pub struct PerturbArgs {
+    /// Weights (default: the bundled ResNet-20).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// CIFAR-10 directory (default: the bundled one).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Test images.
+    #[arg(long, default_value_t = 2000)]
+    images: usize,
+    /// Error sizes δ, as exponents of 2 (e.g. -10,-8,-6 for 2^-10, 2^-8, 2^-6).
+    #[arg(long, default_value = "-10,-8,-6,-4,-2,0,1", allow_hyphen_values = true)]
+    log2_deltas: String,
+    /// Seed of the random signs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory for perturb.csv, perturb.json and perturb.svg.
+    #[arg(long, default_value = "results/analysis")]
+    out: PathBuf,
+}
+
+/// Runs `pann analyze`.
+pub fn run(args: AnalyzeArgs) -> Result<()> {
+    match args.what {
+        Analysis::Perturb(a) => perturb(a),
+    }
+}
+
+fn perturb(a: PerturbArgs) -> Result<()> {
+    let deltas: Vec<f64> = a
+        .log2_deltas
+        .split(',')
+        .map(|s| s.trim().parse::<f64>().map(f64::exp2).with_context(|| format!("--log2-deltas: '{s}' is not a number")))
+        .collect::<Result<_>>()?;
+    if deltas.is_empty() || deltas.iter().any(|d| !d.is_finite()) {
+        bail!("--log2-deltas needs finite exponents");
+    }
+    let shared = shared_dir();
+    let model_path = a.model.unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
+    let model = Model::load(&model_path)?;
+    let data_dir = a.data.unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
+    let data = load_cifar10(&data_dir, Split::Test, Some(a.images))?;
+    let rows = perturbation_sweep(&model, &data, &Normalization::imagenet(), &deltas, 500, a.seed, &mut Bar::new(true))?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let mut csv = String::from("region,sign,magnitude,delta,accuracy\n");
+    for r in &rows {
+        csv += &format!("{},{},{},{},{}\n", r.region, r.sign, r.magnitude, r.delta, r.accuracy);
+    }
+    let write = |name: &str, text: &str| -> Result<()> {
+        let p = a.out.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+    };
+    write("perturb.csv", &csv)?;
+    write("perturb.json", &serde_json::to_string_pretty(&rows)?)?;
+    plot::perturb_plot(&rows, &a.out.join("perturb.svg"))?;
+    print_table(&rows, &deltas);
+    println!("wrote {}/perturb.{{csv,json,svg}}", a.out.display());
+    Ok(())
+}
+
+fn print_table(rows: &[PerturbRow], deltas: &[f64]) {
+    print!("{:<34}", "accuracy % at δ = 2^");
+    for d in deltas {
+        print!("{:>7.0}", d.log2());
+    }
+    println!();
+    for chunk in rows.chunks(deltas.len()) {
+        print!("{:<34}", format!("{} / {} sign / {}", chunk[0].region, chunk[0].sign, chunk[0].magnitude));
+        for r in chunk {
+            print!("{:>7.2}", 100.0 * r.accuracy);
+        }
+        println!();
+    }
+}
