@@ -135,7 +135,7 @@ fn plans_check_their_arguments() {
 
 #[test]
 fn perturbation_sweep_covers_every_configuration_and_degrades_with_size() {
-    let (model, data) = setup(200);
+    let (model, data) = setup(100);
     let rows = pann_eval::perturb_sweep::perturbation_sweep(
         &model,
         &data,
@@ -147,9 +147,18 @@ fn perturbation_sweep_covers_every_configuration_and_degrades_with_size() {
     )
     .unwrap();
     assert_eq!(rows.len(), 3 * 2 * 2 * 2);
-    let exact = run(&model, &data, &Normalization::imagenet(), &pann_nn::Activations::exact_for(&model), 100, false, "", &mut Silent)
-        .unwrap()
-        .accuracy();
+    let exact = run(
+        &model,
+        &data,
+        &Normalization::imagenet(),
+        &pann_nn::Activations::exact_for(&model),
+        100,
+        false,
+        "",
+        &mut Silent,
+    )
+    .unwrap()
+    .accuracy();
     for pair in rows.chunks(2) {
         // A tiny perturbation changes almost nothing; a perturbation of 4 (or 4·|x|) can only do as well or worse.
         assert!((pair[0].accuracy - exact).abs() <= 0.01, "{:?} vs {exact}", pair[0]);
