@@ -150,7 +150,11 @@ pub fn perturb_plot(rows: &[pann_eval::perturb_sweep::PerturbRow], path: &Path) 
     let lo = rows.iter().map(|r| r.delta.log2()).fold(f64::INFINITY, f64::min);
     let hi = rows.iter().map(|r| r.delta.log2()).fold(f64::NEG_INFINITY, f64::max);
     for (panel, magnitude) in panels.iter().zip(["proportional", "constant"]) {
-        let title = if magnitude == "proportional" { "error δ·|x|" } else { "error δ" };
+        let title = if magnitude == "proportional" {
+            "error δ·|x|"
+        } else {
+            "error δ"
+        };
         let mut chart = ChartBuilder::on(panel)
             .caption(format!("ReLU output + {title}"), ("sans-serif", 18))
             .margin(10)
@@ -158,7 +162,12 @@ pub fn perturb_plot(rows: &[pann_eval::perturb_sweep::PerturbRow], path: &Path) 
             .y_label_area_size(45)
             .build_cartesian_2d((lo - 0.3)..(hi + 0.3), 0.0..100.0)
             .map_err(|e| anyhow!("{e}"))?;
-        chart.configure_mesh().x_desc("log2 δ").y_desc("accuracy %").draw().map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("log2 δ")
+            .y_desc("accuracy %")
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
         for (region, color) in [("negative", RED), ("positive", BLUE), ("all", BLACK)] {
             for sign in ["random", "constant"] {
                 let pts: Vec<(f64, f64)> = rows

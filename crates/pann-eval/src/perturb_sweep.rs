@@ -35,16 +35,29 @@ pub fn perturbation_sweep(
     seed: u64,
     progress: &mut dyn Progress,
 ) -> Result<Vec<PerturbRow>> {
-    let regions = [(Region::Negative, "negative"), (Region::Positive, "positive"), (Region::All, "all")];
+    let regions = [
+        (Region::Negative, "negative"),
+        (Region::Positive, "positive"),
+        (Region::All, "all"),
+    ];
     let signs = [(SignMode::Random, "random"), (SignMode::Constant, "constant")];
-    let sizes = [(Magnitude::Proportional, "proportional"), (Magnitude::Constant, "constant")];
+    let sizes = [
+        (Magnitude::Proportional, "proportional"),
+        (Magnitude::Constant, "constant"),
+    ];
     let n = model.relu_sites().len();
     let mut rows = Vec::new();
     for &(magnitude, mname) in &sizes {
         for &(region, rname) in &regions {
             for &(sign, sname) in &signs {
                 for &delta in deltas {
-                    let p = Perturbation { region, sign, magnitude, delta, seed };
+                    let p = Perturbation {
+                        region,
+                        sign,
+                        magnitude,
+                        delta,
+                        seed,
+                    };
                     let acts = Activations {
                         relu: vec![Activation::Perturbed(p); n],
                         pool: vec![Default::default(); model.pool_sites().len()],

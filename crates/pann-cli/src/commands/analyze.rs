@@ -57,17 +57,32 @@ fn perturb(a: PerturbArgs) -> Result<()> {
     let deltas: Vec<f64> = a
         .log2_deltas
         .split(',')
-        .map(|s| s.trim().parse::<f64>().map(f64::exp2).with_context(|| format!("--log2-deltas: '{s}' is not a number")))
+        .map(|s| {
+            s.trim()
+                .parse::<f64>()
+                .map(f64::exp2)
+                .with_context(|| format!("--log2-deltas: '{s}' is not a number"))
+        })
         .collect::<Result<_>>()?;
     if deltas.is_empty() || deltas.iter().any(|d| !d.is_finite()) {
         bail!("--log2-deltas needs finite exponents");
     }
     let shared = shared_dir();
-    let model_path = a.model.unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
+    let model_path = a
+        .model
+        .unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
     let model = Model::load(&model_path)?;
     let data_dir = a.data.unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
     let data = load_cifar10(&data_dir, Split::Test, Some(a.images))?;
-    let rows = perturbation_sweep(&model, &data, &Normalization::imagenet(), &deltas, 500, a.seed, &mut Bar::new(true))?;
+    let rows = perturbation_sweep(
+        &model,
+        &data,
+        &Normalization::imagenet(),
+        &deltas,
+        500,
+        a.seed,
+        &mut Bar::new(true),
+    )?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let mut csv = String::from("region,sign,magnitude,delta,accuracy\n");
     for r in &rows {
@@ -92,7 +107,10 @@ fn print_table(rows: &[PerturbRow], deltas: &[f64]) {
     }
     println!();
     for chunk in rows.chunks(deltas.len()) {
-        print!("{:<34}", format!("{} / {} sign / {}", chunk[0].region, chunk[0].sign, chunk[0].magnitude));
+        print!(
+            "{:<34}",
+            format!("{} / {} sign / {}", chunk[0].region, chunk[0].sign, chunk[0].magnitude)
+        );
         for r in chunk {
             print!("{:>7.2}", 100.0 * r.accuracy);
         }
