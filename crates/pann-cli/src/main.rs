@@ -28,6 +28,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// Time pann's exact and PANN inference against PyTorch on the same machine and print the ratio.
     Bench(commands::bench::BenchArgs),
+    /// Train a CIFAR ResNet/VGG (PANN-friendly recipes, resumable); --bench times training against PyTorch.
+    Train(Box<commands::train::TrainArgs>),
 }
 
 fn main() {
@@ -37,6 +39,7 @@ fn main() {
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run_bench(args),
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Train(args) => commands::train::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -244,8 +244,7 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
                 Ok((x.f_relu()?, st))
             }
             PreparedRelu::Poly { .. } | PreparedRelu::Perturbed(_) => Err(Error::BadInput(
-                "polynomial and perturbed activations run outside autograd; call the model inside tch::no_grad"
-                    .into(),
+                "polynomial and perturbed activations run outside autograd; call the model inside tch::no_grad".into(),
             )),
         };
     }

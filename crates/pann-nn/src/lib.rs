@@ -34,6 +34,7 @@ pub mod perturb;
 pub mod poly;
 pub mod stats;
 pub mod tensor;
+pub mod training;
 pub mod weights;
 
 pub use activation::{Activation, Activations, PoolActivation};
@@ -45,6 +46,7 @@ pub use models::{Architecture, Model, Shortcut};
 pub use perturb::{Magnitude, Perturbation, Region, SignMode};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
 pub use stats::{ForwardStats, SiteStats};
+pub use training::{ChebyshevComponent, TrainActivation, TrainPoly, TrainRelu};
 pub use weights::{infer_architecture, read_state_dict, StateDict};
 
 /// The `tch` this crate is built on, so dependents use the very same version.

@@ -115,7 +115,13 @@ mod tests {
     use super::*;
 
     fn p(region: Region, sign: SignMode, magnitude: Magnitude) -> Perturbation {
-        Perturbation { region, sign, magnitude, delta: 0.1, seed: 7 }
+        Perturbation {
+            region,
+            sign,
+            magnitude,
+            delta: 0.1,
+            seed: 7,
+        }
     }
 
     #[test]

@@ -4,3 +4,4 @@ pub mod analyze;
 pub mod approx;
 pub mod bench;
 pub mod eval;
+pub mod train;

@@ -5,6 +5,7 @@
 //! names are PyTorch state-dict names and weights trained in PyTorch load as they are.
 
 mod resnet;
+mod train;
 mod vgg;
 
 use std::fmt;

@@ -23,6 +23,8 @@ use super::Shortcut;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 
+mod train;
+
 /// The shortcut path of one block.
 // Built once per model; the size of the variants does not matter.
 #[allow(clippy::large_enum_variant)]

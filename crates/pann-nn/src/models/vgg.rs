@@ -20,6 +20,8 @@ use tch::Tensor;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 
+mod train;
+
 /// `Some(c)` is a 3×3 convolution to `c` channels, `None` a 2×2 max-pool.
 pub(crate) fn config(depth: usize) -> Option<Vec<Option<i64>>> {
     let m = None;

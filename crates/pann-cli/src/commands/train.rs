@@ -1,0 +1,455 @@
+//! `pann train`: train a CIFAR ResNet/VGG with a PANN-friendly recipe, resumably; `--bench` times
+//! the training step against PyTorch's own loop.
+//!
+//! Every recipe flag is optional here and its default lives in [`TrainConfig::default`], so a
+//! resume can tell the flags the user typed from the defaults: `--resume DIR` alone continues
+//! with the stored recipe, and any recipe flag given with it must match the stored value.
+
+use crate::commands::eval::shared_dir;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use pann_data::Split;
+use pann_train::{
+    BatchProgress, DatasetKind, EpochRecord, Observer, RunOptions, ScheduleKind, Throughput, TrainConfig, Trainer,
+};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Data sets `pann train` reads.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DatasetArg {
+    /// CIFAR-10, official binary layout.
+    Cifar10,
+    /// CIFAR-100, official binary layout, fine labels.
+    Cifar100,
+    /// Fashion-MNIST / MNIST IDX files (grey 28×28, trained as 3×32×32).
+    FashionMnist,
+}
+
+/// Arguments of `pann train`. Recipe defaults are those of a fresh run; see `--help`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Run directory to create (checkpoint, model.safetensors, config.json, log.csv, log.json).
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Data directory [default: the bundled CIFAR-10].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Evaluate on the first N test images only [default: all].
+    #[arg(long)]
+    test_images: Option<usize>,
+    /// libtorch threads [default: libtorch's choice, one per core].
+    #[arg(long)]
+    threads: Option<i32>,
+    /// No progress bar and no per-epoch lines.
+    #[arg(long)]
+    quiet: bool,
+
+    /// Architecture: resnet20/32/44/56/110 (option A), resnetNb (option B), vgg11/13/16/19 [default: resnet20].
+    #[arg(long)]
+    arch: Option<String>,
+    /// Data set layout [default: cifar10].
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetArg>,
+    /// Train on the first N training images only [default: all].
+    #[arg(long)]
+    train_images: Option<usize>,
+    /// Epochs [default: 30].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per batch [default: 128].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Peak learning rate [default: 0.1].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// SGD momentum [default: 0.9].
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Classical momentum instead of Nesterov's.
+    #[arg(long)]
+    no_nesterov: bool,
+    /// Weight decay on conv/linear weights; 0 allowed [default: 5e-4].
+    #[arg(long)]
+    wd: Option<f64>,
+    /// Also decay BN weights/biases and linear biases [default: not].
+    #[arg(long)]
+    decay_bn_bias: bool,
+    /// LR schedule: step, cosine or onecycle [default: onecycle].
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Step schedule: epochs after which the LR is multiplied by --gamma, e.g. 15,22 [default: 50%,75%].
+    #[arg(long, value_delimiter = ',')]
+    milestones: Option<Vec<usize>>,
+    /// Step schedule factor [default: 0.1].
+    #[arg(long)]
+    gamma: Option<f64>,
+    /// Linear warm-up from lr/25, in epochs [default: 30% of the run for onecycle, 0 otherwise].
+    #[arg(long)]
+    warmup_epochs: Option<f64>,
+    /// Label smoothing ε [default: 0].
+    #[arg(long)]
+    label_smoothing: Option<f64>,
+    /// Mixup α: inputs and targets mixed with λ ~ Beta(α, α); 0 is off [default: 0].
+    #[arg(long)]
+    mixup: Option<f64>,
+    /// No random crop / horizontal flip.
+    #[arg(long)]
+    no_augment: bool,
+    /// Seed of initialisation, data order, augmentation, mixup and noise [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Input normalisation: imagenet, cifar, none or MEAN,…/STD,… [default: imagenet, as pann eval].
+    #[arg(long)]
+    norm: Option<String>,
+    /// Train through the PANN ReLU x·(1+p(x/B))/2 of precision α (gradients through the polynomial).
+    #[arg(long)]
+    pann_alpha: Option<u32>,
+    /// B of the PANN ReLU and of the noise scale [default: 50].
+    #[arg(long)]
+    bound: Option<f64>,
+    /// σ: add N(0, (σ·B·2^-α)²) noise to ReLU outputs where the input is negative (training only).
+    #[arg(long)]
+    neg_noise: Option<f64>,
+    /// α of the --neg-noise scale [default: --pann-alpha].
+    #[arg(long)]
+    noise_alpha: Option<u32>,
+    /// Start from these weights (safetensors) instead of a fresh initialisation.
+    #[arg(long)]
+    init: Option<PathBuf>,
+
+    /// Time training throughput (ResNet-20, batch 128, augmentation) against PyTorch; trains nothing.
+    #[arg(long)]
+    bench: bool,
+    /// Timed steps of --bench.
+    #[arg(long, default_value_t = 40)]
+    bench_steps: usize,
+    /// Untimed warm-up steps of --bench.
+    #[arg(long, default_value_t = 5)]
+    bench_warmup: usize,
+    /// --bench alternates pann and PyTorch this many times and keeps each side's best round, so a
+    /// transient load on the machine does not decide the ratio.
+    #[arg(long, default_value_t = 2)]
+    bench_rounds: usize,
+    /// Python with PyTorch for --bench [default: .venv-ref/bin/python].
+    #[arg(long)]
+    python: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    /// `base` with every recipe flag the user gave applied.
+    fn apply(&self, base: TrainConfig) -> Result<TrainConfig> {
+        let mut c = base;
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
+        }
+        set!(
+            arch,
+            epochs,
+            batch,
+            lr,
+            momentum,
+            wd,
+            gamma,
+            label_smoothing,
+            mixup,
+            seed,
+            norm,
+            bound
+        );
+        set!(milestones);
+        if let Some(v) = self.neg_noise {
+            c.neg_noise = v;
+        }
+        if let Some(d) = self.dataset {
+            c.dataset = match d {
+                DatasetArg::Cifar10 => DatasetKind::Cifar10,
+                DatasetArg::Cifar100 => DatasetKind::Cifar100,
+                DatasetArg::FashionMnist => DatasetKind::FashionMnist,
+            };
+        }
+        if let Some(s) = &self.schedule {
+            c.schedule = s.parse::<ScheduleKind>()?;
+        }
+        if self.train_images.is_some() {
+            c.train_images = self.train_images;
+        }
+        if self.warmup_epochs.is_some() {
+            c.warmup_epochs = self.warmup_epochs;
+        }
+        if self.pann_alpha.is_some() {
+            c.pann_alpha = self.pann_alpha;
+        }
+        if self.noise_alpha.is_some() {
+            c.noise_alpha = self.noise_alpha;
+        }
+        if self.init.is_some() {
+            c.init = self.init.clone();
+        }
+        if self.no_nesterov {
+            c.nesterov = false;
+        }
+        if self.decay_bn_bias {
+            c.decay_bn_bias = true;
+        }
+        if self.no_augment {
+            c.augment = false;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Progress bar per epoch (only on a terminal) and one line per epoch.
+struct Printer {
+    quiet: bool,
+    terminal: bool,
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl Observer for Printer {
+    fn epoch_begin(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.epochs = epochs;
+        if self.quiet || !self.terminal {
+            return;
+        }
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+    fn batch_end(&mut self, p: &BatchProgress) {
+        if let Some(b) = &self.bar {
+            b.set_position(p.batch as u64);
+            b.set_message(format!(
+                "loss {:.4} acc {:.2}% {:.0} img/s",
+                p.loss,
+                100.0 * p.acc,
+                p.images_per_sec
+            ));
+        }
+    }
+    fn testing(&mut self) {
+        if let Some(b) = &self.bar {
+            b.set_message("testing…");
+        }
+    }
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if self.quiet {
+            return;
+        }
+        let pann = r
+            .test_acc_pann
+            .map(|a| format!(" pann {:.2}%", 100.0 * a))
+            .unwrap_or_default();
+        println!(
+            "epoch {:>3}/{} loss {:.4} train {:.2}% test {:.2}%{pann} lr {:.4} {:.1}+{:.1} s {:.0} img/s",
+            r.epoch,
+            self.epochs,
+            r.train_loss,
+            100.0 * r.train_acc,
+            100.0 * r.test_acc,
+            r.lr,
+            r.train_seconds,
+            r.test_seconds,
+            r.images_per_sec
+        );
+    }
+}
+
+/// Runs `pann train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    // Keeps libtorch's activation buffers in the heap between steps (about +25% images/s here).
+    pann_train::memory::tune_allocator();
+    if let Some(t) = args.threads {
+        if t < 1 {
+            bail!("--threads {t}: expected at least 1");
+        }
+        tch::set_num_threads(t);
+    }
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
+    if args.bench {
+        return bench(&args, &data_dir);
+    }
+    let test_images = args.test_images;
+    let mut trainer = match (&args.out, &args.resume) {
+        (Some(out), None) => {
+            let cfg = args.apply(TrainConfig::default())?;
+            let opts = RunOptions {
+                dir: out.clone(),
+                data_dir,
+                test_images,
+                eval_batch: 500,
+            };
+            Trainer::new(cfg, opts)?
+        }
+        (None, Some(dir)) => {
+            let stored = pann_train::checkpoint::load(&dir.join(pann_train::checkpoint::CHECKPOINT_FILE))?;
+            let requested = args.apply(stored.state.config.clone())?;
+            drop(stored);
+            let opts = RunOptions {
+                dir: dir.clone(),
+                data_dir,
+                test_images,
+                eval_batch: 500,
+            };
+            Trainer::resume(opts, Some(&requested))?
+        }
+        _ => bail!("give --out DIR for a new run or --resume DIR to continue one (or --bench)"),
+    };
+    let cfg = trainer.config().clone();
+    if !args.quiet {
+        println!(
+            "{} on {} ({} epochs, batch {}, lr {}, wd {}, {:?}, mixup {}, pann α {:?}, noise σ {}), from epoch {}",
+            cfg.arch,
+            cfg.dataset,
+            cfg.epochs,
+            cfg.batch,
+            cfg.lr,
+            cfg.wd,
+            cfg.schedule,
+            cfg.mixup,
+            cfg.pann_alpha,
+            cfg.neg_noise,
+            trainer.epochs_done() + 1
+        );
+    }
+    let mut printer = Printer {
+        quiet: args.quiet,
+        terminal: std::io::stderr().is_terminal(),
+        bar: None,
+        epochs: cfg.epochs,
+    };
+    trainer.run(&mut printer)?;
+    if !args.quiet {
+        let peak = pann_train::memory::peak_rss_mib()
+            .map(|m| format!("{m:.0} MiB"))
+            .unwrap_or("?".into());
+        println!("model: {} (peak memory {peak})", trainer.model_path().display());
+    }
+    Ok(())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `pann train --bench`: pann's training throughput, then PyTorch's on the same model, batch
+/// and augmentation, and the ratio.
+fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
+    let cfg = TrainConfig {
+        arch: args.arch.clone().unwrap_or_else(|| "resnet20".into()),
+        batch: args.batch.unwrap_or(128),
+        ..TrainConfig::default()
+    };
+    let cfg = args.apply(cfg)?;
+    if args.bench_rounds == 0 || args.bench_steps == 0 {
+        bail!("--bench-rounds and --bench-steps must be at least 1");
+    }
+    let images = (args.bench_warmup + args.bench_steps) * cfg.batch;
+    let python = args
+        .python
+        .clone()
+        .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
+    let comparable =
+        cfg.arch == "resnet20" && cfg.dataset == DatasetKind::Cifar10 && cfg.pann_alpha.is_none() && cfg.mixup == 0.0;
+    let (mut ours, mut theirs): (Option<Throughput>, Option<serde_json::Value>) = (None, None);
+    for _ in 0..args.bench_rounds {
+        let data = pann_train::data::load(cfg.dataset, data_dir, Split::Train, Some(images))?;
+        let t = pann_train::measure(&cfg, data, args.bench_warmup, args.bench_steps)?;
+        if ours.as_ref().is_none_or(|o| t.images_per_sec > o.images_per_sec) {
+            ours = Some(t);
+        }
+        if comparable && python.exists() {
+            let v = torch_bench(&python, &cfg, data_dir, args, ours.as_ref().map_or(0, |o| o.threads))?;
+            let best = theirs
+                .as_ref()
+                .and_then(|b| b["images_per_sec"].as_f64())
+                .unwrap_or(0.0);
+            if v["images_per_sec"].as_f64().unwrap_or(0.0) > best {
+                theirs = Some(v);
+            }
+        }
+    }
+    let ours = ours.expect("at least one round");
+    println!(
+        "pann    {} batch {} augment {}: {:.0} images/s (best of {} rounds of {} steps, {} threads, peak {:.0} MiB)",
+        ours.arch,
+        ours.batch,
+        cfg.augment,
+        ours.images_per_sec,
+        args.bench_rounds,
+        ours.steps,
+        ours.threads,
+        ours.peak_rss_mib.unwrap_or(f64::NAN)
+    );
+    if !comparable {
+        println!("(the PyTorch reference covers ResNet-20 on CIFAR-10 without mixup or PANN only)");
+        return Ok(());
+    }
+    let Some(v) = theirs else {
+        println!(
+            "(no PyTorch at {}: run reference/setup.sh for the comparison)",
+            python.display()
+        );
+        return Ok(());
+    };
+    let theirs = v["images_per_sec"]
+        .as_f64()
+        .context("PyTorch benchmark: no images_per_sec")?;
+    println!(
+        "PyTorch {} batch {} augment {}: {:.0} images/s (best of {} rounds, {} threads, peak {:.0} MiB)",
+        cfg.arch,
+        cfg.batch,
+        cfg.augment,
+        theirs,
+        args.bench_rounds,
+        v["threads"],
+        v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!("ratio pann/PyTorch: {:.2}×", ours.images_per_sec / theirs);
+    Ok(())
+}
+
+/// One run of `reference/train_bench.py`; its JSON output.
+fn torch_bench(
+    python: &Path,
+    cfg: &TrainConfig,
+    data_dir: &Path,
+    args: &TrainArgs,
+    threads: i32,
+) -> Result<serde_json::Value> {
+    let out = Command::new(python)
+        .arg(repo_root().join("reference/train_bench.py"))
+        .args(["--data", &data_dir.display().to_string()])
+        .args(["--batch", &cfg.batch.to_string()])
+        .args(["--steps", &args.bench_steps.to_string()])
+        .args(["--warmup", &args.bench_warmup.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .args(if cfg.augment { &[][..] } else { &["--no-augment"][..] })
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the PyTorch training benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("PyTorch benchmark output")
+}

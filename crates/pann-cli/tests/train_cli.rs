@@ -1,0 +1,95 @@
+//! `pann train` end to end: a one-epoch run that `pann eval --model` reads, resume refusals,
+//! and one-line errors for bad flags and damaged checkpoints.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pann(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pann"))
+        .args(args)
+        .output()
+        .expect("pann runs")
+}
+
+fn cifar10() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cifar-10-batches-bin")
+        .display()
+        .to_string()
+}
+
+/// Exit status 1, one `error:` line containing every needle, no panic.
+fn assert_clean_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in {err}");
+    }
+}
+
+#[test]
+fn train_then_eval_then_refused_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.display().to_string();
+    let data = cifar10();
+    let base = [
+        "--data",
+        &data,
+        "--train-images",
+        "96",
+        "--test-images",
+        "50",
+        "--batch",
+        "32",
+    ];
+    let mut args = vec!["train", "--out", &run_s, "--epochs", "2", "--quiet"];
+    args.extend(base);
+    let out = pann(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Stop after one epoch is simulated by resuming a finished run: refused, naming the file.
+    let out = pann(&["train", "--resume", &run_s, "--data", &data, "--quiet"]);
+    assert_clean_error(&out, &["checkpoint.safetensors", "already finished"]);
+
+    // The model is what `pann eval --model` reads.
+    let model = run.join("model.safetensors").display().to_string();
+    let out = pann(&[
+        "eval", "--model", &model, "--alpha", "9", "--range", "50", "--images", "50", "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Another architecture on resume.
+    let out = pann(&["train", "--resume", &run_s, "--data", &data, "--arch", "resnet32"]);
+    assert_clean_error(&out, &["checkpoint.safetensors", "--arch", "resnet32"]);
+
+    // A truncated checkpoint.
+    let ckpt = run.join("checkpoint.safetensors");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 3]).unwrap();
+    let out = pann(&["train", "--resume", &run_s, "--data", &data]);
+    assert_clean_error(&out, &["checkpoint.safetensors", "corrupt checkpoint"]);
+}
+
+#[test]
+fn bad_flags_are_one_line_errors() {
+    let data = cifar10();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("x").display().to_string();
+    for (flags, needle) in [
+        (vec!["--batch", "1"], "--batch"),
+        (vec!["--schedule", "linear"], "linear"),
+        (vec!["--neg-noise", "0.5"], "--noise-alpha"),
+        (vec!["--pann-alpha", "3"], "3"),
+        (vec!["--arch", "resnet19"], "resnet19"),
+        (vec!["--lr", "0"], "--lr"),
+    ] {
+        let mut args = vec!["train", "--out", &out_dir, "--data", &data];
+        args.extend(flags);
+        assert_clean_error(&pann(&args), &[needle]);
+    }
+    assert_clean_error(&pann(&["train"]), &["--out"]);
+}

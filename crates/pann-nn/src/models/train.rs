@@ -1,0 +1,43 @@
+//! [`Model::forward_t`]: the differentiable forward pass used for training.
+
+use tch::{Device, Kind, Tensor};
+
+use super::{Model, Net};
+use crate::error::{Error, Result};
+use crate::training::TrainActivation;
+
+impl Model {
+    /// Logits for a batch as tensor ops autograd can differentiate: BN in training mode (batch
+    /// statistics, running statistics updated) if `train`, else in inference mode; every ReLU
+    /// site runs `act` (see [`crate::training`]), max-pools run exactly.
+    ///
+    /// With exact activations and `train = false` this computes the same logits as
+    /// [`Model::forward`] up to float rounding, but keeps the graph for `backward`.
+    ///
+    /// # Shapes
+    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG); result `[N, num_classes]`.
+    pub fn forward_t(&self, xs: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
+        let size = xs.size();
+        let vgg = matches!(self.net, Net::Vgg(_));
+        let ok =
+            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && (!vgg || (size[2] == 32 && size[3] == 32));
+        if !ok || xs.kind() != Kind::Float || xs.device() != Device::Cpu {
+            let want = if vgg { "[N, 3, 32, 32]" } else { "[N, 3, H, W]" };
+            return Err(Error::BadInput(format!(
+                "{} expects a CPU float tensor {want}, got {:?} {size:?}",
+                self.arch,
+                xs.kind()
+            )));
+        }
+        act.validate()?;
+        match &self.net {
+            Net::ResNet(n) => n.forward_t(xs, act, train),
+            Net::Vgg(n) => n.forward_t(xs, act, train),
+        }
+    }
+
+    /// [`Model::forward_t`] in training mode.
+    pub fn forward_train(&self, xs: &Tensor, act: &TrainActivation) -> Result<Tensor> {
+        self.forward_t(xs, act, true)
+    }
+}

@@ -1,0 +1,23 @@
+//! The differentiable forward pass of the CIFAR VGG (see [`crate::training`]).
+
+use tch::nn::ModuleT;
+use tch::Tensor;
+
+use super::{Layer, Vgg, POOL};
+use crate::error::Result;
+use crate::training::TrainActivation;
+
+impl Vgg {
+    /// Logits of `x` with BN in training mode if `train`, ReLUs from `act`, exact max-pools.
+    pub(crate) fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
+        let mut y = x.shallow_clone();
+        for layer in &self.layers {
+            y = match layer {
+                Layer::Conv { conv, bn, .. } => act.apply(&bn.forward_t(&y.apply(conv), train), train)?,
+                Layer::Pool { .. } => y.f_max_pool2d([POOL, POOL], [POOL, POOL], [0, 0], [1, 1], false)?,
+            };
+        }
+        // [N, 512, 1, 1] -> [N, 512].
+        Ok(y.f_flatten(1, -1)?.apply(&self.classifier))
+    }
+}

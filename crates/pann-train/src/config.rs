@@ -1,0 +1,271 @@
+//! [`TrainConfig`]: everything that decides the weights a run produces.
+//!
+//! Two runs with equal configs (and the same data, libtorch build and thread count) produce
+//! bit-identical weights, interrupted or not; that is why the config is stored in every
+//! checkpoint and a resume refuses a config that differs (see [`TrainConfig::first_difference`]).
+//! Paths to data and output and the test-set size only affect where things are read and what
+//! is logged, so they are not part of it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use pann_nn::Architecture;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The data sets a run can train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// CIFAR-10, binary batches (`cifar-10-batches-bin`).
+    Cifar10,
+    /// CIFAR-100, binary files (`cifar-100-binary`), fine labels.
+    Cifar100,
+    /// Fashion-MNIST (or MNIST), IDX files; grey 28×28 images become 3×32×32 (see [`crate::data`]).
+    FashionMnist,
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cifar10 => "cifar10",
+            Self::Cifar100 => "cifar100",
+            Self::FashionMnist => "fashion-mnist",
+        })
+    }
+}
+
+/// Learning-rate schedules (see [`crate::schedule`] for the formulas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// Constant, multiplied by `gamma` at each milestone epoch.
+    Step,
+    /// Cosine annealing from the peak to 0.
+    Cosine,
+    /// One-cycle: linear warm-up from `lr/25` to `lr`, then cosine down to `lr/25e4`.
+    OneCycle,
+}
+
+impl FromStr for ScheduleKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "step" => Ok(Self::Step),
+            "cosine" => Ok(Self::Cosine),
+            "onecycle" | "one-cycle" => Ok(Self::OneCycle),
+            other => Err(Error::BadConfig(format!(
+                "schedule {other:?}: expected step, cosine or onecycle"
+            ))),
+        }
+    }
+}
+
+/// A training run's recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Architecture name as [`Architecture`] parses it (`resnet20`, `resnet56b`, `vgg16`).
+    pub arch: String,
+    /// Data set.
+    pub dataset: DatasetKind,
+    /// Train on the first N training images only (`None`: all).
+    pub train_images: Option<usize>,
+    /// Epochs.
+    pub epochs: usize,
+    /// Images per batch.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// SGD momentum `μ` (0 for plain SGD).
+    pub momentum: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// L2 weight decay added to the gradient (`g + wd·w`), as PyTorch's SGD does.
+    pub wd: f64,
+    /// Also decay BN weights and biases and all biases (default: only conv and linear weights).
+    pub decay_bn_bias: bool,
+    /// LR schedule.
+    pub schedule: ScheduleKind,
+    /// Epochs (counted from 0) after which the step schedule multiplies the LR by `gamma`;
+    /// empty means 50% and 75% of the epochs.
+    pub milestones: Vec<usize>,
+    /// Factor of the step schedule.
+    pub gamma: f64,
+    /// Linear warm-up length in epochs (fractions allowed); `None`: 30% of the run for
+    /// one-cycle, none otherwise.
+    pub warmup_epochs: Option<f64>,
+    /// Label smoothing `ε`: targets `(1 − ε)·onehot + ε/K`.
+    pub label_smoothing: f64,
+    /// Mixup `α`: mix each batch with a permutation of itself with weight `λ ~ Beta(α, α)`;
+    /// 0 is off.
+    pub mixup: f64,
+    /// Random crop (4-pixel zero padding) and horizontal flip.
+    pub augment: bool,
+    /// Seed of initialisation, data order, augmentation, mixup and noise.
+    pub seed: u64,
+    /// Input normalisation, as [`pann_data::Normalization`] parses it.
+    pub norm: String,
+    /// Train with the PANN ReLU of precision α in the forward pass.
+    pub pann_alpha: Option<u32>,
+    /// Input bound `B` of the PANN ReLU and of the noise scale.
+    pub bound: f64,
+    /// `σ` of `--neg-noise`: noise of std `σ·B·2^-α` where a ReLU input is negative; 0 is off.
+    pub neg_noise: f64,
+    /// α of the noise scale; `None`: `pann_alpha`.
+    pub noise_alpha: Option<u32>,
+    /// Start from these weights instead of a fresh initialisation.
+    pub init: Option<PathBuf>,
+}
+
+impl Default for TrainConfig {
+    /// ResNet-20 on CIFAR-10, 30 epochs of batch 128, SGD lr 0.1 with Nesterov momentum 0.9,
+    /// weight decay 5e-4 on conv/linear weights, one-cycle, augmentation on.
+    fn default() -> Self {
+        Self {
+            arch: "resnet20".into(),
+            dataset: DatasetKind::Cifar10,
+            train_images: None,
+            epochs: 30,
+            batch: 128,
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            wd: 5e-4,
+            decay_bn_bias: false,
+            schedule: ScheduleKind::OneCycle,
+            milestones: Vec::new(),
+            gamma: 0.1,
+            warmup_epochs: None,
+            label_smoothing: 0.0,
+            mixup: 0.0,
+            augment: true,
+            seed: 0,
+            norm: "imagenet".into(),
+            pann_alpha: None,
+            bound: 50.0,
+            neg_noise: 0.0,
+            noise_alpha: None,
+            init: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The architecture with the data set's number of classes.
+    pub fn architecture(&self) -> Result<Architecture> {
+        let arch: Architecture = self.arch.parse()?;
+        Ok(arch.with_classes(self.num_classes()))
+    }
+
+    /// Classes of the data set.
+    pub fn num_classes(&self) -> usize {
+        match self.dataset {
+            DatasetKind::Cifar100 => 100,
+            DatasetKind::Cifar10 | DatasetKind::FashionMnist => 10,
+        }
+    }
+
+    /// Warm-up epochs after defaults.
+    pub fn warmup(&self) -> f64 {
+        self.warmup_epochs.unwrap_or(match self.schedule {
+            ScheduleKind::OneCycle => 0.3 * self.epochs as f64,
+            ScheduleKind::Step | ScheduleKind::Cosine => 0.0,
+        })
+    }
+
+    /// The α that scales `--neg-noise`, if any.
+    pub fn noise_alpha(&self) -> Option<u32> {
+        self.noise_alpha.or(self.pann_alpha)
+    }
+
+    /// Standard deviation of the negative-input noise: `σ·B·2^-α`.
+    pub fn noise_std(&self) -> f64 {
+        match self.noise_alpha() {
+            Some(a) if self.neg_noise > 0.0 => self.neg_noise * self.bound * (-(a as f64)).exp2(),
+            _ => 0.0,
+        }
+    }
+
+    /// Checks every option; the message names the option as the command line does.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::BadConfig(m));
+        self.architecture()?;
+        self.norm.parse::<pann_data::Normalization>()?;
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch < 2 {
+            return bad(format!(
+                "--batch {}: batch normalisation needs at least 2 images",
+                self.batch
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr {}: expected a positive number", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad(format!("--momentum {}: expected 0 ≤ μ < 1", self.momentum));
+        }
+        if self.nesterov && self.momentum == 0.0 {
+            return bad("--nesterov needs a momentum > 0".into());
+        }
+        if !(self.wd.is_finite() && self.wd >= 0.0) {
+            return bad(format!("--wd {}: expected a number ≥ 0", self.wd));
+        }
+        if !(self.gamma.is_finite() && self.gamma > 0.0) {
+            return bad(format!("--gamma {}: expected a positive number", self.gamma));
+        }
+        if let Some(m) = self.milestones.iter().find(|&&m| m == 0 || m >= self.epochs) {
+            return bad(format!("--milestones: epoch {m} is not inside 1..{}", self.epochs));
+        }
+        if !self.milestones.windows(2).all(|w| w[0] < w[1]) {
+            return bad("--milestones must increase".into());
+        }
+        let w = self.warmup();
+        if !(w.is_finite() && w >= 0.0 && w < self.epochs as f64) {
+            return bad(format!(
+                "--warmup-epochs {w}: expected 0 ≤ w < {} (the epochs)",
+                self.epochs
+            ));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!(
+                "--label-smoothing {}: expected 0 ≤ ε < 1",
+                self.label_smoothing
+            ));
+        }
+        if !(self.mixup.is_finite() && self.mixup >= 0.0) {
+            return bad(format!("--mixup {}: expected α ≥ 0 (0 is off)", self.mixup));
+        }
+        if !(self.bound.is_finite() && self.bound > 0.0) {
+            return bad(format!("--bound {}: expected a positive number", self.bound));
+        }
+        for a in [self.pann_alpha, self.noise_alpha].into_iter().flatten() {
+            pann_approx::sign::check_alpha(a as i64)?;
+        }
+        if !(self.neg_noise.is_finite() && self.neg_noise >= 0.0) {
+            return bad(format!("--neg-noise {}: expected σ ≥ 0", self.neg_noise));
+        }
+        if self.neg_noise > 0.0 && self.noise_alpha().is_none() {
+            return bad(
+                "--neg-noise needs a precision for its scale B·2^-α: give --noise-alpha or --pann-alpha".into(),
+            );
+        }
+        if self.train_images == Some(0) {
+            return bad("--train-images must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The first option (as `--flag`) in which `other` differs from `self`, with both values.
+    pub fn first_difference(&self, other: &TrainConfig) -> Option<(String, String, String)> {
+        let (a, b) = (serde_json::to_value(self).ok()?, serde_json::to_value(other).ok()?);
+        let (a, b) = (a.as_object()?, b.as_object()?);
+        a.iter().find_map(|(k, va)| {
+            let vb = b.get(k)?;
+            (va != vb).then(|| (format!("--{}", k.replace('_', "-")), va.to_string(), vb.to_string()))
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! # pann-train
+//!
+//! Training of the CIFAR ResNets and VGGs of [`pann_nn`] with recipes that suit PANNs, on CPU:
+//! SGD with (Nesterov) momentum and weight decay that can spare BN and biases ([`sgd`]), step,
+//! cosine and one-cycle schedules with warm-up ([`schedule`]), random crop and flip
+//! ([`augment`]), label smoothing and mixup ([`mixup`]), and two approximation-aware options:
+//! training through the PANN ReLU of precision α (`pann_nn::training`) and noise that
+//! imitates its error on negative inputs ([`TrainConfig::neg_noise`]).
+//!
+//! A run lives in a directory and is checkpointed atomically after every epoch
+//! ([`checkpoint`]); [`Trainer::resume`] continues a killed run bit-identically, because every
+//! random draw derives from `(seed, epoch)` ([`loader`]). Batches are prepared on a background
+//! thread while the previous one trains.
+//!
+//! ```no_run
+//! use pann_train::{RunOptions, TrainConfig, Trainer};
+//! # fn main() -> pann_train::Result<()> {
+//! let cfg = TrainConfig { epochs: 2, train_images: Some(5000), ..TrainConfig::default() };
+//! let opts = RunOptions {
+//!     dir: "runs/demo".into(),
+//!     data_dir: "../shared/data/cifar-10-batches-bin".into(),
+//!     test_images: Some(1000),
+//!     eval_batch: 500,
+//! };
+//! let mut run = Trainer::new(cfg, opts)?;
+//! run.run(&mut ())?;
+//! println!("{:?}", run.records().last());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod augment;
+pub mod bench;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod loader;
+pub mod log;
+pub mod loss;
+pub mod memory;
+pub mod mixup;
+pub mod schedule;
+pub mod sgd;
+pub mod step;
+pub mod trainer;
+
+pub use bench::{measure, Throughput};
+pub use config::{DatasetKind, ScheduleKind, TrainConfig};
+pub use error::{Error, Result};
+pub use log::EpochRecord;
+pub use trainer::{train_activation, BatchProgress, Observer, RunOptions, Trainer};

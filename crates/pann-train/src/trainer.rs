@@ -1,0 +1,407 @@
+//! [`Trainer`]: a run in a directory, one epoch at a time, checkpointed after each.
+//!
+//! A run directory holds `checkpoint.safetensors` (see [`crate::checkpoint`]), `model.safetensors`
+//! (the latest weights, readable by `pann eval --model`), `config.json`, `log.csv` and
+//! `log.json`. [`Trainer::new`] starts a run in an empty directory; [`Trainer::resume`]
+//! continues one from its checkpoint, bit-identically to an uninterrupted run with the same
+//! config on the same machine (same libtorch, same thread count).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use pann_approx::CompositeSign;
+use pann_data::{Dataset, Normalization, Split};
+use pann_nn::{ChebyshevComponent, Model, TrainActivation, TrainPoly, TrainRelu};
+use tch::Tensor;
+
+use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
+use crate::config::TrainConfig;
+use crate::data::{self, lookup_tables};
+use crate::error::{Error, Result};
+use crate::loader::{batches_per_epoch, derive_seed, EpochPlan, Prefetcher};
+use crate::log::{write_logs, EpochRecord};
+use crate::loss::correct;
+use crate::memory::peak_rss_mib;
+use crate::schedule::LrSchedule;
+use crate::sgd::Sgd;
+use crate::step::{train_step, ImageShape};
+
+/// Where a run reads and writes; none of it changes the weights.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The data set directory.
+    pub data_dir: PathBuf,
+    /// Evaluate on the first N test images only (`None`: all).
+    pub test_images: Option<usize>,
+    /// Images per batch when evaluating.
+    pub eval_batch: usize,
+}
+
+/// Progress of an epoch after a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchProgress {
+    /// Batches done in this epoch.
+    pub batch: usize,
+    /// Batches of the epoch.
+    pub batches: usize,
+    /// Images trained on in this epoch.
+    pub images: usize,
+    /// Mean loss so far in this epoch.
+    pub loss: f64,
+    /// Accuracy so far in this epoch.
+    pub acc: f64,
+    /// Images per second so far in this epoch.
+    pub images_per_sec: f64,
+}
+
+/// Sees a run's progress (the library itself never prints).
+pub trait Observer {
+    /// Epoch `epoch` (from 1) of `epochs` starts, with `batches` batches.
+    fn epoch_begin(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        let _ = (epoch, epochs, batches);
+    }
+    /// A batch is done.
+    fn batch_end(&mut self, p: &BatchProgress) {
+        let _ = p;
+    }
+    /// The test set is being evaluated.
+    fn testing(&mut self) {}
+    /// The epoch is done, evaluated and checkpointed.
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        let _ = r;
+    }
+}
+
+impl Observer for () {}
+
+/// The activation a config trains with.
+pub fn train_activation(cfg: &TrainConfig) -> Result<TrainActivation> {
+    let relu = match cfg.pann_alpha {
+        None => TrainRelu::Exact,
+        Some(alpha) => {
+            let sign = CompositeSign::for_alpha(alpha)?;
+            TrainRelu::Poly(TrainPoly {
+                components: sign
+                    .components
+                    .iter()
+                    .map(|c| ChebyshevComponent {
+                        input_scale: c.chebyshev.input_scale,
+                        coefficients: c.chebyshev.coefficients.clone(),
+                    })
+                    .collect(),
+                bound: cfg.bound,
+            })
+        }
+    };
+    Ok(TrainActivation {
+        relu,
+        neg_noise_std: cfg.noise_std(),
+    })
+}
+
+/// A training run.
+pub struct Trainer {
+    config: TrainConfig,
+    opts: RunOptions,
+    model: Model,
+    sgd: Sgd,
+    schedule: LrSchedule,
+    act: TrainActivation,
+    train: Arc<Dataset>,
+    test: Dataset,
+    luts: Vec<[f32; 256]>,
+    records: Vec<EpochRecord>,
+    epochs_done: usize,
+    step: usize,
+}
+
+impl Trainer {
+    /// Starts a run in `opts.dir` (created if missing; refused if it holds a checkpoint).
+    pub fn new(config: TrainConfig, opts: RunOptions) -> Result<Self> {
+        config.validate()?;
+        let ckpt = opts.dir.join(CHECKPOINT_FILE);
+        if ckpt.exists() {
+            return Err(Error::BadConfig(format!(
+                "{} already holds a run; continue it with --resume {} or choose another --out",
+                opts.dir.display(),
+                opts.dir.display()
+            )));
+        }
+        std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
+        tch::manual_seed(derive_seed(&[config.seed, 0x696e6974]) as i64);
+        let mut model = Model::new(config.architecture()?)?;
+        if let Some(init) = &config.init {
+            model.load_weights(init)?;
+        }
+        let sgd = Sgd::new(
+            model.var_store(),
+            config.momentum,
+            config.nesterov,
+            config.wd,
+            config.decay_bn_bias,
+        )?;
+        Self::assemble(config, opts, model, sgd, Vec::new(), 0, 0)
+    }
+
+    /// Continues the run in `opts.dir` from its checkpoint. With `requested`, every option must
+    /// equal the stored one, or this fails naming the first that differs.
+    pub fn resume(opts: RunOptions, requested: Option<&TrainConfig>) -> Result<Self> {
+        let path = opts.dir.join(CHECKPOINT_FILE);
+        if !path.exists() {
+            return Err(Error::io(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no checkpoint to resume"),
+            ));
+        }
+        let loaded = checkpoint::load(&path)?;
+        let config = loaded.state.config.clone();
+        if let Some((field, stored, requested)) = requested.and_then(|r| config.first_difference(r)) {
+            return Err(Error::ResumeMismatch {
+                path,
+                field,
+                stored,
+                requested,
+            });
+        }
+        config.validate().map_err(|e| Error::CorruptCheckpoint {
+            path: path.clone(),
+            problem: format!("stored config: {e}"),
+        })?;
+        if loaded.state.epochs_done >= config.epochs {
+            return Err(Error::AlreadyFinished {
+                path,
+                epochs: config.epochs,
+            });
+        }
+        let mut model = Model::new(config.architecture()?)?;
+        checkpoint::restore_model(&path, &mut model, &loaded.model)?;
+        let mut sgd = Sgd::new(
+            model.var_store(),
+            config.momentum,
+            config.nesterov,
+            config.wd,
+            config.decay_bn_bias,
+        )?;
+        sgd.load_buffers(&loaded.momentum, &path.display().to_string())
+            .map_err(|e| Error::CorruptCheckpoint {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
+        let State {
+            records,
+            epochs_done,
+            step,
+            ..
+        } = loaded.state;
+        Self::assemble(config, opts, model, sgd, records, epochs_done, step)
+    }
+
+    fn assemble(
+        config: TrainConfig,
+        opts: RunOptions,
+        model: Model,
+        sgd: Sgd,
+        records: Vec<EpochRecord>,
+        epochs_done: usize,
+        step: usize,
+    ) -> Result<Self> {
+        let train = data::load(config.dataset, &opts.data_dir, Split::Train, config.train_images)?;
+        let test = data::load(config.dataset, &opts.data_dir, Split::Test, opts.test_images)?;
+        if train.num_classes != config.num_classes() || train.n < 2 {
+            return Err(Error::BadConfig(format!(
+                "{}: {} training images of {} classes, need at least 2 images of {}",
+                opts.data_dir.display(),
+                train.n,
+                train.num_classes,
+                config.num_classes()
+            )));
+        }
+        let norm: Normalization = config.norm.parse()?;
+        let luts = lookup_tables(&norm, train.channels)?;
+        let schedule = LrSchedule::new(&config, batches_per_epoch(train.n, config.batch));
+        let act = train_activation(&config)?;
+        Ok(Self {
+            config,
+            opts,
+            model,
+            sgd,
+            schedule,
+            act,
+            train: Arc::new(train),
+            test,
+            luts,
+            records,
+            epochs_done,
+            step,
+        })
+    }
+
+    /// The run's config.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The model as trained so far.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Epochs finished.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Records of the finished epochs.
+    pub fn records(&self) -> &[EpochRecord] {
+        &self.records
+    }
+
+    /// Whether every epoch is done.
+    pub fn finished(&self) -> bool {
+        self.epochs_done >= self.config.epochs
+    }
+
+    /// Path of the model file the run writes.
+    pub fn model_path(&self) -> PathBuf {
+        self.opts.dir.join(MODEL_FILE)
+    }
+
+    /// Trains every remaining epoch.
+    pub fn run(&mut self, obs: &mut dyn Observer) -> Result<()> {
+        while !self.finished() {
+            self.run_epoch(obs)?;
+        }
+        Ok(())
+    }
+
+    fn shape(&self) -> ImageShape {
+        [
+            self.train.channels as i64,
+            self.train.height as i64,
+            self.train.width as i64,
+        ]
+    }
+
+    /// Trains one epoch, evaluates, writes checkpoint, model and logs.
+    pub fn run_epoch(&mut self, obs: &mut dyn Observer) -> Result<EpochRecord> {
+        let epoch = self.epochs_done;
+        // The noise of `--neg-noise` comes from libtorch's generator: reseeded per epoch.
+        tch::manual_seed(derive_seed(&[self.config.seed, epoch as u64, 0x6e6f697365]) as i64);
+        let plan = EpochPlan {
+            seed: self.config.seed,
+            epoch,
+            batch: self.config.batch,
+            augment: self.config.augment,
+            mixup: self.config.mixup,
+            smoothing: self.config.label_smoothing as f32,
+            luts: self.luts.clone(),
+        };
+        let loader = Prefetcher::start(Arc::clone(&self.train), plan);
+        let batches = loader.batches();
+        obs.epoch_begin(epoch + 1, self.config.epochs, batches);
+        let shape = self.shape();
+        let start = Instant::now();
+        let (mut loss_sum, mut hits, mut seen, mut lr) = (0.0, 0i64, 0usize, 0.0);
+        for (i, batch) in loader.enumerate() {
+            let b = batch?;
+            lr = self.schedule.lr(self.step);
+            let r = train_step(&self.model, &mut self.sgd, &self.act, &b, shape, lr)?;
+            if !r.loss.is_finite() {
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    loss: r.loss,
+                });
+            }
+            self.step += 1;
+            loss_sum += r.loss * b.n as f64;
+            hits += r.correct;
+            seen += b.n;
+            let secs = start.elapsed().as_secs_f64();
+            obs.batch_end(&BatchProgress {
+                batch: i + 1,
+                batches,
+                images: seen,
+                loss: loss_sum / seen as f64,
+                acc: hits as f64 / seen as f64,
+                images_per_sec: seen as f64 / secs.max(1e-9),
+            });
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        obs.testing();
+        let t = Instant::now();
+        let test_acc = self.accuracy(&TrainActivation::exact(), true)?;
+        let test_acc_pann = match self.act.relu {
+            TrainRelu::Exact => None,
+            TrainRelu::Poly(_) => Some(self.accuracy(&self.act.clone(), false)?),
+        };
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: hits as f64 / seen.max(1) as f64,
+            test_acc,
+            test_acc_pann,
+            lr,
+            train_seconds,
+            test_seconds: t.elapsed().as_secs_f64(),
+            images_per_sec: seen as f64 / train_seconds.max(1e-9),
+            peak_rss_mib: peak_rss_mib(),
+        };
+        self.records.push(record.clone());
+        self.epochs_done += 1;
+        self.save()?;
+        obs.epoch_end(&record);
+        Ok(record)
+    }
+
+    /// Test accuracy with BN in inference mode; `fused` uses the inference kernels.
+    fn accuracy(&self, act: &TrainActivation, fused: bool) -> Result<f64> {
+        let (n, len) = (self.test.n, self.test.image_len());
+        let shape = self.shape();
+        let mut hits = 0i64;
+        let mut buf = vec![0f32; self.opts.eval_batch.max(1) * len];
+        for start in (0..n).step_by(self.opts.eval_batch.max(1)) {
+            let end = (start + self.opts.eval_batch.max(1)).min(n);
+            let out = &mut buf[..(end - start) * len];
+            for (o, i) in out.chunks_exact_mut(len).zip(start..end) {
+                crate::augment::plain_into(self.test.image(i), len / self.test.channels, &self.luts, o);
+            }
+            let xs = Tensor::from_slice(out).f_view([(end - start) as i64, shape[0], shape[1], shape[2]])?;
+            let labels: Vec<i64> = self.test.labels[start..end].iter().map(|&l| l as i64).collect();
+            let logits = if fused {
+                self.model.forward_exact(&xs)?
+            } else {
+                tch::no_grad(|| self.model.forward_t(&xs, act, false))?
+            };
+            hits += correct(&logits, &Tensor::from_slice(&labels))?;
+        }
+        Ok(hits as f64 / n.max(1) as f64)
+    }
+
+    /// Writes checkpoint, model, config and logs of the current state.
+    fn save(&self) -> Result<()> {
+        let dir = &self.opts.dir;
+        let state = State {
+            format: checkpoint::FORMAT,
+            config: self.config.clone(),
+            epochs_done: self.epochs_done,
+            step: self.step,
+            records: self.records.clone(),
+            checksum: 0,
+        };
+        checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.sgd, &state)?;
+        save_model_atomic(&self.model, &dir.join(MODEL_FILE))?;
+        let config = serde_json::to_vec_pretty(&self.config).expect("config serialises");
+        checkpoint::write_atomic(&dir.join(CONFIG_FILE), &config)?;
+        write_logs(dir, &self.records)
+    }
+}
+
+/// [`Model::save`] to a temp file, then rename.
+fn save_model_atomic(model: &Model, path: &Path) -> Result<()> {
+    let tmp = path.with_extension("safetensors.tmp");
+    model.save(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

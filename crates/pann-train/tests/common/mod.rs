@@ -1,0 +1,40 @@
+//! Helpers shared by the test files: the bundled data and small run configurations.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use pann_train::{RunOptions, TrainConfig};
+
+/// `../shared` beside the repository (or `PANN_SHARED`).
+pub fn shared() -> PathBuf {
+    std::env::var_os("PANN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// The bundled CIFAR-10 directory.
+pub fn cifar10() -> PathBuf {
+    shared().join("data/cifar-10-batches-bin")
+}
+
+/// A run on the first `images` training images, evaluated on 200 test images.
+pub fn small(images: usize, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        train_images: Some(images),
+        epochs,
+        batch: 32,
+        lr: 0.05,
+        seed: 7,
+        ..TrainConfig::default()
+    }
+}
+
+/// Options for a run in `dir`.
+pub fn opts(dir: &std::path::Path) -> RunOptions {
+    RunOptions {
+        dir: dir.to_path_buf(),
+        data_dir: cifar10(),
+        test_images: Some(200),
+        eval_batch: 100,
+    }
+}

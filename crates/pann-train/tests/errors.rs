@@ -1,0 +1,137 @@
+//! Damaged checkpoints and mismatched resumes fail with one clear message naming the file.
+
+mod common;
+
+use pann_train::checkpoint::CHECKPOINT_FILE;
+use pann_train::{Error, TrainConfig, Trainer};
+
+#[test]
+fn corrupt_truncated_and_mismatched_resumes_are_clear_errors() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cfg = common::small(64, 2);
+    Trainer::new(cfg.clone(), common::opts(dir.path()))?.run_epoch(&mut ())?;
+    let ckpt = dir.path().join(CHECKPOINT_FILE);
+    let good = std::fs::read(&ckpt)?;
+    let name = ckpt.display().to_string();
+
+    // Another architecture.
+    let other = TrainConfig {
+        arch: "resnet32".into(),
+        ..cfg.clone()
+    };
+    let err = Trainer::resume(common::opts(dir.path()), Some(&other))
+        .err()
+        .expect("must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, Error::ResumeMismatch { .. }), "{msg}");
+    assert!(
+        msg.contains(&name) && msg.contains("--arch") && msg.contains("resnet32"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'), "{msg}");
+
+    // A new run into a directory that holds one.
+    let err = Trainer::new(cfg.clone(), common::opts(dir.path()))
+        .err()
+        .expect("must fail");
+    assert!(err.to_string().contains("--resume"), "{err}");
+
+    // Truncated.
+    std::fs::write(&ckpt, &good[..good.len() / 2])?;
+    let err = Trainer::resume(common::opts(dir.path()), None)
+        .err()
+        .expect("must fail");
+    assert!(matches!(err, Error::CorruptCheckpoint { .. }), "{err}");
+    assert!(err.to_string().contains(&name), "{err}");
+
+    // One byte of the weights altered.
+    let mut bad = good.clone();
+    let at = bad.len() - 100;
+    bad[at] ^= 0x40;
+    std::fs::write(&ckpt, &bad)?;
+    let err = Trainer::resume(common::opts(dir.path()), None)
+        .err()
+        .expect("must fail");
+    assert!(
+        err.to_string().contains("checksum") && err.to_string().contains(&name),
+        "{err}"
+    );
+
+    // Not a checkpoint at all.
+    std::fs::write(&ckpt, b"hello")?;
+    let err = Trainer::resume(common::opts(dir.path()), None)
+        .err()
+        .expect("must fail");
+    assert!(matches!(err, Error::CorruptCheckpoint { .. }), "{err}");
+
+    // Intact again: resumes.
+    std::fs::write(&ckpt, &good)?;
+    assert_eq!(Trainer::resume(common::opts(dir.path()), Some(&cfg))?.epochs_done(), 1);
+    Ok(())
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let cases: Vec<(TrainConfig, &str)> = vec![
+        (
+            TrainConfig {
+                batch: 1,
+                ..TrainConfig::default()
+            },
+            "--batch",
+        ),
+        (
+            TrainConfig {
+                lr: -1.0,
+                ..TrainConfig::default()
+            },
+            "--lr",
+        ),
+        (
+            TrainConfig {
+                arch: "resnet21".into(),
+                ..TrainConfig::default()
+            },
+            "resnet21",
+        ),
+        (
+            TrainConfig {
+                neg_noise: 1.0,
+                ..TrainConfig::default()
+            },
+            "--neg-noise",
+        ),
+        (
+            TrainConfig {
+                pann_alpha: Some(40),
+                ..TrainConfig::default()
+            },
+            "40",
+        ),
+        (
+            TrainConfig {
+                momentum: 0.0,
+                ..TrainConfig::default()
+            },
+            "--nesterov",
+        ),
+        (
+            TrainConfig {
+                milestones: vec![50],
+                ..TrainConfig::default()
+            },
+            "--milestones",
+        ),
+        (
+            TrainConfig {
+                norm: "imagenett".into(),
+                ..TrainConfig::default()
+            },
+            "imagenett",
+        ),
+    ];
+    for (cfg, needle) in cases {
+        let err = cfg.validate().expect_err(needle);
+        assert!(err.to_string().contains(needle), "{needle}: {err}");
+    }
+}
