@@ -143,14 +143,20 @@ impl Block {
         let y = self.bn1.forward_t(&x.apply(&self.conv1), false);
         let y = ctx.relu(self.site, y)?;
         let y = self.bn2.forward_t(&y.apply(&self.conv2), false);
-        let short = match &self.shortcut {
+        let short = self.shortcut(x, false)?;
+        ctx.relu(self.site + 1, y.f_add(&short)?)
+    }
+
+    /// The shortcut branch: identity, option A (subsample, zero-pad channels) or option B (1×1 conv + BN, with BN
+    /// in training mode when `train`). Shared by the inference and the training forward.
+    fn shortcut(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(match &self.shortcut {
             Path::Identity => x.shallow_clone(),
             Path::Pad { pad } => x
                 .f_slice(2, 0, None, 2)?
                 .f_slice(3, 0, None, 2)?
                 .f_constant_pad_nd([0, 0, 0, 0, *pad, *pad])?,
-            Path::Conv { conv, bn } => bn.forward_t(&x.apply(conv), false),
-        };
-        ctx.relu(self.site + 1, y.f_add(&short)?)
+            Path::Conv { conv, bn } => bn.forward_t(&x.apply(conv), train),
+        })
     }
 }

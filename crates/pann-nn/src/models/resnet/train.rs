@@ -3,7 +3,7 @@
 use tch::nn::ModuleT;
 use tch::Tensor;
 
-use super::{Block, Path, ResNet};
+use super::{Block, ResNet};
 use crate::error::Result;
 use crate::training::TrainActivation;
 
@@ -26,14 +26,7 @@ impl Block {
         let y = self.bn1.forward_t(&x.apply(&self.conv1), train);
         let y = act.apply(&y, train)?;
         let y = self.bn2.forward_t(&y.apply(&self.conv2), train);
-        let short = match &self.shortcut {
-            Path::Identity => x.shallow_clone(),
-            Path::Pad { pad } => x
-                .f_slice(2, 0, None, 2)?
-                .f_slice(3, 0, None, 2)?
-                .f_constant_pad_nd([0, 0, 0, 0, *pad, *pad])?,
-            Path::Conv { conv, bn } => bn.forward_t(&x.apply(conv), train),
-        };
+        let short = self.shortcut(x, train)?;
         act.apply(&y.f_add(&short)?, train)
     }
 }
