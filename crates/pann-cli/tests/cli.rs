@@ -1,29 +1,11 @@
 //! The `pann` binary end to end: output contracts and clear one-line errors on bad input.
 
+mod common;
+use common::{assert_clean_error, pann};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pann(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pann"))
-        .args(args)
-        .output()
-        .expect("pann runs")
-}
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-/// Fails with exit status 1 and one `error:` line that contains every `needle`, and no panic.
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in {err}");
-    }
 }
 
 #[test]

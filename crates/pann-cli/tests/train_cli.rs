@@ -1,33 +1,15 @@
 //! `pann train` end to end: a one-epoch run that `pann eval --model` reads, resume refusals,
 //! and one-line errors for bad flags and damaged checkpoints.
 
+mod common;
+use common::{assert_clean_error, pann};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn pann(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pann"))
-        .args(args)
-        .output()
-        .expect("pann runs")
-}
 
 fn cifar10() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/cifar-10-batches-bin")
         .display()
         .to_string()
-}
-
-/// Exit status 1, one `error:` line containing every needle, no panic.
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in {err}");
-    }
 }
 
 #[test]
