@@ -1,0 +1,338 @@
+//! Homomorphic operations on [`Ciphertext`]s.
+//!
+//! Level and scale rules, enforced on every call:
+//! - operands at different levels meet at the lower one (dropping primes is exact);
+//! - additions need equal scales (relative difference below [`SCALE_TOLERANCE`]); otherwise
+//!   [`Error::ScaleMismatch`] — never a silent mis-scaling;
+//! - a product's scale is the product of the scales, and may not exceed the modulus at its level
+//!   ([`Error::ScaleOverflow`]); [`Evaluator::rescale`] divides by the last prime and records the exact new
+//!   scale `Δ/q_ℓ`; at level 0 it is refused ([`Error::LevelExhausted`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::ciphertext::{Ciphertext, Plaintext};
+use super::encoder::Encoder;
+use super::params::Parameters;
+use crate::error::{Error, Result};
+use crate::rlwe::keyswitch::key_switch;
+use crate::rlwe::{GaloisKeys, RelinKey};
+
+/// Largest relative difference of two scales that still count as equal.
+pub const SCALE_TOLERANCE: f64 = 1e-9;
+
+/// The evaluation side: parameters and public evaluation keys, no secret.
+pub struct Evaluator {
+    params: Arc<Parameters>,
+    encoder: Arc<Encoder>,
+    relin: Option<RelinKey>,
+    galois: GaloisKeys,
+    perms: Mutex<HashMap<u64, Arc<Vec<u32>>>>,
+}
+
+impl Evaluator {
+    /// An evaluator with the given keys (either may be absent; operations that need one then fail clearly).
+    pub fn new(params: Arc<Parameters>, encoder: Arc<Encoder>, relin: Option<RelinKey>, galois: GaloisKeys) -> Self {
+        Self {
+            params,
+            encoder,
+            relin,
+            galois,
+            perms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Arc<Parameters> {
+        &self.params
+    }
+
+    /// The encoder.
+    pub fn encoder(&self) -> &Arc<Encoder> {
+        &self.encoder
+    }
+
+    /// The rotation keys.
+    pub fn galois_keys(&self) -> &GaloisKeys {
+        &self.galois
+    }
+
+    fn check_scales(op: &'static str, a: f64, b: f64) -> Result<()> {
+        if ((a - b) / a).abs() > SCALE_TOLERANCE {
+            return Err(Error::ScaleMismatch {
+                op,
+                a: a.log2(),
+                b: b.log2(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_product_scale(&self, op: &'static str, scale: f64, level: usize) -> Result<()> {
+        let log_q = self.params.log_q_at(level);
+        if scale.log2() > log_q - 2.0 {
+            return Err(Error::ScaleOverflow {
+                op,
+                log_scale: scale.log2(),
+                log_q,
+                level,
+            });
+        }
+        Ok(())
+    }
+
+    /// Drops primes until `ct` is at `level` (exact; the scale is unchanged).
+    pub fn drop_to_level(&self, ct: &mut Ciphertext, level: usize) -> Result<()> {
+        if level > ct.level() {
+            return Err(Error::LevelExhausted {
+                op: "drop_to_level",
+                needed: level,
+                level: ct.level(),
+            });
+        }
+        for c in ct.c.iter_mut() {
+            c.truncate(level + 1);
+        }
+        Ok(())
+    }
+
+    fn aligned(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext)> {
+        let level = a.level().min(b.level());
+        let (mut a, mut b) = (a.clone(), b.clone());
+        self.drop_to_level(&mut a, level)?;
+        self.drop_to_level(&mut b, level)?;
+        Ok((a, b))
+    }
+
+    /// `a + b`.
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        let mut out = a.clone();
+        self.add_assign(&mut out, b)?;
+        Ok(out)
+    }
+
+    /// `a += b`.
+    pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<()> {
+        Self::check_scales("add", a.scale, b.scale)?;
+        let ring = self.params.ring();
+        if b.level() < a.level() {
+            self.drop_to_level(a, b.level())?;
+        }
+        for (x, y) in a.c.iter_mut().zip(&b.c) {
+            ring.add_assign(x, y);
+        }
+        Ok(())
+    }
+
+    /// `a − b`.
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        Self::check_scales("sub", a.scale, b.scale)?;
+        let ring = self.params.ring();
+        let (mut a, b) = self.aligned(a, b)?;
+        for (x, y) in a.c.iter_mut().zip(&b.c) {
+            ring.sub_assign(x, y);
+        }
+        Ok(a)
+    }
+
+    /// `−a`.
+    pub fn neg(&self, a: &Ciphertext) -> Ciphertext {
+        let mut out = a.clone();
+        for c in out.c.iter_mut() {
+            self.params.ring().neg_assign(c);
+        }
+        out
+    }
+
+    /// `a + c` for a real constant `c` in every slot.
+    pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext> {
+        if !c.is_finite() {
+            return Err(Error::Encode(format!("constant {c} is not finite")));
+        }
+        let ring = self.params.ring();
+        let mut out = a.clone();
+        // The constant polynomial c·Δ is the same value in every NTT slot.
+        let v = (c * a.scale).round() as i128;
+        let residues = ring.residues_i128(out.c[0].basis(), v);
+        ring.add_residues_assign(&mut out.c[0], &residues);
+        Ok(out)
+    }
+
+    /// `a + pt` (same scale; the plaintext may sit at a higher level).
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        Self::check_scales("add_plain", a.scale, pt.scale)?;
+        if pt.level() < a.level() {
+            return Err(Error::Incompatible(format!(
+                "plaintext at level {} below the ciphertext's {}",
+                pt.level(),
+                a.level()
+            )));
+        }
+        let mut out = a.clone();
+        self.params.ring().add_assign(&mut out.c[0], &pt.poly);
+        Ok(out)
+    }
+
+    /// `a ⊙ pt`, slot-wise, without rescaling: the scale becomes `Δ_a·Δ_pt`.
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        let mut out = a.clone();
+        self.mul_plain_assign(&mut out, pt)?;
+        Ok(out)
+    }
+
+    /// `a ⊙= pt`.
+    pub fn mul_plain_assign(&self, a: &mut Ciphertext, pt: &Plaintext) -> Result<()> {
+        if pt.level() < a.level() {
+            return Err(Error::Incompatible(format!(
+                "plaintext at level {} below the ciphertext's {}",
+                pt.level(),
+                a.level()
+            )));
+        }
+        let scale = a.scale * pt.scale;
+        self.check_product_scale("mul_plain", scale, a.level())?;
+        for c in a.c.iter_mut() {
+            self.params.ring().mul_assign(c, &pt.poly);
+        }
+        a.scale = scale;
+        Ok(())
+    }
+
+    /// `acc += a ⊙ pt` without rescaling; `acc` must already have scale `Δ_a·Δ_pt` (or be `None`).
+    pub fn mul_plain_add(&self, acc: &mut Option<Ciphertext>, a: &Ciphertext, pt: &Plaintext) -> Result<()> {
+        let prod = self.mul_plain(a, pt)?;
+        match acc {
+            None => *acc = Some(prod),
+            Some(x) => self.add_assign(x, &prod)?,
+        }
+        Ok(())
+    }
+
+    /// `a · k` for an integer `k`: exact, the scale unchanged.
+    pub fn mul_integer(&self, a: &Ciphertext, k: i128) -> Ciphertext {
+        let ring = self.params.ring();
+        let mut out = a.clone();
+        let residues = ring.residues_i128(out.c[0].basis(), k);
+        for c in out.c.iter_mut() {
+            ring.mul_residues_assign(c, &residues);
+        }
+        out
+    }
+
+    /// `a · c` for a real constant encoded as `round(c·const_scale)`: the scale becomes `Δ_a·const_scale`.
+    pub fn mul_const(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
+        let v = c * const_scale;
+        if !v.is_finite() || v.abs() >= 2f64.powi(120) {
+            return Err(Error::Encode(format!("constant {c} × scale {const_scale} cannot be encoded")));
+        }
+        let scale = a.scale * const_scale;
+        self.check_product_scale("mul_const", scale, a.level())?;
+        let mut out = self.mul_integer(a, v.round() as i128);
+        out.scale = scale;
+        Ok(out)
+    }
+
+    /// `a · c` followed by a rescale, landing exactly on `target` scale one level lower. The constant is
+    /// encoded at `target·q_ℓ/Δ_a`, so the only error is its rounding (relative `2^-log2(c·target·q_ℓ/Δ_a)`).
+    pub fn mul_const_to_scale(&self, a: &Ciphertext, c: f64, target: f64) -> Result<Ciphertext> {
+        let level = a.level();
+        if level == 0 {
+            return Err(Error::LevelExhausted {
+                op: "mul_const_to_scale",
+                needed: 1,
+                level,
+            });
+        }
+        let q = self.params.q()[level] as f64;
+        let mut out = self.mul_const(a, c, target * q / a.scale)?;
+        self.rescale_assign(&mut out)?;
+        out.scale = target;
+        Ok(out)
+    }
+
+    /// `a · b`, relinearised, not rescaled: the scale becomes `Δ_a·Δ_b`.
+    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        let rlk = self
+            .relin
+            .as_ref()
+            .ok_or_else(|| Error::MissingKey("ciphertext multiplication needs the relinearisation key".into()))?;
+        let (a, b) = self.aligned(a, b)?;
+        let level = a.level();
+        let scale = a.scale * b.scale;
+        self.check_product_scale("mul", scale, level)?;
+        let ring = self.params.ring();
+        let mut d0 = a.c[0].clone();
+        ring.mul_assign(&mut d0, &b.c[0]);
+        let mut d1 = a.c[0].clone();
+        ring.mul_assign(&mut d1, &b.c[1]);
+        ring.mul_add_assign(&mut d1, &a.c[1], &b.c[0]);
+        let mut d2 = a.c[1].clone();
+        ring.mul_assign(&mut d2, &b.c[1]);
+        let [e0, e1] = key_switch(&self.params, &d2, &rlk.0);
+        ring.add_assign(&mut d0, &e0);
+        ring.add_assign(&mut d1, &e1);
+        Ok(Ciphertext { c: [d0, d1], scale })
+    }
+
+    /// `a · b` then rescale.
+    pub fn mul_rescale(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        let mut out = self.mul(a, b)?;
+        self.rescale_assign(&mut out)?;
+        Ok(out)
+    }
+
+    /// Divides by the last prime `q_ℓ`: one level down, scale `Δ/q_ℓ`.
+    pub fn rescale_assign(&self, a: &mut Ciphertext) -> Result<()> {
+        let level = a.level();
+        if level == 0 {
+            return Err(Error::LevelExhausted {
+                op: "rescale",
+                needed: 1,
+                level,
+            });
+        }
+        let q = self.params.q()[level] as f64;
+        for c in a.c.iter_mut() {
+            self.params.ring().rescale(c);
+        }
+        a.scale /= q;
+        Ok(())
+    }
+
+    /// `rescale` returning a new ciphertext.
+    pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        let mut out = a.clone();
+        self.rescale_assign(&mut out)?;
+        Ok(out)
+    }
+
+    fn permutation(&self, g: u64) -> Arc<Vec<u32>> {
+        let mut cache = self.perms.lock().expect("permutation cache poisoned");
+        cache
+            .entry(g)
+            .or_insert_with(|| Arc::new(self.params.ring().automorphism_permutation(g)))
+            .clone()
+    }
+
+    /// Rotates the slots left by `k` (right if negative). Needs the rotation key of `k`.
+    pub fn rotate(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext> {
+        let ring = self.params.ring();
+        let g = ring.galois_element(k);
+        if g == 1 {
+            return Ok(a.clone());
+        }
+        let key = self
+            .galois
+            .get(g)
+            .ok_or_else(|| Error::MissingKey(format!("no rotation key for a rotation by {k} slots")))?;
+        let perm = self.permutation(g);
+        let mut c0 = ring.automorphism_ntt(&a.c[0], &perm);
+        let c1 = ring.automorphism_ntt(&a.c[1], &perm);
+        let [e0, e1] = key_switch(&self.params, &c1, key);
+        ring.add_assign(&mut c0, &e0);
+        Ok(Ciphertext {
+            c: [c0, e1],
+            scale: a.scale,
+        })
+    }
+}
