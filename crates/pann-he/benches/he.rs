@@ -46,19 +46,16 @@ fn bench(c: &mut Criterion) {
             let mut g = c.benchmark_group(format!("{name}/{threads}t"));
             g.sample_size(10);
             let ring = s.params.ring().clone();
-            let table_row: Vec<u64> = (0..ring.n() as u64).map(|i| i * 7919 % ring.q(0).value()).collect();
-            g.bench_function("ntt_forward_one_prime", |b| {
-                b.iter_batched_ref(
-                    || table_row.clone(),
-                    |row| {
-                        let mut p = ring.zero(pann_he::ring::Basis::level(0), false);
-                        p.row_mut(0).copy_from_slice(row);
-                        ring.ntt(&mut p);
-                        p
-                    },
-                    BatchSize::LargeInput,
-                )
-            });
+            let table = ring.table_of(pann_he::ring::Basis::level(0), 0);
+            let row: Vec<u64> = (0..ring.n() as u64).map(|i| i * 7919 % ring.q(0).value()).collect();
+            if threads == 1 {
+                g.bench_function("ntt_forward_one_prime", |b| {
+                    b.iter_batched_ref(|| row.clone(), |r| table.forward(r), BatchSize::LargeInput)
+                });
+                g.bench_function("ntt_inverse_one_prime", |b| {
+                    b.iter_batched_ref(|| row.clone(), |r| table.inverse(r), BatchSize::LargeInput)
+                });
+            }
             g.bench_function("mul_relin", |b| b.iter(|| pool.install(|| s.eval.mul(&s.ct, &s.ct).expect("mul"))));
             let prod = s.eval.mul(&s.ct, &s.ct).expect("mul");
             g.bench_function("rescale", |b| b.iter(|| pool.install(|| s.eval.rescale(&prod).expect("rescale"))));

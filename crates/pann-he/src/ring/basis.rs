@@ -42,8 +42,23 @@ fn conversion_constants(src: &[Modulus], targets: &[Modulus]) -> (Vec<u64>, Vec<
     (hat_inv, hat_mod_t)
 }
 
-/// Fast basis conversion of coefficient rows `src_rows` (modulo `src`) to one target modulus.
+/// Fast basis conversion of coefficient rows `y` (already multiplied by `Â_i^-1`) to one target modulus.
 fn convert_row(y: &[&[u64]], hat_mod_t: &[u64], mt: &Modulus, out: &mut [u64]) {
+    super::ntt::with_avx2(
+        #[inline(always)]
+        || convert_row_portable(y, hat_mod_t, mt, out),
+    )
+}
+
+#[inline(always)]
+fn convert_row_portable(y: &[&[u64]], hat_mod_t: &[u64], mt: &Modulus, out: &mut [u64]) {
+    if let [row] = y {
+        // One source prime: `Â = 1`, the conversion is a plain reduction of residues below that prime.
+        for (o, &x) in out.iter_mut().zip(row.iter()) {
+            *o = mt.reduce(x);
+        }
+        return;
+    }
     for (x, o) in out.iter_mut().enumerate() {
         let mut acc: u128 = 0;
         for (row, &h) in y.iter().zip(hat_mod_t) {

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::modulus::Modulus;
-use super::ntt::{bit_reverse, NttTable};
+use super::ntt::{bit_reverse, with_avx2, NttTable};
 use super::poly::{Basis, RnsPoly};
 use crate::error::{Error, Result};
 
@@ -156,6 +156,7 @@ impl RingContext {
         p.ntt = false;
     }
 
+    #[inline(always)]
     fn zip_rows(&self, a: &mut RnsPoly, b: &RnsPoly, f: impl Fn(&Modulus, &mut u64, u64) + Sync) {
         debug_assert_eq!(a.ntt, b.ntt);
         let basis = a.basis;
@@ -166,9 +167,14 @@ impl RingContext {
             .enumerate()
             .for_each(|(j, (ra, rb))| {
                 let m = self.modulus_of(basis, j);
-                for (x, &y) in ra.iter_mut().zip(rb) {
-                    f(m, x, y);
-                }
+                with_avx2(
+                    #[inline(always)]
+                    || {
+                        for (x, &y) in ra.iter_mut().zip(rb) {
+                            f(m, x, y);
+                        }
+                    },
+                );
             });
     }
 
@@ -199,9 +205,14 @@ impl RingContext {
             .for_each(|(j, racc)| {
                 let m = self.modulus_of(basis, j);
                 let (ra, rb) = (&a.data[j * n..(j + 1) * n], &b.data[j * n..(j + 1) * n]);
-                for ((x, &u), &v) in racc.iter_mut().zip(ra).zip(rb) {
-                    *x = m.add(*x, m.mul(u, v));
-                }
+                with_avx2(
+                    #[inline(always)]
+                    || {
+                        for ((x, &u), &v) in racc.iter_mut().zip(ra).zip(rb) {
+                            *x = m.add(*x, m.mul(u, v));
+                        }
+                    },
+                );
             });
     }
 

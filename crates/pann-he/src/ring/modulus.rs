@@ -17,6 +17,8 @@ pub struct Modulus {
     q: u64,
     /// `⌊2^128 / q⌋` as (high, low) words.
     ratio: (u64, u64),
+    /// `⌊2^64 / q⌋`, for reducing single words.
+    ratio64: u64,
 }
 
 impl Modulus {
@@ -30,6 +32,7 @@ impl Modulus {
         Some(Self {
             q,
             ratio: ((hi >> 64) as u64, hi as u64),
+            ratio64: (u64::MAX / q) as u64,
         })
     }
 
@@ -72,7 +75,14 @@ impl Modulus {
     /// `x mod q` for any 64-bit `x`.
     #[inline(always)]
     pub fn reduce(&self, x: u64) -> u64 {
-        self.reduce_u128(x as u128)
+        // ⌊x·⌊2^64/q⌋/2^64⌋ under-estimates ⌊x/q⌋ by at most 1.
+        let quot = ((x as u128 * self.ratio64 as u128) >> 64) as u64;
+        let r = x - quot * self.q;
+        if r >= self.q {
+            r - self.q
+        } else {
+            r
+        }
     }
 
     /// `a·b mod q` for `a, b < q`.

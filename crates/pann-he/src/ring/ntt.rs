@@ -29,6 +29,29 @@ pub struct NttTable {
     last_shoup: u64,
 }
 
+/// Whether this CPU has AVX2 and BMI2 (checked once, cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2")
+}
+
+/// Runs `f` in a function compiled for AVX2 and BMI2 when the CPU has them, so that the inlined body of `f`
+/// (mark it `#[inline(always)]`) is vectorised; on other CPUs runs it as it is.
+#[inline(always)]
+pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        #[target_feature(enable = "avx2,bmi2")]
+        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: the features were detected at run time.
+        return unsafe { run(f) };
+    }
+    f()
+}
+
 /// Reverses the low `bits` bits of `x`.
 #[inline]
 pub fn bit_reverse(x: usize, bits: u32) -> usize {
@@ -78,8 +101,72 @@ impl NttTable {
         &self.m
     }
 
+    /// One forward butterfly: `(x, y) ← (x + w·y, x − w·y)`, inputs and outputs in `[0, 4q)`.
+    #[inline(always)]
+    fn fwd_butterfly(&self, x: &mut u64, y: &mut u64, w: u64, ws: u64, two_q: u64) {
+        let mut u = *x;
+        if u >= two_q {
+            u -= two_q;
+        }
+        let v = self.m.mul_shoup_lazy(*y, w, ws);
+        *x = u + v;
+        *y = u + two_q - v;
+    }
+
+    /// One inverse butterfly: `(x, y) ← (x + y, w·(x − y))`, inputs and outputs in `[0, 2q)`.
+    #[inline(always)]
+    fn inv_butterfly(&self, x: &mut u64, y: &mut u64, w: u64, ws: u64, two_q: u64) {
+        let (u, v) = (*x, *y);
+        let mut s = u + v;
+        if s >= two_q {
+            s -= two_q;
+        }
+        *x = s;
+        *y = self.m.mul_shoup_lazy(u + two_q - v, w, ws);
+    }
+
     /// In-place forward transform; input and output in `[0, q)`.
     pub fn forward(&self, a: &mut [u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: AVX2 and BMI2 were detected on this CPU at run time.
+            unsafe { self.forward_avx2(a) };
+            return;
+        }
+        self.forward_portable(a);
+    }
+
+    /// In-place inverse transform; input and output in `[0, q)`.
+    pub fn inverse(&self, a: &mut [u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: as in `forward`.
+            unsafe { self.inverse_avx2(a) };
+            return;
+        }
+        self.inverse_portable(a);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi2")]
+    unsafe fn forward_avx2(&self, a: &mut [u64]) {
+        self.forward_portable(a)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi2")]
+    unsafe fn inverse_avx2(&self, a: &mut [u64]) {
+        self.inverse_portable(a)
+    }
+
+    /// The forward transform in portable Rust; [`Self::forward`] compiles the same code a second time for AVX2
+    /// and BMI2 (about twice as fast: LLVM vectorises the long stages) and picks one at run time.
+    ///
+    /// Stage `m` (`m = 1, 2, 4, …`) splits the array into `m` blocks of `2t` values, block `i` using twiddle
+    /// `fwd[m + i]`; iterating blocks and twiddles together keeps the short late stages free of index
+    /// arithmetic, and the last stage (`t = 1`) is written out pairwise.
+    #[inline(always)]
+    fn forward_portable(&self, a: &mut [u64]) {
         debug_assert_eq!(a.len(), self.n);
         let q = self.m.value();
         let two_q = 2 * q;
@@ -88,18 +175,19 @@ impl NttTable {
         let mut m = 1;
         while m < n {
             t >>= 1;
-            for i in 0..m {
-                let w = self.fwd[m + i];
-                let ws = self.fwd_shoup[m + i];
-                let (lo, hi) = a[2 * i * t..2 * i * t + 2 * t].split_at_mut(t);
-                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let mut u = *x;
-                    if u >= two_q {
-                        u -= two_q;
+            let tw = self.fwd[m..2 * m].iter().zip(&self.fwd_shoup[m..2 * m]);
+            if t == 1 {
+                for (pair, (&w, &ws)) in a.chunks_exact_mut(2).zip(tw) {
+                    if let [x, y] = pair {
+                        self.fwd_butterfly(x, y, w, ws, two_q);
                     }
-                    let v = self.m.mul_shoup_lazy(*y, w, ws);
-                    *x = u + v;
-                    *y = u + two_q - v;
+                }
+            } else {
+                for (block, (&w, &ws)) in a.chunks_exact_mut(2 * t).zip(tw) {
+                    let (lo, hi) = block.split_at_mut(t);
+                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                        self.fwd_butterfly(x, y, w, ws, two_q);
+                    }
                 }
             }
             m <<= 1;
@@ -116,8 +204,9 @@ impl NttTable {
         }
     }
 
-    /// In-place inverse transform; input and output in `[0, q)`.
-    pub fn inverse(&self, a: &mut [u64]) {
+    /// The inverse transform in portable Rust (see [`Self::forward_portable`]).
+    #[inline(always)]
+    fn inverse_portable(&self, a: &mut [u64]) {
         debug_assert_eq!(a.len(), self.n);
         let q = self.m.value();
         let two_q = 2 * q;
@@ -126,18 +215,19 @@ impl NttTable {
         let mut m = n;
         while m > 2 {
             let h = m >> 1;
-            for i in 0..h {
-                let w = self.inv[h + i];
-                let ws = self.inv_shoup[h + i];
-                let (lo, hi) = a[2 * i * t..2 * i * t + 2 * t].split_at_mut(t);
-                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let (u, v) = (*x, *y);
-                    let mut s = u + v;
-                    if s >= two_q {
-                        s -= two_q;
+            let tw = self.inv[h..2 * h].iter().zip(&self.inv_shoup[h..2 * h]);
+            if t == 1 {
+                for (pair, (&w, &ws)) in a.chunks_exact_mut(2).zip(tw) {
+                    if let [x, y] = pair {
+                        self.inv_butterfly(x, y, w, ws, two_q);
                     }
-                    *x = s;
-                    *y = self.m.mul_shoup_lazy(u + two_q - v, w, ws);
+                }
+            } else {
+                for (block, (&w, &ws)) in a.chunks_exact_mut(2 * t).zip(tw) {
+                    let (lo, hi) = block.split_at_mut(t);
+                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                        self.inv_butterfly(x, y, w, ws, two_q);
+                    }
                 }
             }
             t <<= 1;

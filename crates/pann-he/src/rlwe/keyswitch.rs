@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::keys::SwitchingKey;
 use crate::ckks::Parameters;
+use crate::ring::ntt::with_avx2;
 use crate::ring::{Basis, RnsPoly};
 
 /// `(d_0, d_1)` with `d_0 + d_1·s ≈ c·s'` for the key from `s'` to `s`; `c` in NTT form at any level.
@@ -32,9 +33,14 @@ pub fn key_switch(params: &Parameters, c: &RnsPoly, key: &SwitchingKey) -> [RnsP
             acc_half.par_chunks_exact_mut(n).enumerate().for_each(|(r, a)| {
                 let kr = if r <= level { r } else { max_level + 1 + (r - level - 1) };
                 let (e, kk) = (ext.row(r), k.row(kr));
-                for ((x, &u), &v) in a.iter_mut().zip(e).zip(kk) {
-                    *x += u as u128 * v as u128;
-                }
+                with_avx2(
+                    #[inline(always)]
+                    || {
+                        for ((x, &u), &v) in a.iter_mut().zip(e).zip(kk) {
+                            *x += u as u128 * v as u128;
+                        }
+                    },
+                );
             });
         }
     }
@@ -48,9 +54,14 @@ pub fn key_switch(params: &Parameters, c: &RnsPoly, key: &SwitchingKey) -> [RnsP
                 .enumerate()
                 .for_each(|(r, (o, s))| {
                     let m = ring.modulus_of(ext_basis, r);
-                    for (x, &v) in o.iter_mut().zip(s) {
-                        *x = m.reduce_wide(v);
-                    }
+                    with_avx2(
+                        #[inline(always)]
+                        || {
+                            for (x, &v) in o.iter_mut().zip(s) {
+                                *x = m.reduce_wide(v);
+                            }
+                        },
+                    );
                 });
             ring.mod_down(&p)
         })
