@@ -14,6 +14,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bsgs;
 pub mod certify;
 pub mod chebyshev;
 pub mod composite;

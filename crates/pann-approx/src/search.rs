@@ -1,8 +1,8 @@
 //! Degree search: the cheapest composite for precision α, by minimal multiplicative depth, then minimal number of
 //! non-scalar multiplications (Lee et al.'s rule), over odd component degrees up to 31.
 //!
-//! - Only degrees on the cost Pareto front ([`cost::pareto_degrees`]: 3, 7, 11, 15, 23, 31 under the odd
-//!   baby-step giant-step costs) can be optimal: the minimax error falls with the degree.
+//! - Only degrees on the cost Pareto front ([`cost::pareto_degrees`]: 3, 5, 7, 9, 11, 13, 15, 19, 23, 27, 29, 31
+//!   under the depth-optimal plans of [`crate::bsgs`]) can be optimal: the minimax error falls with the degree.
 //! - Lists are screened with tables of the one-parameter function `E_d(τ)`, the minimax error of degree `d` for
 //!   `sign` on `[τ, 1]` (the chain `τ ↦ (1 − E_d(τ))/(1 + E_d(τ))` of [`crate::composite`]), tabulated lazily on a
 //!   grid in `u = log2(τ/(1−τ))` and interpolated cubically in `log2 E`.
