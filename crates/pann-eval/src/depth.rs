@@ -22,6 +22,11 @@ pub fn network_depth(arch: Architecture, relu_depth: u32, pool_level_depth: u32)
             let convs = depth as u32 - 3;
             convs + 1 + convs * relu_depth + 5 * 2 * pool_level_depth
         }
+        Architecture::SmallCnn { .. } => {
+            // conv1, ReLU, 2×2 average pool, conv2, ReLU, 2×2 average pool, fc: three plaintext products and two
+            // ReLUs. The average pools are sums and a factor 1/4 that folds into conv2 and fc; no max-pools.
+            3 + 2 * relu_depth
+        }
     }
 }
 
@@ -43,5 +48,18 @@ mod tests {
             num_classes: 10,
         };
         assert_eq!(network_depth(vgg, 9, 9), 14 + 13 * 9 + 10 * 9);
+    }
+
+    #[test]
+    fn smallcnn_has_two_relus_three_linear_layers_and_free_average_pools() {
+        let arch: Architecture = "smallcnn".parse().unwrap();
+        assert_eq!(network_depth(arch, 9, 9), 2 * 9 + 3);
+        // The widths change nothing, and the max-pool depth does not enter (there are none).
+        let wide = Architecture::SmallCnn {
+            c1: 32,
+            c2: 64,
+            num_classes: 100,
+        };
+        assert_eq!(network_depth(wide, 7, 100), 2 * 7 + 3);
     }
 }

@@ -1,4 +1,4 @@
-//! Neural networks for PANN on libtorch (`tch`): CIFAR ResNets and VGGs whose ReLU and
+//! Neural networks for PANN on libtorch (`tch`): CIFAR ResNets, VGGs and SmallCNN whose ReLU and
 //! max-pool sites can each run exactly or as a polynomial approximation.
 //!
 //! * [`Model`]: an [`Architecture`] with its parameters under PyTorch state-dict names, loaded

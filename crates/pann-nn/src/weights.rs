@@ -10,7 +10,10 @@
 //! The architecture is inferred from names and shapes: `conv1.weight` + `linear.weight` +
 //! `layer{1,2,3}.{i}` is a CIFAR ResNet with `n` = number of blocks per stage (depth `6n+2`),
 //! option B if `shortcut.0.weight` tensors exist; `features.{i}.weight` + `classifier.weight`
-//! is a VGG whose depth follows from the number of convolutions.
+//! is a VGG whose depth follows from the number of convolutions; `conv1.weight` +
+//! `conv2.weight` + `fc.weight` is a SmallCNN whose widths are the convolutions' output
+//! channels (their shapes must chain: `[c1, 3, 3, 3]`, `[c2, c1, 3, 3]`,
+//! `[classes, c2·8·8]`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -20,7 +23,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use tch::{nn, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::models::{Architecture, Shortcut};
+use crate::models::{smallcnn_fc_features, Architecture, Shortcut};
 
 /// Tensors of a weight file by their (prefix-stripped) names, as `f32` CPU tensors.
 pub struct StateDict {
@@ -249,6 +252,9 @@ pub fn infer_architecture(dict: &StateDict) -> Result<Architecture> {
             num_classes: classes("linear.weight")?,
         });
     }
+    if shape("conv1.weight").is_some() && shape("fc.weight").is_some() {
+        return infer_smallcnn(dict);
+    }
     if shape("features.0.weight").is_some() && shape("classifier.weight").is_some() {
         let convs = dict
             .tensors
@@ -265,6 +271,53 @@ pub fn infer_architecture(dict: &StateDict) -> Result<Architecture> {
         return Ok(arch);
     }
     Err(unknown(
-        "expected a CIFAR ResNet (conv1, layer1..3, linear) or a VGG (features, classifier)".into(),
+        "expected a CIFAR ResNet (conv1, layer1..3, linear), a VGG (features, classifier) or a SmallCNN \
+         (conv1, conv2, fc)"
+            .into(),
     ))
+}
+
+/// SmallCNN widths and classes from the shapes of `conv1`, `conv2` and `fc`, which must chain.
+fn infer_smallcnn(dict: &StateDict) -> Result<Architecture> {
+    let unknown = |problem: String| Error::UnknownArchitecture {
+        path: dict.path.clone(),
+        problem: format!("SmallCNN (conv1, conv2, fc): {problem}"),
+    };
+    let shape = |name: &str| dict.tensors.get(name).map(|t| t.size());
+    let found = |s: Option<&[i64]>| s.map_or("missing".to_string(), |s| format!("of shape {s:?}"));
+    let c1 = match shape("conv1.weight").as_deref() {
+        Some(&[c1, 3, 3, 3]) if c1 > 0 => c1,
+        other => {
+            return Err(unknown(format!(
+                "`conv1.weight` is {}, expected [c1, 3, 3, 3]",
+                found(other)
+            )))
+        }
+    };
+    let c2 = match shape("conv2.weight").as_deref() {
+        Some(&[c2, cin, 3, 3]) if c2 > 0 && cin == c1 => c2,
+        other => {
+            return Err(unknown(format!(
+                "`conv2.weight` is {}, expected [c2, {c1}, 3, 3] (its input channels are the {c1} \
+                 output channels of conv1)",
+                found(other)
+            )))
+        }
+    };
+    let features = smallcnn_fc_features(c2);
+    let classes = match shape("fc.weight").as_deref() {
+        Some(&[k, f]) if k > 0 && f == features => k,
+        other => {
+            return Err(unknown(format!(
+                "`fc.weight` is {}, expected [classes, {features}] ({c2} channels of conv2 × 8 × 8 \
+                 after two 2×2 pools of a 32×32 input)",
+                found(other)
+            )))
+        }
+    };
+    Ok(Architecture::SmallCnn {
+        c1: c1 as usize,
+        c2: c2 as usize,
+        num_classes: classes as usize,
+    })
 }

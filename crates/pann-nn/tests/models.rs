@@ -108,6 +108,111 @@ fn vgg11_and_vgg16_round_trip() -> anyhow::Result<()> {
 }
 
 #[test]
+fn smallcnn_round_trip_names_and_shapes() -> anyhow::Result<()> {
+    let model = round_trip("smallcnn".parse()?)?;
+    assert_eq!(
+        model.architecture(),
+        Architecture::SmallCnn {
+            c1: 8,
+            c2: 16,
+            num_classes: 10
+        }
+    );
+    assert_eq!(model.relu_sites(), ["relu1", "relu2"]);
+    assert!(model.pool_sites().is_empty() && model.pool_windows().is_empty());
+    let vars = model.var_store().variables();
+    let mut names: Vec<&str> = vars.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "bn1.bias",
+            "bn1.running_mean",
+            "bn1.running_var",
+            "bn1.weight",
+            "bn2.bias",
+            "bn2.running_mean",
+            "bn2.running_var",
+            "bn2.weight",
+            "conv1.weight",
+            "conv2.weight",
+            "fc.bias",
+            "fc.weight",
+        ]
+    );
+    assert_eq!(vars["conv1.weight"].size(), vec![8, 3, 3, 3]);
+    assert_eq!(vars["conv2.weight"].size(), vec![16, 8, 3, 3]);
+    assert_eq!(vars["bn2.running_var"].size(), vec![16]);
+    assert_eq!(vars["fc.weight"].size(), vec![10, 16 * 8 * 8]);
+    assert_eq!(vars["fc.bias"].size(), vec![10]);
+
+    // Other widths and classes are inferred from the shapes.
+    let wide = round_trip(Architecture::SmallCnn {
+        c1: 4,
+        c2: 12,
+        num_classes: 100,
+    })?;
+    assert_eq!(wide.architecture().to_string(), "smallcnn4x12");
+    assert_eq!(wide.var_store().variables()["fc.weight"].size(), vec![100, 12 * 64]);
+    Ok(())
+}
+
+/// SmallCNN computes conv–BN–ReLU–avgpool twice and a linear layer on the channel-major
+/// flattening, written out here with plain tensor ops from its parameters.
+#[test]
+fn smallcnn_forward_is_the_documented_network() -> anyhow::Result<()> {
+    tch::manual_seed(5);
+    let model = Model::new("smallcnn".parse()?)?;
+    randomise(&model);
+    let v = model.var_store().variables();
+    let x = Tensor::randn([5, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let bn = |y: &Tensor, p: &str| {
+        let shape = [1, -1, 1, 1];
+        let scale = v[&format!("{p}.weight")].view(shape) / (v[&format!("{p}.running_var")].view(shape) + 1e-5).sqrt();
+        (y - v[&format!("{p}.running_mean")].view(shape)) * scale + v[&format!("{p}.bias")].view(shape)
+    };
+    let pool = |y: &Tensor| {
+        let (n, c, h, w) = y.size4().unwrap();
+        y.view([n, c, h / 2, 2, w / 2, 2])
+            .mean_dim(&[3i64, 5][..], false, Kind::Float)
+    };
+    let expected = tch::no_grad(|| {
+        let y = x.conv2d(&v["conv1.weight"], None::<Tensor>, [1, 1], [1, 1], [1, 1], 1);
+        let y = pool(&bn(&y, "bn1").relu());
+        let y = y.conv2d(&v["conv2.weight"], None::<Tensor>, [1, 1], [1, 1], [1, 1], 1);
+        let y = pool(&bn(&y, "bn2").relu());
+        assert_eq!(y.size(), vec![5, 16, 8, 8]);
+        y.reshape([5, 16 * 64]).matmul(&v["fc.weight"].tr()) + &v["fc.bias"]
+    });
+    let got = model.forward_exact(&x)?;
+    assert_eq!(got.size(), vec![5, 10]);
+    let diff = (&got - &expected).abs().max().double_value(&[]);
+    let scale = expected.abs().max().double_value(&[]);
+    assert!(scale > 1e-3 && diff < 1e-4 * scale, "differs by {diff} (scale {scale})");
+
+    // Its ReLU sites are ordinary sites: a polynomial plan runs and records their inputs.
+    let acts = Activations::uniform(
+        2,
+        Activation::Poly(PolyRelu {
+            components: vec![vec![0.0, 1.5, 0.0, -0.5]],
+            bound: 20.0,
+            overflow: OverflowPolicy::Clamp,
+        }),
+        0,
+        PoolActivation::Exact,
+    );
+    let mut ctx = ForwardCtx::new(&model, &acts)?;
+    let y = tch::no_grad(|| model.forward(&x, &mut ctx))?;
+    assert_eq!(y.size(), vec![5, 10]);
+    assert!(!y.equal(&got), "the polynomial plan changed nothing");
+    let stats = ctx.stats();
+    assert_eq!(stats.relu[0].elements, 5 * 8 * 32 * 32);
+    assert_eq!(stats.relu[1].elements, 5 * 16 * 16 * 16);
+    assert!(stats.relu.iter().all(|s| s.max_abs > 0.0 && s.max_ratio > 0.0));
+    Ok(())
+}
+
+#[test]
 fn vgg_with_polynomial_pool_runs_and_records() -> anyhow::Result<()> {
     let model = Model::new("vgg11".parse()?)?;
     let sign = vec![0.0, 1.5, 0.0, -0.5];
@@ -137,10 +242,42 @@ fn vgg_with_polynomial_pool_runs_and_records() -> anyhow::Result<()> {
 
 #[test]
 fn architecture_names() -> anyhow::Result<()> {
-    for name in ["resnet20", "resnet56b", "resnet110", "vgg11", "vgg19"] {
+    for name in [
+        "resnet20",
+        "resnet56b",
+        "resnet110",
+        "vgg11",
+        "vgg19",
+        "smallcnn",
+        "smallcnn16x32",
+    ] {
         assert_eq!(name.parse::<Architecture>()?.to_string(), name);
     }
-    for bad in ["resnet21", "resnet", "vgg12", "lenet", "resnet20c"] {
+    let small: Architecture = "smallcnn".parse()?;
+    assert_eq!(
+        small,
+        Architecture::SmallCnn {
+            c1: 8,
+            c2: 16,
+            num_classes: 10
+        }
+    );
+    assert_eq!(small.with_classes(100).num_classes(), 100);
+    assert_eq!(small.with_classes(100).to_string(), "smallcnn");
+    // The default widths written out name the default architecture.
+    assert_eq!("smallcnn8x16".parse::<Architecture>()?, small);
+    for bad in [
+        "resnet21",
+        "resnet",
+        "vgg12",
+        "lenet",
+        "resnet20c",
+        "smallcnn0x16",
+        "smallcnn8x",
+        "smallcnn8",
+        "smallcnnx",
+        "smallcnn-8-16",
+    ] {
         assert!(bad.parse::<Architecture>().is_err(), "{bad}");
     }
     Ok(())
@@ -156,5 +293,23 @@ fn wrong_input_shape_is_an_error() -> anyhow::Result<()> {
     assert!(model
         .forward_exact(&Tensor::zeros([1, 1, 32, 32], (Kind::Float, Device::Cpu)))
         .is_err());
+    // SmallCNN's linear layer fixes the input at 3×32×32.
+    let model = Model::new("smallcnn".parse()?)?;
+    for shape in [[1, 3, 28, 28], [1, 3, 64, 64], [1, 1, 32, 32]] {
+        let err = model
+            .forward_exact(&Tensor::zeros(shape, (Kind::Float, Device::Cpu)))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("smallcnn expects") && err.to_string().contains("[N, 3, 32, 32]"),
+            "{err}"
+        );
+    }
+    let err = model
+        .forward_train(
+            &Tensor::zeros([2, 3, 16, 16], (Kind::Float, Device::Cpu)),
+            &Default::default(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("[N, 3, 32, 32]"), "{err}");
     Ok(())
 }

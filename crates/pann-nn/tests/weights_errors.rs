@@ -192,3 +192,99 @@ fn unknown_architecture() {
     let err = Model::load(&p).err().unwrap();
     assert!(err.to_string().contains("layer1..3"), "{err}");
 }
+
+/// A saved SmallCNN's tensors, for malformed variants of it.
+fn smallcnn_tensors(dir: &Path) -> BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> {
+    let p = dir.join("smallcnn.safetensors");
+    Model::new("smallcnn".parse().unwrap()).unwrap().save(&p).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(n, v)| (n, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
+        .collect()
+}
+
+/// `name` replaced by zeros of `shape`.
+fn reshaped(
+    t: &BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>,
+    name: &str,
+    shape: Vec<usize>,
+) -> BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> {
+    let mut t = t.clone();
+    let n: usize = shape.iter().product();
+    t.insert(name.into(), (Dtype::F32, shape, vec![0; 4 * n]));
+    t
+}
+
+#[test]
+fn smallcnn_with_inconsistent_shapes() {
+    let f = fixture();
+    let good = smallcnn_tensors(&f.dir);
+    let p = f.dir.join("bad-smallcnn.safetensors");
+
+    // conv2 takes 4 channels but conv1 gives 8: no SmallCNN, and the message says why.
+    write(&p, &reshaped(&good, "conv2.weight", vec![16, 4, 3, 3]));
+    let err = Model::load(&p).err().unwrap();
+    assert!(matches!(err, Error::UnknownArchitecture { .. }), "{err}");
+    let msg = err.to_string();
+    for part in [
+        "conv2.weight",
+        "[16, 4, 3, 3]",
+        "[c2, 8, 3, 3]",
+        &p.display().to_string(),
+    ] {
+        assert!(msg.contains(part), "{part:?} not in: {msg}");
+    }
+    // Loaded into a `smallcnn` it is a shape mismatch naming the tensor.
+    let mut model = Model::new("smallcnn".parse().unwrap()).unwrap();
+    let err = model.load_weights(&p).unwrap_err();
+    assert!(
+        matches!(&err, Error::ShapeMismatch { name, expected, found, .. }
+            if name == "conv2.weight" && expected == &[16, 8, 3, 3] && found == &[16, 4, 3, 3]),
+        "{err}"
+    );
+
+    // A linear layer that does not take c2·8·8 features.
+    write(&p, &reshaped(&good, "fc.weight", vec![10, 16 * 7 * 7]));
+    let err = Model::load(&p).err().unwrap();
+    assert!(
+        err.to_string().contains("fc.weight") && err.to_string().contains("[classes, 1024]"),
+        "{err}"
+    );
+    // A first convolution on 1-channel input.
+    write(&p, &reshaped(&good, "conv1.weight", vec![8, 1, 3, 3]));
+    let err = Model::load(&p).err().unwrap();
+    assert!(err.to_string().contains("[c1, 3, 3, 3]"), "{err}");
+    // conv2 missing altogether.
+    let mut t = good.clone();
+    t.remove("conv2.weight");
+    write(&p, &t);
+    let err = Model::load(&p).err().unwrap();
+    assert!(
+        matches!(err, Error::UnknownArchitecture { .. }) && err.to_string().contains("`conv2.weight` is missing"),
+        "{err}"
+    );
+    // BN statistics of the wrong width get past inference and stop at the strict copy.
+    write(&p, &reshaped(&good, "bn2.running_mean", vec![8]));
+    let err = Model::load(&p).err().unwrap();
+    assert!(
+        matches!(&err, Error::ShapeMismatch { name, .. } if name == "bn2.running_mean"),
+        "{err}"
+    );
+
+    // Consistent other widths load as what they are.
+    let mut t = reshaped(&good, "conv1.weight", vec![4, 3, 3, 3]);
+    for (name, shape) in [
+        ("bn1.weight", vec![4]),
+        ("bn1.bias", vec![4]),
+        ("bn1.running_mean", vec![4]),
+        ("bn1.running_var", vec![4]),
+        ("conv2.weight", vec![16, 4, 3, 3]),
+    ] {
+        t = reshaped(&t, name, shape);
+    }
+    write(&p, &t);
+    let model = Model::load(&p).unwrap();
+    assert_eq!(model.architecture().to_string(), "smallcnn4x16");
+}

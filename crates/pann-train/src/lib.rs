@@ -1,6 +1,6 @@
 //! # pann-train
 //!
-//! Training of the CIFAR ResNets and VGGs of [`pann_nn`] with recipes that suit PANNs, on CPU:
+//! Training of the CIFAR ResNets, VGGs and SmallCNN of [`pann_nn`] with recipes that suit PANNs, on CPU:
 //! SGD with (Nesterov) momentum and weight decay that can spare BN and biases ([`sgd`]), step,
 //! cosine and one-cycle schedules with warm-up ([`schedule`]), random crop and flip
 //! ([`augment`]), label smoothing and mixup ([`mixup`]), and two approximation-aware options:

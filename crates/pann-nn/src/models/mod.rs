@@ -5,6 +5,7 @@
 //! names are PyTorch state-dict names and weights trained in PyTorch load as they are.
 
 mod resnet;
+mod smallcnn;
 mod train;
 mod vgg;
 
@@ -46,10 +47,28 @@ pub enum Architecture {
         /// Output classes.
         num_classes: usize,
     },
+    /// SmallCNN: conv–BN–ReLU–avg-pool twice, then one linear layer (32×32 input).
+    SmallCnn {
+        /// Channels of the first convolution (8 in `smallcnn`).
+        c1: usize,
+        /// Channels of the second convolution (16 in `smallcnn`).
+        c2: usize,
+        /// Output classes.
+        num_classes: usize,
+    },
 }
 
+/// Features the SmallCNN linear layer takes when the second convolution has `c2` channels.
+pub(crate) fn smallcnn_fc_features(c2: i64) -> i64 {
+    smallcnn::fc_features(c2)
+}
+
+/// Widths `(c1, c2)` of the architecture named `smallcnn`.
+pub const SMALLCNN_WIDTHS: (usize, usize) = (8, 16);
+
 impl Architecture {
-    /// Checks the depth: `6n + 2` with `n ≥ 1` for ResNets, 11/13/16/19 for VGG.
+    /// Checks the depth: `6n + 2` with `n ≥ 1` for ResNets, 11/13/16/19 for VGG; SmallCNN
+    /// widths must be positive.
     pub fn validate(&self) -> Result<()> {
         let bad = |problem: &str| Error::BadArchitecture {
             spec: self.to_string(),
@@ -72,6 +91,14 @@ impl Architecture {
                     return Err(bad("no classes"));
                 }
             }
+            Self::SmallCnn { c1, c2, num_classes } => {
+                if c1 == 0 || c2 == 0 {
+                    return Err(bad("SmallCNN widths must be at least 1"));
+                }
+                if num_classes == 0 {
+                    return Err(bad("no classes"));
+                }
+            }
         }
         Ok(())
     }
@@ -79,7 +106,9 @@ impl Architecture {
     /// Number of output classes.
     pub fn num_classes(&self) -> usize {
         match *self {
-            Self::ResNet { num_classes, .. } | Self::Vgg { num_classes, .. } => num_classes,
+            Self::ResNet { num_classes, .. } | Self::Vgg { num_classes, .. } | Self::SmallCnn { num_classes, .. } => {
+                num_classes
+            }
         }
     }
 
@@ -92,12 +121,14 @@ impl Architecture {
                 num_classes: n,
             },
             Self::Vgg { depth, .. } => Self::Vgg { depth, num_classes: n },
+            Self::SmallCnn { c1, c2, .. } => Self::SmallCnn { c1, c2, num_classes: n },
         }
     }
 }
 
 impl fmt::Display for Architecture {
-    /// `resnet20` (option A), `resnet20b` (option B), `vgg16`; classes are not part of it.
+    /// `resnet20` (option A), `resnet20b` (option B), `vgg16`, `smallcnn` (widths 8, 16) or
+    /// `smallcnn{c1}x{c2}` (other widths); classes are not part of it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ResNet {
@@ -111,6 +142,13 @@ impl fmt::Display for Architecture {
                 ..
             } => write!(f, "resnet{depth}b"),
             Self::Vgg { depth, .. } => write!(f, "vgg{depth}"),
+            Self::SmallCnn { c1, c2, .. } => {
+                if (*c1, *c2) == SMALLCNN_WIDTHS {
+                    f.write_str("smallcnn")
+                } else {
+                    write!(f, "smallcnn{c1}x{c2}")
+                }
+            }
         }
     }
 }
@@ -118,12 +156,12 @@ impl fmt::Display for Architecture {
 impl FromStr for Architecture {
     type Err = Error;
 
-    /// Parses `resnet20`, `resnet56b`, `vgg11`, … with 10 classes ([`Architecture::with_classes`]
-    /// changes that).
+    /// Parses `resnet20`, `resnet56b`, `vgg11`, `smallcnn`, `smallcnn16x32`, … with 10 classes
+    /// ([`Architecture::with_classes`] changes that).
     fn from_str(s: &str) -> Result<Self> {
         let bad = || Error::BadArchitecture {
             spec: s.into(),
-            problem: "expected resnetN (option A), resnetNb (option B) or vggN".into(),
+            problem: "expected resnetN (option A), resnetNb (option B), vggN, smallcnn or smallcnnAxB".into(),
         };
         let arch = if let Some(rest) = s.strip_prefix("resnet") {
             let (digits, shortcut) = match rest.strip_suffix('b') {
@@ -140,6 +178,18 @@ impl FromStr for Architecture {
                 depth: rest.parse().map_err(|_| bad())?,
                 num_classes: 10,
             }
+        } else if let Some(rest) = s.strip_prefix("smallcnn") {
+            let (c1, c2) = if rest.is_empty() {
+                SMALLCNN_WIDTHS
+            } else {
+                let (a, b) = rest.split_once('x').ok_or_else(bad)?;
+                (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?)
+            };
+            Self::SmallCnn {
+                c1,
+                c2,
+                num_classes: 10,
+            }
         } else {
             return Err(bad());
         };
@@ -153,6 +203,7 @@ impl FromStr for Architecture {
 enum Net {
     ResNet(resnet::ResNet),
     Vgg(vgg::Vgg),
+    SmallCnn(smallcnn::SmallCnn),
 }
 
 /// A network on the CPU: architecture, parameters and activation sites.
@@ -183,6 +234,10 @@ impl Model {
             Architecture::Vgg { depth, num_classes } => {
                 let (net, relus, pools) = vgg::Vgg::new(&root, depth, num_classes as i64).expect("depth was validated");
                 (Net::Vgg(net), relus, pools)
+            }
+            Architecture::SmallCnn { c1, c2, num_classes } => {
+                let (net, relus) = smallcnn::SmallCnn::new(&root, c1 as i64, c2 as i64, num_classes as i64);
+                (Net::SmallCnn(net), relus, Vec::new())
             }
         };
         let pool_windows = vec![vgg::POOL; pool_sites.len()];
@@ -228,7 +283,8 @@ impl Model {
         &self.relu_sites
     }
 
-    /// Names of the max-pool sites, in forward order (none for ResNets).
+    /// Names of the max-pool sites, in forward order (none for ResNets and SmallCNN, whose
+    /// average pools are linear).
     pub fn pool_sites(&self) -> &[String] {
         &self.pool_sites
     }
@@ -254,7 +310,7 @@ impl Model {
     /// each site accumulate in `ctx`.
     ///
     /// # Shapes
-    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG); result `[N, num_classes]`.
+    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG and SmallCNN); result `[N, num_classes]`.
     pub fn forward(&self, xs: &Tensor, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
         if !ctx.is_for(self) {
             return Err(Error::BadActivation(
@@ -262,11 +318,14 @@ impl Model {
             ));
         }
         let size = xs.size();
-        let vgg = matches!(self.net, Net::Vgg(_));
+        let fixed = self.fixed_input_side();
         let ok =
-            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && (!vgg || (size[2] == 32 && size[3] == 32));
+            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && fixed.is_none_or(|s| size[2..] == [s, s]);
         if !ok || !matches!(xs.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
-            let want = if vgg { "[N, 3, 32, 32]" } else { "[N, 3, H, W]" };
+            let want = match fixed {
+                Some(s) => format!("[N, 3, {s}, {s}]"),
+                None => "[N, 3, H, W]".into(),
+            };
             return Err(Error::BadInput(format!(
                 "{} expects a float tensor {want}, got {:?} {size:?}",
                 self.arch,
@@ -277,6 +336,16 @@ impl Model {
         match &self.net {
             Net::ResNet(n) => n.forward(&xs, ctx),
             Net::Vgg(n) => n.forward(&xs, ctx),
+            Net::SmallCnn(n) => n.forward(&xs, ctx),
+        }
+    }
+
+    /// The input side the network needs (VGG, SmallCNN: 32), or `None` for any size (ResNet).
+    fn fixed_input_side(&self) -> Option<i64> {
+        match self.net {
+            Net::ResNet(_) => None,
+            Net::Vgg(_) => Some(32),
+            Net::SmallCnn(_) => Some(smallcnn::INPUT_SIDE),
         }
     }
 

@@ -9,20 +9,23 @@ use crate::training::TrainActivation;
 impl Model {
     /// Logits for a batch as tensor ops autograd can differentiate: BN in training mode (batch
     /// statistics, running statistics updated) if `train`, else in inference mode; every ReLU
-    /// site runs `act` (see [`crate::training`]), max-pools run exactly.
+    /// site runs `act` (see [`crate::training`]), max-pools and average pools run exactly.
     ///
     /// With exact activations and `train = false` this computes the same logits as
     /// [`Model::forward`] up to float rounding, but keeps the graph for `backward`.
     ///
     /// # Shapes
-    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG); result `[N, num_classes]`.
+    /// `xs`: `[N, 3, H, W]` float (32×32 for VGG and SmallCNN); result `[N, num_classes]`.
     pub fn forward_t(&self, xs: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
         let size = xs.size();
-        let vgg = matches!(self.net, Net::Vgg(_));
+        let fixed = self.fixed_input_side();
         let ok =
-            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && (!vgg || (size[2] == 32 && size[3] == 32));
+            size.len() == 4 && size[1] == 3 && size[2] > 0 && size[3] > 0 && fixed.is_none_or(|s| size[2..] == [s, s]);
         if !ok || xs.kind() != Kind::Float || xs.device() != Device::Cpu {
-            let want = if vgg { "[N, 3, 32, 32]" } else { "[N, 3, H, W]" };
+            let want = match fixed {
+                Some(s) => format!("[N, 3, {s}, {s}]"),
+                None => "[N, 3, H, W]".into(),
+            };
             return Err(Error::BadInput(format!(
                 "{} expects a CPU float tensor {want}, got {:?} {size:?}",
                 self.arch,
@@ -33,6 +36,7 @@ impl Model {
         match &self.net {
             Net::ResNet(n) => n.forward_t(xs, act, train),
             Net::Vgg(n) => n.forward_t(xs, act, train),
+            Net::SmallCnn(n) => n.forward_t(xs, act, train),
         }
     }
 
