@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod ckks;
+pub mod circuits;
 pub mod error;
 pub mod ring;
 pub mod rlwe;

@@ -11,6 +11,20 @@ use crate::rlwe::{PublicKey, SecretKey};
 use crate::ring::sampler::Sampler;
 use crate::ring::{Basis, RnsPoly};
 
+/// Encodes real values into slots `0..values.len()` at `level` and `scale` (no key involved).
+pub fn encode_real(params: &Parameters, encoder: &Encoder, values: &[f64], level: usize, scale: f64) -> Result<Plaintext> {
+    if level > params.max_level() {
+        return Err(Error::LevelExhausted {
+            op: "encode",
+            needed: level,
+            level: params.max_level(),
+        });
+    }
+    let slots: Vec<Complex> = values.iter().map(|&re| Complex { re, im: 0.0 }).collect();
+    let poly = encoder.encode(params.ring(), &slots, level, scale)?;
+    Ok(Plaintext { poly, scale })
+}
+
 /// Encrypts under a public key (anyone) or a secret key (its owner; smaller noise).
 pub struct Encryptor {
     params: Arc<Parameters>,
@@ -39,16 +53,7 @@ impl Encryptor {
 
     /// Encodes real values into slots `0..values.len()` at `level` and `scale`.
     pub fn encode(&self, values: &[f64], level: usize, scale: f64) -> Result<Plaintext> {
-        if level > self.params.max_level() {
-            return Err(Error::LevelExhausted {
-                op: "encode",
-                needed: level,
-                level: self.params.max_level(),
-            });
-        }
-        let slots: Vec<Complex> = values.iter().map(|&re| Complex { re, im: 0.0 }).collect();
-        let poly = self.encoder.encode(self.params.ring(), &slots, level, scale)?;
-        Ok(Plaintext { poly, scale })
+        encode_real(&self.params, &self.encoder, values, level, scale)
     }
 
     fn gaussian_poly(&mut self, basis: Basis) -> RnsPoly {

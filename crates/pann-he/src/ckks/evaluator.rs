@@ -52,6 +52,11 @@ impl Evaluator {
         &self.encoder
     }
 
+    /// Encodes real values at `level` and `scale` (plaintext operands: masks, biases).
+    pub fn encode(&self, values: &[f64], level: usize, scale: f64) -> Result<Plaintext> {
+        super::crypt::encode_real(&self.params, &self.encoder, values, level, scale)
+    }
+
     /// The rotation keys.
     pub fn galois_keys(&self) -> &GaloisKeys {
         &self.galois

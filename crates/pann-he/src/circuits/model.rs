@@ -1,0 +1,245 @@
+//! The small CNN that pann runs encrypted, read from a safetensors file with PyTorch names (as `pann train
+//! --arch smallcnn` writes it), batch norm folded into the convolutions:
+//!
+//! ```text
+//! conv1 3×3 (C0→C1, pad 1, no bias) · bn1 · ReLU · avgpool 2×2 · conv2 3×3 (C1→C2) · bn2 · ReLU · avgpool 2×2 ·
+//! flatten (C, H, W) · fc (C2·H/4·W/4 → classes)
+//! ```
+//!
+//! Folding: `w' = w·γ/√(σ² + ε)`, `b' = β − μ·γ/√(σ² + ε)` with PyTorch's `ε = 1e-5`.
+//! [`SmallCnn::forward`] is the plain `f64` reference with any ReLU.
+
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+
+/// A 3×3 convolution with bias, weights `[out][in][3][3]` flattened.
+#[derive(Clone, Debug)]
+pub struct Conv {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// `w[((o·cin + c)·3 + ki)·3 + kj]`.
+    pub w: Vec<f64>,
+    /// One bias per output channel.
+    pub b: Vec<f64>,
+}
+
+impl Conv {
+    /// Weight of output `o`, input `c`, kernel position `(ki, kj)` in `0..3`.
+    #[inline]
+    pub fn weight(&self, o: usize, c: usize, ki: usize, kj: usize) -> f64 {
+        self.w[((o * self.cin + c) * 3 + ki) * 3 + kj]
+    }
+
+    /// Same-padded stride-1 convolution of a `cin × h × w` image.
+    pub fn apply(&self, x: &[f64], h: usize, w: usize) -> Vec<f64> {
+        let mut out = vec![0.0; self.cout * h * w];
+        for o in 0..self.cout {
+            for i in 0..h {
+                for j in 0..w {
+                    let mut acc = self.b[o];
+                    for c in 0..self.cin {
+                        for ki in 0..3 {
+                            let ii = i as isize + ki as isize - 1;
+                            if ii < 0 || ii >= h as isize {
+                                continue;
+                            }
+                            for kj in 0..3 {
+                                let jj = j as isize + kj as isize - 1;
+                                if jj < 0 || jj >= w as isize {
+                                    continue;
+                                }
+                                acc += self.weight(o, c, ki, kj) * x[(c * h + ii as usize) * w + jj as usize];
+                            }
+                        }
+                    }
+                    out[(o * h + i) * w + j] = acc;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The folded small CNN.
+#[derive(Clone, Debug)]
+pub struct SmallCnn {
+    /// First convolution (BN folded).
+    pub conv1: Conv,
+    /// Second convolution (BN folded).
+    pub conv2: Conv,
+    /// `fc.weight`, `[classes][C2·(H/4)·(W/4)]`.
+    pub fc_w: Vec<f64>,
+    /// `fc.bias`.
+    pub fc_b: Vec<f64>,
+    /// Number of classes.
+    pub classes: usize,
+    /// Input height and width (from the fc size, square images).
+    pub side: usize,
+}
+
+/// Average pooling 2×2 of a `c × h × w` map.
+pub fn avg_pool(x: &[f64], c: usize, h: usize, w: usize) -> Vec<f64> {
+    let (h2, w2) = (h / 2, w / 2);
+    let mut out = vec![0.0; c * h2 * w2];
+    for ch in 0..c {
+        for i in 0..h2 {
+            for j in 0..w2 {
+                let at = |a: usize, b: usize| x[(ch * h + a) * w + b];
+                out[(ch * h2 + i) * w2 + j] =
+                    0.25 * (at(2 * i, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j) + at(2 * i + 1, 2 * j + 1));
+            }
+        }
+    }
+    out
+}
+
+fn read(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f64>> {
+    let bad = |problem: String| Error::BadFile {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let t = st
+        .tensor(name)
+        .map_err(|_| bad(format!("tensor `{name}` is missing (not a smallcnn model?)")))?;
+    if t.shape() != shape {
+        return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
+    }
+    let values: Vec<f64> = match t.dtype() {
+        Dtype::F32 => t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+            .collect(),
+        Dtype::F64 => t
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect(),
+        other => return Err(bad(format!("tensor `{name}` has dtype {other:?}, expected F32 or F64"))),
+    };
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("tensor `{name}` holds a non-finite value at {i}")));
+    }
+    Ok(values)
+}
+
+fn shape_of(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<Vec<usize>> {
+    st.tensor(name).map(|t| t.shape().to_vec()).map_err(|_| Error::BadFile {
+        path: path.to_path_buf(),
+        problem: format!("tensor `{name}` is missing (not a smallcnn model?)"),
+    })
+}
+
+fn folded_conv(st: &SafeTensors<'_>, path: &Path, conv: &str, bn: &str, cin: usize, cout: usize) -> Result<Conv> {
+    let w = read(st, path, &format!("{conv}.weight"), &[cout, cin, 3, 3])?;
+    let gamma = read(st, path, &format!("{bn}.weight"), &[cout])?;
+    let beta = read(st, path, &format!("{bn}.bias"), &[cout])?;
+    let mean = read(st, path, &format!("{bn}.running_mean"), &[cout])?;
+    let var = read(st, path, &format!("{bn}.running_var"), &[cout])?;
+    let mut fw = w;
+    let mut b = vec![0.0; cout];
+    for o in 0..cout {
+        if var[o] < 0.0 {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                problem: format!("`{bn}.running_var` is negative for channel {o}"),
+            });
+        }
+        let k = gamma[o] / (var[o] + 1e-5).sqrt();
+        for v in &mut fw[o * cin * 9..(o + 1) * cin * 9] {
+            *v *= k;
+        }
+        b[o] = beta[o] - mean[o] * k;
+    }
+    Ok(Conv { cin, cout, w: fw, b })
+}
+
+impl SmallCnn {
+    /// Reads and folds a smallcnn safetensors file; every problem names the file and the tensor.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::BadFile {
+            path: path.to_path_buf(),
+            problem: format!("not a safetensors file: {e}"),
+        })?;
+        let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
+        if let Some(unknown) = names.iter().find(|n| {
+            let n = n.strip_prefix("module.").unwrap_or(n);
+            !["conv1.", "conv2.", "bn1.", "bn2.", "fc."].iter().any(|p| n.starts_with(p))
+        }) {
+            return Err(Error::Model(format!(
+                "{}: tensor `{unknown}` is not part of a smallcnn (conv1, bn1, conv2, bn2, fc); \
+                 only that architecture runs encrypted",
+                path.display()
+            )));
+        }
+        let c1s = shape_of(&st, path, "conv1.weight")?;
+        let c2s = shape_of(&st, path, "conv2.weight")?;
+        let fcs = shape_of(&st, path, "fc.weight")?;
+        if c1s.len() != 4 || c2s.len() != 4 || fcs.len() != 2 {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                problem: format!("unexpected tensor ranks: conv1 {c1s:?}, conv2 {c2s:?}, fc {fcs:?}"),
+            });
+        }
+        let (c0, c1, c2, classes) = (c1s[1], c1s[0], c2s[0], fcs[0]);
+        let conv1 = folded_conv(&st, path, "conv1", "bn1", c0, c1)?;
+        let conv2 = folded_conv(&st, path, "conv2", "bn2", c1, c2)?;
+        let feat = fcs[1];
+        if c2 == 0 || feat % c2 != 0 {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                problem: format!("fc.weight has {feat} inputs, not a multiple of conv2's {c2} channels"),
+            });
+        }
+        let side4 = ((feat / c2) as f64).sqrt().round() as usize;
+        if side4 * side4 * c2 != feat {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                problem: format!("fc.weight has {feat} inputs: not {c2} square feature maps"),
+            });
+        }
+        let fc_w = read(&st, path, "fc.weight", &[classes, feat])?;
+        let fc_b = read(&st, path, "fc.bias", &[classes])?;
+        Ok(Self {
+            conv1,
+            conv2,
+            fc_w,
+            fc_b,
+            classes,
+            side: side4 * 4,
+        })
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.conv1.cin
+    }
+
+    /// Logits for one normalised `C0 × side × side` image, with `relu1`/`relu2` as the activations; also
+    /// returns the largest `|input|` of each activation layer.
+    pub fn forward(&self, x: &[f64], relu1: impl Fn(f64) -> f64, relu2: impl Fn(f64) -> f64) -> (Vec<f64>, [f64; 2]) {
+        let s = self.side;
+        let z1 = self.conv1.apply(x, s, s);
+        let m1 = z1.iter().fold(0f64, |a, &v| a.max(v.abs()));
+        let a1: Vec<f64> = z1.iter().map(|&v| relu1(v)).collect();
+        let p1 = avg_pool(&a1, self.conv1.cout, s, s);
+        let z2 = self.conv2.apply(&p1, s / 2, s / 2);
+        let m2 = z2.iter().fold(0f64, |a, &v| a.max(v.abs()));
+        let a2: Vec<f64> = z2.iter().map(|&v| relu2(v)).collect();
+        let p2 = avg_pool(&a2, self.conv2.cout, s / 2, s / 2);
+        let feat = p2.len();
+        let logits = (0..self.classes)
+            .map(|o| self.fc_b[o] + (0..feat).map(|k| self.fc_w[o * feat + k] * p2[k]).sum::<f64>())
+            .collect();
+        (logits, [m1, m2])
+    }
+}

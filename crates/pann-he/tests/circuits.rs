@@ -1,0 +1,128 @@
+//! Encrypted polynomial evaluation and the encrypted CNN against their plaintext counterparts; levels consumed
+//! against pann-approx's cost model.
+
+mod common;
+
+use common::{ctx, max_err, values};
+use pann_approx::{cost, CompositeSign};
+use pann_he::circuits::model::Conv;
+use pann_he::circuits::{eval_odd_poly, eval_relu, EncryptedSlots, HeCnn, SmallCnn};
+
+#[test]
+fn odd_polynomials_consume_exactly_the_cost_model_depth() {
+    let mut c = ctx(11, 6, &[]);
+    let x = values(c.params.slots(), 1, -1.0, 1.0);
+    let top = c.params.max_level();
+    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
+    for degree in [1usize, 3, 5, 7, 9, 13, 15, 27, 31] {
+        let coeffs: Vec<f64> = (0..=degree)
+            .map(|i| if i % 2 == 1 { values(1, i as u64 + 7, -1.0, 1.0)[0] / degree as f64 } else { 0.0 })
+            .collect();
+        let out = eval_odd_poly(&c.eval, &ct, &coeffs, c.params.default_scale()).unwrap();
+        assert_eq!(top - out.level(), cost::depth(degree) as usize, "degree {degree}");
+        assert_eq!(out.scale(), c.params.default_scale(), "the target scale is met exactly");
+        let got = c.dec.decrypt_values(&out, x.len()).unwrap();
+        let want: Vec<f64> = x
+            .iter()
+            .map(|&v| coeffs.iter().rev().fold(0.0, |acc, &k| acc * v + k))
+            .collect();
+        let err = max_err(&got, &want);
+        assert!(err < 1e-6, "degree {degree}: error {err:e}");
+    }
+}
+
+#[test]
+fn relu_matches_the_plaintext_approximation_and_its_depth() {
+    let alpha = 7;
+    let sign = CompositeSign::for_alpha(alpha).unwrap();
+    let depth = sign.relu_depth() as usize;
+    let mut c = ctx(11, depth + 1, &[]);
+    let x = values(c.params.slots(), 3, -1.0, 1.0);
+    let top = c.params.max_level();
+    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
+    let out = eval_relu(&c.eval, &ct, &sign).unwrap();
+    assert_eq!(top - out.level(), depth);
+    let got = c.dec.decrypt_values(&out, x.len()).unwrap();
+    let lists = sign.coefficient_lists();
+    let plain: Vec<f64> = x
+        .iter()
+        .map(|&y| y * (1.0 + pann_approx::certify::eval_composite_power(&lists, y)) / 2.0)
+        .collect();
+    let err = max_err(&got, &plain);
+    assert!(err < 1e-5, "encrypted against plaintext PANN ReLU: {err:e}");
+    // And the approximation itself is within 2^-α of ReLU.
+    let exact: Vec<f64> = x.iter().map(|&y| y.max(0.0)).collect();
+    assert!(max_err(&got, &exact) < 2f64.powi(-(alpha as i32)) + 1e-5);
+    // Too few levels: a clear error.
+    let mut low = ct.clone();
+    c.eval.drop_to_level(&mut low, depth - 1).unwrap();
+    assert!(matches!(eval_relu(&c.eval, &low, &sign), Err(pann_he::Error::LevelExhausted { .. })));
+}
+
+fn tiny_cnn() -> SmallCnn {
+    let conv = |cin: usize, cout: usize, seed: u64| Conv {
+        cin,
+        cout,
+        w: values(cout * cin * 9, seed, -0.5, 0.5),
+        b: values(cout, seed + 1, -0.2, 0.2),
+    };
+    let (side, c2, classes) = (8, 4, 5);
+    let feat = c2 * (side / 4) * (side / 4);
+    SmallCnn {
+        conv1: conv(1, 2, 10),
+        conv2: conv(2, c2, 20),
+        fc_w: values(classes * feat, 30, -0.5, 0.5),
+        fc_b: values(classes, 31, -0.1, 0.1),
+        classes,
+        side,
+    }
+}
+
+#[test]
+fn slot_program_equals_the_direct_network() {
+    let net = tiny_cnn();
+    let sign = CompositeSign::for_alpha(6).unwrap();
+    let bounds = [4.0, 3.0];
+    let he = HeCnn::new(net.clone(), bounds, sign.clone(), 512).unwrap();
+    let lists = sign.coefficient_lists();
+    let relu = |b: f64| {
+        let lists = &lists;
+        move |z: f64| {
+            let y = z / b;
+            b * y * (1.0 + pann_approx::certify::eval_composite_power(lists, y)) / 2.0
+        }
+    };
+    for seed in 0..3 {
+        let img = values(64, 100 + seed, -1.5, 1.5);
+        let (slots, over) = he.run_plain(&img).unwrap();
+        let (direct, maxima) = net.forward(&img, relu(bounds[0]), relu(bounds[1]));
+        assert!(max_err(&slots, &direct) < 1e-9, "{slots:?} vs {direct:?}");
+        assert!(maxima[0] < bounds[0] && maxima[1] < bounds[1] && over == 0);
+    }
+    // An image with the wrong size is refused.
+    assert!(he.run_plain(&[0.0; 10]).is_err());
+}
+
+#[test]
+fn encrypted_cnn_agrees_with_the_plaintext_pann() {
+    let net = tiny_cnn();
+    let sign = CompositeSign::for_alpha(4).unwrap();
+    let probe = HeCnn::new(net.clone(), [4.0, 3.0], sign.clone(), 512).unwrap();
+    let rotations = probe.rotations().unwrap();
+    let mut c = ctx(10, probe.depth(), &rotations);
+    assert_eq!(c.params.slots(), 512);
+    let backend = EncryptedSlots { eval: &c.eval };
+    for seed in 0..2 {
+        let img = values(64, 200 + seed, -1.5, 1.5);
+        let (plain, _) = probe.run_plain(&img).unwrap();
+        let input = probe.input_slots(&img).unwrap();
+        let pt = c.enc.encode(&input, c.params.max_level(), c.params.default_scale()).unwrap();
+        let ct = c.enc.encrypt_pk(&pt, &c.pk);
+        let out = probe.run(&backend, &ct).unwrap();
+        assert_eq!(out.level(), 0, "the network uses every level");
+        let dec = c.dec.decrypt_values(&out, 512).unwrap();
+        let got: Vec<f64> = probe.logit_slots().iter().map(|&s| dec[s]).collect();
+        let err = max_err(&got, &plain);
+        assert!(err < 1e-3, "logit error {err:e}: {got:?} vs {plain:?}");
+    }
+}
