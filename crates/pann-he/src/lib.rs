@@ -36,5 +36,6 @@ pub mod circuits;
 pub mod error;
 pub mod ring;
 pub mod rlwe;
+pub mod serialize;
 
 pub use error::{Error, Result};

@@ -131,7 +131,10 @@ impl Decryptor {
     ///
     /// # Errors
     /// [`Error::DecryptionFailure`] when a decrypted coefficient reaches `Q_ℓ/8`: a correct ciphertext's
-    /// coefficients are orders of magnitude smaller, while a wrapped one's are spread over `(−Q/2, Q/2]`.
+    /// coefficients are orders of magnitude smaller, while the coefficients of a message that outgrew the
+    /// modulus wrap around and spread over `(−Q/2, Q/2]` — all `N` of them below `Q/8` by chance has
+    /// probability `4^-N`. A wrap confined to very few coefficients can escape this check; the circuits
+    /// therefore also bound every polynomial input in plaintext beforehand.
     pub fn decrypt_values(&self, ct: &Ciphertext, count: usize) -> Result<Vec<f64>> {
         let pt = self.decrypt(ct);
         let ring = self.params.ring();
