@@ -17,7 +17,13 @@ pub fn nonscalar_mults(degree: usize) -> usize {
     static TABLE: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         (0..=crate::composite::MAX_COMPONENT_DEGREE)
-            .map(|d| if d % 2 == 1 { crate::bsgs::OddPlan::new(d).products } else { 0 })
+            .map(|d| {
+                if d % 2 == 1 {
+                    crate::bsgs::OddPlan::new(d).products
+                } else {
+                    0
+                }
+            })
             .collect()
     });
     match table.get(degree) {

@@ -28,6 +28,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// Time pann's exact and PANN inference against PyTorch on the same machine and print the ratio.
     Bench(commands::bench::BenchArgs),
+    /// Homomorphic encryption (RNS-CKKS): run a PANN encrypted end to end, list parameter sets.
+    He(commands::he::HeArgs),
     /// Train a CIFAR ResNet/VGG (PANN-friendly recipes, resumable); --bench times training against PyTorch.
     Train(Box<commands::train::TrainArgs>),
 }
@@ -40,6 +42,7 @@ fn main() {
         Command::Bench(args) => commands::bench::run_bench(args),
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Train(args) => commands::train::run(*args),
+        Command::He(args) => commands::he::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

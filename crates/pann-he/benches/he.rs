@@ -27,7 +27,9 @@ fn setup(lit: ParametersLiteral) -> Setup {
     let gks = kg.galois_keys(&sk, &[1]);
     let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), 2);
     let values: Vec<f64> = (0..params.slots()).map(|i| ((i % 17) as f64 - 8.0) / 8.0).collect();
-    let pt = enc.encode(&values, params.max_level(), params.default_scale()).expect("encode");
+    let pt = enc
+        .encode(&values, params.max_level(), params.default_scale())
+        .expect("encode");
     let ct = enc.encrypt_pk(&pt, &pk);
     let eval = Evaluator::new(params.clone(), encoder, Some(rlk), gks);
     Setup { params, eval, ct }
@@ -42,7 +44,10 @@ fn bench(c: &mut Criterion) {
     for (name, lit) in sets {
         let s = setup(lit());
         for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
             let mut g = c.benchmark_group(format!("{name}/{threads}t"));
             g.sample_size(10);
             let ring = s.params.ring().clone();
@@ -56,10 +61,16 @@ fn bench(c: &mut Criterion) {
                     b.iter_batched_ref(|| row.clone(), |r| table.inverse(r), BatchSize::LargeInput)
                 });
             }
-            g.bench_function("mul_relin", |b| b.iter(|| pool.install(|| s.eval.mul(&s.ct, &s.ct).expect("mul"))));
+            g.bench_function("mul_relin", |b| {
+                b.iter(|| pool.install(|| s.eval.mul(&s.ct, &s.ct).expect("mul")))
+            });
             let prod = s.eval.mul(&s.ct, &s.ct).expect("mul");
-            g.bench_function("rescale", |b| b.iter(|| pool.install(|| s.eval.rescale(&prod).expect("rescale"))));
-            g.bench_function("rotate", |b| b.iter(|| pool.install(|| s.eval.rotate(&s.ct, 1).expect("rotate"))));
+            g.bench_function("rescale", |b| {
+                b.iter(|| pool.install(|| s.eval.rescale(&prod).expect("rescale")))
+            });
+            g.bench_function("rotate", |b| {
+                b.iter(|| pool.install(|| s.eval.rotate(&s.ct, 1).expect("rotate")))
+            });
             g.finish();
         }
     }

@@ -31,8 +31,8 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod ckks;
 pub mod circuits;
+pub mod ckks;
 pub mod error;
 pub mod ring;
 pub mod rlwe;

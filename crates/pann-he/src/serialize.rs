@@ -233,7 +233,11 @@ pub fn load<T: Persist>(params: &Parameters, path: &Path) -> Result<T> {
 
 fn parse<T: Persist>(params: &Parameters, bytes: &[u8]) -> std::result::Result<T, String> {
     if bytes.len() < HEADER + 4 {
-        return Err(format!("truncated: {} bytes, shorter than the {}-byte header", bytes.len(), HEADER + 4));
+        return Err(format!(
+            "truncated: {} bytes, shorter than the {}-byte header",
+            bytes.len(),
+            HEADER + 4
+        ));
     }
     if &bytes[..8] != MAGIC {
         return Err("not a pann-he file (bad magic bytes)".into());
@@ -243,7 +247,12 @@ fn parse<T: Persist>(params: &Parameters, bytes: &[u8]) -> std::result::Result<T
         return Err(format!("format version {version}, this build reads {VERSION}"));
     }
     if bytes[10] != T::KIND {
-        return Err(format!("holds kind {} where a {} (kind {}) was expected", bytes[10], T::NAME, T::KIND));
+        return Err(format!(
+            "holds kind {} where a {} (kind {}) was expected",
+            bytes[10],
+            T::NAME,
+            T::KIND
+        ));
     }
     let fp = u64::from_le_bytes(bytes[11..19].try_into().expect("8 bytes"));
     if fp != params.fingerprint() {

@@ -13,10 +13,18 @@ fn odd_polynomials_consume_exactly_the_cost_model_depth() {
     let mut c = ctx(11, 6, &[]);
     let x = values(c.params.slots(), 1, -1.0, 1.0);
     let top = c.params.max_level();
-    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
     for degree in [1usize, 3, 5, 7, 9, 13, 15, 27, 31] {
         let coeffs: Vec<f64> = (0..=degree)
-            .map(|i| if i % 2 == 1 { values(1, i as u64 + 7, -1.0, 1.0)[0] / degree as f64 } else { 0.0 })
+            .map(|i| {
+                if i % 2 == 1 {
+                    values(1, i as u64 + 7, -1.0, 1.0)[0] / degree as f64
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let out = eval_odd_poly(&c.eval, &ct, &coeffs, c.params.default_scale()).unwrap();
         assert_eq!(top - out.level(), cost::depth(degree) as usize, "degree {degree}");
@@ -39,7 +47,9 @@ fn relu_matches_the_plaintext_approximation_and_its_depth() {
     let mut c = ctx(11, depth + 1, &[]);
     let x = values(c.params.slots(), 3, -1.0, 1.0);
     let top = c.params.max_level();
-    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&x, top, c.params.default_scale()).unwrap(), &c.pk);
     let out = eval_relu(&c.eval, &ct, &sign).unwrap();
     assert_eq!(top - out.level(), depth);
     let got = c.dec.decrypt_values(&out, x.len()).unwrap();
@@ -56,7 +66,10 @@ fn relu_matches_the_plaintext_approximation_and_its_depth() {
     // Too few levels: a clear error.
     let mut low = ct.clone();
     c.eval.drop_to_level(&mut low, depth - 1).unwrap();
-    assert!(matches!(eval_relu(&c.eval, &low, &sign), Err(pann_he::Error::LevelExhausted { .. })));
+    assert!(matches!(
+        eval_relu(&c.eval, &low, &sign),
+        Err(pann_he::Error::LevelExhausted { .. })
+    ));
 }
 
 fn tiny_cnn() -> SmallCnn {
@@ -116,7 +129,10 @@ fn encrypted_cnn_agrees_with_the_plaintext_pann() {
         let img = values(64, 200 + seed, -1.5, 1.5);
         let (plain, _) = probe.run_plain(&img).unwrap();
         let input = probe.input_slots(&img).unwrap();
-        let pt = c.enc.encode(&input, c.params.max_level(), c.params.default_scale()).unwrap();
+        let pt = c
+            .enc
+            .encode(&input, c.params.max_level(), c.params.default_scale())
+            .unwrap();
         let ct = c.enc.encrypt_pk(&pt, &c.pk);
         let out = probe.run(&backend, &ct).unwrap();
         assert_eq!(out.level(), 0, "the network uses every level");

@@ -39,8 +39,18 @@ fn homomorphic_operations_match_plaintext_arithmetic() {
         assert!(err < tol, "{what}: {err:e}");
     };
     let e = &c.eval;
-    check(&e.add(&cx, &cy).unwrap(), &x.iter().zip(&y).map(|(a, b)| a + b).collect::<Vec<_>>(), 1e-7, "add");
-    check(&e.sub(&cx, &cy).unwrap(), &x.iter().zip(&y).map(|(a, b)| a - b).collect::<Vec<_>>(), 1e-7, "sub");
+    check(
+        &e.add(&cx, &cy).unwrap(),
+        &x.iter().zip(&y).map(|(a, b)| a + b).collect::<Vec<_>>(),
+        1e-7,
+        "add",
+    );
+    check(
+        &e.sub(&cx, &cy).unwrap(),
+        &x.iter().zip(&y).map(|(a, b)| a - b).collect::<Vec<_>>(),
+        1e-7,
+        "sub",
+    );
     check(&e.neg(&cx), &x.iter().map(|a| -a).collect::<Vec<_>>(), 1e-7, "neg");
     let prod: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
     let m = e.mul_rescale(&cx, &cy).unwrap();
@@ -48,15 +58,35 @@ fn homomorphic_operations_match_plaintext_arithmetic() {
     check(&m, &prod, 1e-6, "mul + relin + rescale");
     // A product at a lower level meets a fresh one: levels align, scales are checked.
     let sq = e.mul_rescale(&m, &m).unwrap();
-    check(&sq, &prod.iter().map(|p| p * p).collect::<Vec<_>>(), 1e-5, "second product");
+    check(
+        &sq,
+        &prod.iter().map(|p| p * p).collect::<Vec<_>>(),
+        1e-5,
+        "second product",
+    );
     let pt = c.enc.encode(&y, top, c.params.q()[top] as f64).unwrap();
     let mp = e.rescale(&e.mul_plain(&cx, &pt).unwrap()).unwrap();
     check(&mp, &prod, 1e-6, "plaintext product");
-    check(&e.add_const(&cx, 1.25).unwrap(), &x.iter().map(|a| a + 1.25).collect::<Vec<_>>(), 1e-7, "add const");
+    check(
+        &e.add_const(&cx, 1.25).unwrap(),
+        &x.iter().map(|a| a + 1.25).collect::<Vec<_>>(),
+        1e-7,
+        "add const",
+    );
     let k = e.mul_const_to_scale(&cx, -0.3, d).unwrap();
     assert_eq!(k.scale(), d);
-    check(&k, &x.iter().map(|a| -0.3 * a).collect::<Vec<_>>(), 1e-7, "const to scale");
-    check(&e.mul_integer(&cx, 3), &x.iter().map(|a| 3.0 * a).collect::<Vec<_>>(), 1e-7, "integer");
+    check(
+        &k,
+        &x.iter().map(|a| -0.3 * a).collect::<Vec<_>>(),
+        1e-7,
+        "const to scale",
+    );
+    check(
+        &e.mul_integer(&cx, 3),
+        &x.iter().map(|a| 3.0 * a).collect::<Vec<_>>(),
+        1e-7,
+        "integer",
+    );
 }
 
 #[test]
@@ -65,7 +95,9 @@ fn rotation_by_every_power_of_two_both_ways() {
     let steps: Vec<i64> = (0..LOG_N - 1).flat_map(|j| [1i64 << j, -(1i64 << j)]).collect();
     let mut c = ctx(LOG_N, 2, &steps);
     let x = values(slots as usize, 4, -1.0, 1.0);
-    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, 2, c.params.default_scale()).unwrap(), &c.pk);
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&x, 2, c.params.default_scale()).unwrap(), &c.pk);
     for &k in &steps {
         let got = c.dec.decrypt_values(&c.eval.rotate(&ct, k).unwrap(), x.len()).unwrap();
         let want: Vec<f64> = (0..slots).map(|i| x[(i + k).rem_euclid(slots) as usize]).collect();
@@ -85,7 +117,10 @@ fn level_and_scale_budgets_give_clear_errors() {
     let ct = c.enc.encrypt_pk(&c.enc.encode(&x, 1, d).unwrap(), &c.pk);
     let low = c.eval.mul_rescale(&ct, &ct).unwrap();
     assert_eq!(low.level(), 0);
-    assert!(matches!(c.eval.rescale(&low), Err(Error::LevelExhausted { level: 0, .. })));
+    assert!(matches!(
+        c.eval.rescale(&low),
+        Err(Error::LevelExhausted { level: 0, .. })
+    ));
     // At level 0 (55 bits) a product of two 2^40 scales cannot fit.
     assert!(matches!(c.eval.mul(&low, &low), Err(Error::ScaleOverflow { .. })));
     // Adding ciphertexts at different scales is refused, not silently mis-scaled.
@@ -111,11 +146,16 @@ fn files_round_trip_and_reject_truncation_corruption_and_foreign_parameters() {
     let mut c = ctx(10, 2, &[1, 5]);
     let dir = tempfile::tempdir().unwrap();
     let x = values(8, 6, -1.0, 1.0);
-    let ct = c.enc.encrypt_pk(&c.enc.encode(&x, 2, c.params.default_scale()).unwrap(), &c.pk);
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&x, 2, c.params.default_scale()).unwrap(), &c.pk);
     let path = dir.path().join("x.ct");
     save(&ct, &c.params, &path).unwrap();
     let back: Ciphertext = load(&c.params, &path).unwrap();
-    assert_eq!(c.dec.decrypt_values(&back, 8).unwrap(), c.dec.decrypt_values(&ct, 8).unwrap());
+    assert_eq!(
+        c.dec.decrypt_values(&back, 8).unwrap(),
+        c.dec.decrypt_values(&ct, 8).unwrap()
+    );
     let mut kg = KeyGenerator::with_seed(c.params.clone(), 99);
     let gks = kg.galois_keys(&c.sk, &[1, 5]);
     let gpath = dir.path().join("rot.keys");

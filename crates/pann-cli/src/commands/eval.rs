@@ -98,7 +98,7 @@ fn load_model(path: &Path, arch: Option<&str>) -> Result<Model> {
     }
 }
 
-fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
+pub(crate) fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
     Ok(match kind {
         DatasetKind::Cifar10 => load_cifar10(dir, split, limit)?,
         DatasetKind::Cifar100 => load_cifar100(dir, split, Cifar100Label::Fine, limit)?,

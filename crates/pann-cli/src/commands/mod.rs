@@ -4,4 +4,5 @@ pub mod analyze;
 pub mod approx;
 pub mod bench;
 pub mod eval;
+pub mod he;
 pub mod train;

@@ -206,7 +206,15 @@ fn layout_error(m: String) -> Error {
 
 /// Compiles a convolution for inputs on the grid of gap `g`, replicated with period `cin_p` blocks.
 #[allow(clippy::too_many_arguments)]
-fn compile_conv(conv: &Conv, w_factor: f64, b_factor: f64, side: usize, g: usize, cin_p: usize, slots: usize) -> ConvPlan {
+fn compile_conv(
+    conv: &Conv,
+    w_factor: f64,
+    b_factor: f64,
+    side: usize,
+    g: usize,
+    cin_p: usize,
+    slots: usize,
+) -> ConvPlan {
     let block = side * side;
     let grid = side / g;
     let blocks = slots / block;
@@ -273,7 +281,9 @@ impl HeCnn {
             return Err(layout_error(format!("image side {side} must be a power of two ≥ 8")));
         }
         if bounds.iter().any(|b| !(b.is_finite() && *b > 0.0)) {
-            return Err(Error::Model(format!("ReLU bounds {bounds:?} must be positive and finite")));
+            return Err(Error::Model(format!(
+                "ReLU bounds {bounds:?} must be positive and finite"
+            )));
         }
         let (c0, c1, c2) = (net.conv1.cin, net.conv1.cout, net.conv2.cout);
         let (p0, p1, p2) = (c0.next_power_of_two(), c1.next_power_of_two(), c2.next_power_of_two());
@@ -283,7 +293,10 @@ impl HeCnn {
             }
         }
         if net.classes > 16 {
-            return Err(layout_error(format!("{} classes; the head packs at most 16", net.classes)));
+            return Err(layout_error(format!(
+                "{} classes; the head packs at most 16",
+                net.classes
+            )));
         }
         let [b1, b2] = bounds;
         // conv1 sees the input; returns z1/B1.
@@ -412,7 +425,8 @@ impl HeCnn {
             .enumerate()
             .map(|(k, &d)| {
                 let used = plan.shifts.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
-                used.then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) }).transpose()
+                used.then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
+                    .transpose()
             })
             .collect::<Result<_>>()?;
         let mut total: Option<B::V> = None;

@@ -107,7 +107,10 @@ fn read(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> Resul
         .tensor(name)
         .map_err(|_| bad(format!("tensor `{name}` is missing (not a smallcnn model?)")))?;
     if t.shape() != shape {
-        return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
+        return Err(bad(format!(
+            "tensor `{name}` has shape {:?}, expected {shape:?}",
+            t.shape()
+        )));
     }
     let values: Vec<f64> = match t.dtype() {
         Dtype::F32 => t
@@ -173,7 +176,9 @@ impl SmallCnn {
         let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
         if let Some(unknown) = names.iter().find(|n| {
             let n = n.strip_prefix("module.").unwrap_or(n);
-            !["conv1.", "conv2.", "bn1.", "bn2.", "fc."].iter().any(|p| n.starts_with(p))
+            !["conv1.", "conv2.", "bn1.", "bn2.", "fc."]
+                .iter()
+                .any(|p| n.starts_with(p))
         }) {
             return Err(Error::Model(format!(
                 "{}: tensor `{unknown}` is not part of a smallcnn (conv1, bn1, conv2, bn2, fc); \

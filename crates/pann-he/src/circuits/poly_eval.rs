@@ -124,7 +124,11 @@ pub fn eval_composite_sign(eval: &Evaluator, x: &Ciphertext, sign: &CompositeSig
     let lists = sign.coefficient_lists();
     let mut y = x.clone();
     for (k, c) in lists.iter().enumerate() {
-        let target = if k + 1 == lists.len() { scale } else { eval.params().default_scale() };
+        let target = if k + 1 == lists.len() {
+            scale
+        } else {
+            eval.params().default_scale()
+        };
         y = eval_odd_poly(eval, &y, c, target)?;
     }
     Ok(y)

@@ -6,13 +6,19 @@ use super::ciphertext::{Ciphertext, Plaintext};
 use super::encoder::{Complex, Encoder};
 use super::params::Parameters;
 use crate::error::{Error, Result};
-use crate::rlwe::keys::restrict;
-use crate::rlwe::{PublicKey, SecretKey};
 use crate::ring::sampler::Sampler;
 use crate::ring::{Basis, RnsPoly};
+use crate::rlwe::keys::restrict;
+use crate::rlwe::{PublicKey, SecretKey};
 
 /// Encodes real values into slots `0..values.len()` at `level` and `scale` (no key involved).
-pub fn encode_real(params: &Parameters, encoder: &Encoder, values: &[f64], level: usize, scale: f64) -> Result<Plaintext> {
+pub fn encode_real(
+    params: &Parameters,
+    encoder: &Encoder,
+    values: &[f64],
+    level: usize,
+    scale: f64,
+) -> Result<Plaintext> {
     if level > params.max_level() {
         return Err(Error::LevelExhausted {
             op: "encode",

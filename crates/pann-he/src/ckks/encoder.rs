@@ -74,7 +74,10 @@ impl Encoder {
         let roots = (0..=m)
             .map(|k| {
                 let t = 2.0 * PI * k as f64 / m as f64;
-                Complex { re: t.cos(), im: t.sin() }
+                Complex {
+                    re: t.cos(),
+                    im: t.sin(),
+                }
             })
             .collect();
         let slots = n / 2;
@@ -205,7 +208,11 @@ impl Encoder {
             let row = p.row_mut(j);
             for (r, &c) in row.iter_mut().zip(coeffs) {
                 let v = (c * scale).round();
-                *r = if v.abs() < 9.2e18 { m.from_i64(v as i64) } else { m.from_i128(v as i128) };
+                *r = if v.abs() < 9.2e18 {
+                    m.from_i64(v as i64)
+                } else {
+                    m.from_i128(v as i128)
+                };
             }
         }
         ring.ntt(&mut p);
@@ -249,7 +256,11 @@ impl Encoder {
                 .is_some_and(|(a, b)| a > b);
             let mut v = 0f64;
             for i in (0..rows).rev() {
-                let d = if negative { moduli[i].value() - 1 - digits[i] } else { digits[i] };
+                let d = if negative {
+                    moduli[i].value() - 1 - digits[i]
+                } else {
+                    digits[i]
+                };
                 v = v * moduli[i].value() as f64 + d as f64;
             }
             if negative {
@@ -284,9 +295,15 @@ mod tests {
             let mut acc = Complex::default();
             for (k, &c) in coeffs.iter().enumerate() {
                 let r = enc.roots[(e * k) % (2 * n)];
-                acc = acc.add(Complex { re: c * r.re, im: c * r.im });
+                acc = acc.add(Complex {
+                    re: c * r.re,
+                    im: c * r.im,
+                });
             }
-            assert!((acc.re - s.re).abs() < 1e-12 && (acc.im - s.im).abs() < 1e-12, "slot {j}");
+            assert!(
+                (acc.re - s.re).abs() < 1e-12 && (acc.im - s.im).abs() < 1e-12,
+                "slot {j}"
+            );
         }
         let back = enc.embed_inverse(&slots).unwrap();
         for (a, b) in back.iter().zip(&coeffs) {
@@ -311,10 +328,16 @@ mod tests {
             let p = enc.encode(&ring, &vals, level, scale).unwrap();
             let got = enc.decode(&ring, &p, scale);
             for (a, b) in got.iter().zip(&vals) {
-                assert!((a.re - b.re).abs() < 1e-7 && (a.im - b.im).abs() < 1e-7, "level {level}");
+                assert!(
+                    (a.re - b.re).abs() < 1e-7 && (a.im - b.im).abs() < 1e-7,
+                    "level {level}"
+                );
             }
         }
         assert!(enc.encode(&ring, &[Complex { re: f64::NAN, im: 0.0 }], 1, 1e9).is_err());
-        assert!(enc.encode(&ring, &vals, 0, 2f64.powi(45)).is_err(), "beyond q_0 must be refused");
+        assert!(
+            enc.encode(&ring, &vals, 0, 2f64.powi(45)).is_err(),
+            "beyond q_0 must be refused"
+        );
     }
 }

@@ -228,7 +228,9 @@ impl Evaluator {
     pub fn mul_const(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
         let v = c * const_scale;
         if !v.is_finite() || v.abs() >= 2f64.powi(120) {
-            return Err(Error::Encode(format!("constant {c} × scale {const_scale} cannot be encoded")));
+            return Err(Error::Encode(format!(
+                "constant {c} × scale {const_scale} cannot be encoded"
+            )));
         }
         let scale = a.scale * const_scale;
         self.check_product_scale("mul_const", scale, a.level())?;

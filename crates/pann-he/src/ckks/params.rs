@@ -255,6 +255,29 @@ pub mod presets {
         }
     }
 
+    /// The smallest secure set with `N ≥ 2^min_log_n` and `levels` levels of `log_scale` bits over a 60-bit
+    /// `q_0`: three special primes (four from `N = 2^16`) as large as the HE Standard's bound leaves room for,
+    /// at most 60 bits, and at least `log_scale + 5` bits so that key switching adds little noise. `None` if
+    /// even `N = 2^16` cannot hold that many levels.
+    pub fn for_levels(min_log_n: u32, levels: usize, log_scale: u32) -> Option<ParametersLiteral> {
+        (min_log_n.max(10)..=16).find_map(|log_n| {
+            let max = super::max_log_qp_128(log_n)?;
+            let k = if log_n >= 16 { 4 } else { 3 };
+            let q_bits = 60 + log_scale * levels as u32;
+            let room = max.checked_sub(q_bits)? / k;
+            let p_bits = room.min(60);
+            (p_bits >= log_scale + 5).then(|| ParametersLiteral {
+                log_n,
+                log_q: std::iter::once(60)
+                    .chain(std::iter::repeat_n(log_scale, levels))
+                    .collect(),
+                log_p: vec![p_bits; k as usize],
+                log_scale,
+                security: Security::Bits128,
+            })
+        })
+    }
+
     /// Insecure toy set for tests: `N = 2^log_n`, `levels` levels of 40 bits over a 55-bit `q_0`, two 55-bit
     /// special primes. DISCLAIMER: not secure; never use it for data.
     pub fn test_insecure(log_n: u32, levels: usize) -> ParametersLiteral {
@@ -291,11 +314,24 @@ mod tests {
         let mut lit = presets::pn14_qp400();
         lit.log_q.push(40);
         match Parameters::new(lit.clone()) {
-            Err(Error::Insecure { log_qp: 440, max: 438, .. }) => {}
+            Err(Error::Insecure {
+                log_qp: 440, max: 438, ..
+            }) => {}
             other => panic!("expected Insecure, got {other:?}"),
         }
         lit.security = Security::Insecure;
         assert!(Parameters::new(lit).is_ok());
+    }
+
+    #[test]
+    fn sets_for_a_depth_are_the_smallest_secure_ring() {
+        let p = presets::for_levels(15, 17, 40).unwrap();
+        assert_eq!((p.log_n, p.log_q.len(), p.log_p.clone()), (15, 18, vec![47, 47, 47]));
+        assert!(Parameters::new(p).is_ok());
+        let p = presets::for_levels(15, 21, 40).unwrap();
+        assert_eq!(p.log_n, 16);
+        assert!(Parameters::new(p).is_ok());
+        assert!(presets::for_levels(15, 60, 40).is_none());
     }
 
     #[test]

@@ -82,23 +82,32 @@ impl RingContext {
         }
         let ql = *self.q(l);
         let half = ql.value() / 2;
-        a.data[..l * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, row)| {
-            let mi = self.q(i);
-            let ql_mod = mi.reduce(ql.value());
-            let inv = mi.inv(ql_mod);
-            let inv_s = mi.shoup(inv);
-            // The centred residue of the last row, modulo q_i.
-            let mut t: Vec<u64> = last
-                .iter()
-                .map(|&x| if x > half { mi.sub(mi.reduce(x), ql_mod) } else { mi.reduce(x) })
-                .collect();
-            if ntt {
-                self.tables_q(i).forward(&mut t);
-            }
-            for (x, &s) in row.iter_mut().zip(&t) {
-                *x = mi.mul_shoup(mi.sub(*x, s), inv, inv_s);
-            }
-        });
+        a.data[..l * n]
+            .par_chunks_exact_mut(n)
+            .enumerate()
+            .for_each(|(i, row)| {
+                let mi = self.q(i);
+                let ql_mod = mi.reduce(ql.value());
+                let inv = mi.inv(ql_mod);
+                let inv_s = mi.shoup(inv);
+                // The centred residue of the last row, modulo q_i.
+                let mut t: Vec<u64> = last
+                    .iter()
+                    .map(|&x| {
+                        if x > half {
+                            mi.sub(mi.reduce(x), ql_mod)
+                        } else {
+                            mi.reduce(x)
+                        }
+                    })
+                    .collect();
+                if ntt {
+                    self.tables_q(i).forward(&mut t);
+                }
+                for (x, &s) in row.iter_mut().zip(&t) {
+                    *x = mi.mul_shoup(mi.sub(*x, s), inv, inv_s);
+                }
+            });
         a.truncate(l);
     }
 
@@ -193,7 +202,9 @@ mod tests {
         let q = ntt_primes_near(30, log_n, 3, &[]).unwrap();
         let ctx = RingContext::new(log_n, &q, &[]).unwrap();
         let ql = q[2] as i128;
-        let values: Vec<i128> = (0..32).map(|i| (i as i128 - 16) * ql * 1000 + (i as i128 * 7919) % ql - ql / 2).collect();
+        let values: Vec<i128> = (0..32)
+            .map(|i| (i as i128 - 16) * ql * 1000 + (i as i128 * 7919) % ql - ql / 2)
+            .collect();
         // Build the residues of these (large) values.
         let mut a = ctx.zero(Basis::level(2), false);
         for j in 0..3 {

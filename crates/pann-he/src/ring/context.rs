@@ -199,21 +199,18 @@ impl RingContext {
         debug_assert!(acc.ntt && a.ntt && b.ntt);
         let basis = acc.basis;
         let n = self.n;
-        acc.data
-            .par_chunks_exact_mut(n)
-            .enumerate()
-            .for_each(|(j, racc)| {
-                let m = self.modulus_of(basis, j);
-                let (ra, rb) = (&a.data[j * n..(j + 1) * n], &b.data[j * n..(j + 1) * n]);
-                with_avx2(
-                    #[inline(always)]
-                    || {
-                        for ((x, &u), &v) in racc.iter_mut().zip(ra).zip(rb) {
-                            *x = m.add(*x, m.mul(u, v));
-                        }
-                    },
-                );
-            });
+        acc.data.par_chunks_exact_mut(n).enumerate().for_each(|(j, racc)| {
+            let m = self.modulus_of(basis, j);
+            let (ra, rb) = (&a.data[j * n..(j + 1) * n], &b.data[j * n..(j + 1) * n]);
+            with_avx2(
+                #[inline(always)]
+                || {
+                    for ((x, &u), &v) in racc.iter_mut().zip(ra).zip(rb) {
+                        *x = m.add(*x, m.mul(u, v));
+                    }
+                },
+            );
+        });
     }
 
     /// `a = −a`.
@@ -254,7 +251,9 @@ impl RingContext {
 
     /// The residues of a signed 128-bit integer modulo every prime of `basis`.
     pub fn residues_i128(&self, basis: Basis, c: i128) -> Vec<u64> {
-        (0..self.rows(basis)).map(|j| self.modulus_of(basis, j).from_i128(c)).collect()
+        (0..self.rows(basis))
+            .map(|j| self.modulus_of(basis, j).from_i128(c))
+            .collect()
     }
 
     /// The Galois element `5^k mod 2N` of a left rotation by `k` slots (`k` may be negative), and
