@@ -36,13 +36,13 @@ fn setup(lit: ParametersLiteral) -> Setup {
 }
 
 fn bench(c: &mut Criterion) {
-    let sets: [(&str, fn() -> ParametersLiteral); 3] = [
-        ("pn14_qp400", presets::pn14_qp400),
-        ("pn15_qp881", presets::pn15_qp881),
-        ("pn16_qp1500", presets::pn16_qp1500),
+    let sets = [
+        ("pn14_qp400", presets::pn14_qp400()),
+        ("pn15_qp881", presets::pn15_qp881()),
+        ("pn16_qp1500", presets::pn16_qp1500()),
     ];
     for (name, lit) in sets {
-        let s = setup(lit());
+        let s = setup(lit);
         for threads in [1usize, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -101,7 +101,7 @@ fn eval_node(
 /// consumes exactly `⌈log2(deg+1)⌉` levels.
 pub fn eval_odd_poly(eval: &Evaluator, x: &Ciphertext, coeffs: &[f64], scale: f64) -> Result<Ciphertext> {
     let degree = coeffs.len().saturating_sub(1);
-    if degree % 2 == 0 {
+    if degree.is_multiple_of(2) {
         return Err(Error::Incompatible(format!(
             "an odd polynomial needs an odd degree, got {degree}"
         )));

@@ -24,7 +24,7 @@ pub struct Modulus {
 impl Modulus {
     /// The modulus `q` (odd, `2 < q < 2^61`); `None` otherwise.
     pub fn new(q: u64) -> Option<Self> {
-        if q < 3 || q % 2 == 0 || q >> MAX_MODULUS_BITS != 0 {
+        if q < 3 || q.is_multiple_of(2) || q >> MAX_MODULUS_BITS != 0 {
             return None;
         }
         // 2^128 / q by long division of (1, 0, 0) in base 2^64.
@@ -32,7 +32,7 @@ impl Modulus {
         Some(Self {
             q,
             ratio: ((hi >> 64) as u64, hi as u64),
-            ratio64: (u64::MAX / q) as u64,
+            ratio64: u64::MAX / q,
         })
     }
 

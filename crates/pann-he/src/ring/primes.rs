@@ -14,7 +14,7 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -84,7 +84,7 @@ pub fn ntt_primes_near(bits: u32, log_n: u32, count: usize, exclude: &[u64]) -> 
 pub fn primitive_root_2n(m: &Modulus, log_n: u32) -> Option<u64> {
     let q = m.value();
     let two_n = 1u64 << (log_n + 1);
-    if (q - 1) % two_n != 0 {
+    if !(q - 1).is_multiple_of(two_n) {
         return None;
     }
     let n = two_n / 2;
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn miller_rabin_agrees_with_trial_division() {
-        let trial = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+        let trial = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d));
         for n in 0..20_000u64 {
             assert_eq!(is_prime(n), trial(n), "{n}");
         }

@@ -1,0 +1,90 @@
+//! `pann he`: parameter listing, one encrypted image end to end, and one-line errors for bad input.
+
+mod common;
+
+use common::{assert_clean_error, pann};
+
+fn model() -> String {
+    format!(
+        "{}/../../models/smallcnn-cifar10.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn params_lists_secure_presets_with_their_levels() {
+    let out = pann(&["he", "params", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert!(r["log_qp"].as_f64().unwrap() <= r["max_log_qp_128"].as_f64().unwrap() + 0.01);
+        assert!(r["levels"].as_u64().unwrap() >= 7);
+    }
+}
+
+#[test]
+fn one_encrypted_image_agrees_with_the_plaintext_pann() {
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        &model(),
+        "--images",
+        "1",
+        "--calib-images",
+        "200",
+        "--alpha",
+        "6",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["images"], 1);
+    assert_eq!(r["agreement"], 1.0);
+    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3, "{r}");
+    assert_eq!(r["depth"], 15);
+    assert_eq!(r["params"]["levels"], 15);
+    assert!(r["params"]["log_qp"].as_f64().unwrap() <= 881.0);
+    assert!(r["decryption_failures"].as_array().unwrap().is_empty());
+    // No secret key material in the default output.
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.to_lowercase().contains("secret"));
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a model at all").unwrap();
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", junk.to_str().unwrap()]),
+        &["junk.safetensors", "safetensors"],
+    );
+    let resnet = format!(
+        "{}/../../../shared/models/resnet20-akamaster.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::path::Path::new(&resnet).exists() {
+        assert_clean_error(&pann(&["he", "infer", "--model", &resnet]), &["smallcnn"]);
+    }
+    assert_clean_error(&pann(&["he", "infer", "--model", &model(), "--alpha", "40"]), &["α"]);
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", &model(), "--images", "0"]),
+        &["--images"],
+    );
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", &model(), "--margin", "0.5"]),
+        &["--margin"],
+    );
+    let missing = dir.path().join("nothing.safetensors");
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", missing.to_str().unwrap()]),
+        &["nothing.safetensors"],
+    );
+}
