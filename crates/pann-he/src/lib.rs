@@ -29,6 +29,14 @@
 //! let out = dec.decrypt_values(&rot, 2).unwrap();
 //! assert!((out[0] - 0.0625).abs() < 1e-6 && (out[1] - 4.0).abs() < 1e-6);
 //! ```
+//!
+//! # Where bootstrapping slots in
+//! Not implemented yet (ResNet-20's 19 ReLU layers need it). The pieces it is made of are here and shaped for
+//! it: ciphertexts carry their level and exact scale, so a `bootstrap(&Ciphertext) -> Ciphertext` that raises
+//! the level composes with every existing operation; CoeffsToSlots/SlotsToCoeffs are linear maps by rotations and
+//! plaintext products (the baby-step/giant-step machinery of [`circuits::cnn`]); EvalMod is a polynomial
+//! evaluated by [`circuits::poly_eval`] (it will want a Chebyshev-basis plan); key generation already takes any
+//! set of rotations, and conjugation is the Galois element `2N − 1`.
 #![warn(missing_docs)]
 
 pub mod circuits;
