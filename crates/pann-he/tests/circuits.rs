@@ -6,7 +6,7 @@ mod common;
 use common::{ctx, max_err, values};
 use pann_approx::{cost, CompositeSign};
 use pann_he::circuits::model::Conv;
-use pann_he::circuits::{eval_odd_poly, eval_relu, EncryptedSlots, HeCnn, SmallCnn};
+use pann_he::circuits::{eval_odd_poly, eval_relu, EncryptedSlots, HeCnn, HeConv, PlainSlots, SmallCnn};
 
 #[test]
 fn odd_polynomials_consume_exactly_the_cost_model_depth() {
@@ -141,4 +141,65 @@ fn encrypted_cnn_agrees_with_the_plaintext_pann() {
         let err = max_err(&got, &plain);
         assert!(err < 1e-3, "logit error {err:e}: {got:?} vs {plain:?}");
     }
+}
+
+#[test]
+fn strided_and_unstrided_convolutions_by_rotations_match_the_direct_convolution() {
+    let (side, slots) = (8usize, 512usize);
+    let conv = Conv {
+        cin: 3,
+        cout: 4,
+        w: values(4 * 3 * 9, 40, -1.0, 1.0),
+        b: values(4, 41, -0.5, 0.5),
+    };
+    let img = values(3 * side * side, 42, -1.0, 1.0);
+    // Input slots: channel c in block c, replicated with period 4 blocks (3 channels padded to 4).
+    let block = side * side;
+    let input: Vec<f64> = (0..slots)
+        .map(|x| {
+            if x % (4 * block) < 3 * block {
+                img[x % (4 * block)]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut c = ctx(10, 1, &[]);
+    let mut keys_needed = Vec::new();
+    for stride in [1usize, 2] {
+        let layer = HeConv::new(&conv, 1.0, 1.0, side, 1, stride, slots).unwrap();
+        let plain = PlainSlots::default();
+        let out = layer.run(&plain, &input).unwrap();
+        keys_needed.extend(plain.rotations());
+        let direct = conv.apply_strided(&img, side, side, stride);
+        let n = side / stride;
+        for o in 0..4 {
+            for i in 0..n {
+                for j in 0..n {
+                    let got = out[o * block + stride * i * side + stride * j];
+                    let want = direct[(o * n + i) * n + j];
+                    assert!((got - want).abs() < 1e-12, "stride {stride}, channel {o}, ({i}, {j})");
+                }
+            }
+        }
+    }
+    assert!(
+        HeConv::new(&conv, 1.0, 1.0, side, 1, 3, slots).is_err(),
+        "stride 3 is refused"
+    );
+    // The stride-2 convolution encrypted.
+    keys_needed.sort_unstable();
+    keys_needed.dedup();
+    let mut kg = pann_he::rlwe::KeyGenerator::with_seed(c.params.clone(), 5);
+    let rlk = kg.relin_key(&c.sk);
+    let gks = kg.galois_keys(&c.sk, &keys_needed);
+    let eval = pann_he::ckks::Evaluator::new(c.params.clone(), c.encoder.clone(), Some(rlk), gks);
+    let layer = HeConv::new(&conv, 1.0, 1.0, side, 1, 2, slots).unwrap();
+    let want = layer.run(&PlainSlots::default(), &input).unwrap();
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&input, 1, c.params.default_scale()).unwrap(), &c.pk);
+    let out = layer.run(&EncryptedSlots { eval: &eval }, &ct).unwrap();
+    let got = c.dec.decrypt_values(&out, slots).unwrap();
+    assert!(max_err(&got, &want) < 1e-6);
 }

@@ -166,8 +166,9 @@ impl Slots for EncryptedSlots<'_> {
     }
 }
 
-/// One convolution compiled to rotations and masks.
-struct ConvPlan {
+/// One 3×3 convolution (same padding, stride 1 or 2) compiled to rotations and masks, for inputs on the grid of
+/// gap `g` replicated with period `C_p` blocks; a stride-2 output lives on the grid of gap `2g`.
+pub struct HeConv {
     /// Baby-step rotations `δ_k` (0 included when used).
     offsets: Vec<i64>,
     /// `(giant rotation r·s², [(index into offsets, mask)])`.
@@ -194,9 +195,9 @@ pub struct HeCnn {
     pub sign: CompositeSign,
     slots: usize,
     in_period: usize,
-    conv1: ConvPlan,
+    conv1: HeConv,
     replicate2: Vec<i64>,
-    conv2: ConvPlan,
+    conv2: HeConv,
     fc: FcPlan,
 }
 
@@ -212,9 +213,10 @@ fn compile_conv(
     b_factor: f64,
     side: usize,
     g: usize,
+    stride: usize,
     cin_p: usize,
     slots: usize,
-) -> ConvPlan {
+) -> HeConv {
     let block = side * side;
     let grid = side / g;
     let blocks = slots / block;
@@ -238,8 +240,8 @@ fn compile_conv(
                 }
                 let w = conv.weight(o, c, (di + 1) as usize, (dj + 1) as usize) * w_factor;
                 let base = ((o + r) % blocks) * block;
-                for i in 0..grid {
-                    for j in 0..grid {
+                for i in (0..grid).step_by(stride) {
+                    for j in (0..grid).step_by(stride) {
                         let (ii, jj) = (i as i64 + di, j as i64 + dj);
                         if ii < 0 || jj < 0 || ii >= grid as i64 || jj >= grid as i64 {
                             continue;
@@ -259,16 +261,79 @@ fn compile_conv(
     }
     let mut bias = vec![0.0; slots];
     for o in 0..conv.cout {
-        for i in 0..grid {
-            for j in 0..grid {
+        for i in (0..grid).step_by(stride) {
+            for j in (0..grid).step_by(stride) {
                 bias[o * block + g * i * side + g * j] = conv.b[o] * b_factor;
             }
         }
     }
-    ConvPlan {
+    HeConv {
         offsets,
         shifts,
         bias: Mask::new(bias),
+    }
+}
+
+impl HeConv {
+    /// Compiles `conv` (weights times `w_factor`, bias times `b_factor`) for `side × side` images in blocks of
+    /// `side²` slots, inputs on the grid of gap `gap` replicated with period `cin.next_power_of_two()` blocks.
+    pub fn new(
+        conv: &Conv,
+        w_factor: f64,
+        b_factor: f64,
+        side: usize,
+        gap: usize,
+        stride: usize,
+        slots: usize,
+    ) -> Result<Self> {
+        let cin_p = conv.cin.next_power_of_two();
+        let block = side * side;
+        if !(stride == 1 || stride == 2) || gap == 0 || !side.is_multiple_of(gap * stride) {
+            return Err(layout_error(format!(
+                "stride {stride} on a gap-{gap} grid of side {side}"
+            )));
+        }
+        if !slots.is_multiple_of(cin_p * block) || conv.cout.max(cin_p) * block > slots {
+            return Err(layout_error(format!(
+                "{} → {} channels of {block} slots do not fit {slots} slots",
+                conv.cin, conv.cout
+            )));
+        }
+        Ok(compile_conv(conv, w_factor, b_factor, side, gap, stride, cin_p, slots))
+    }
+
+    /// Runs the convolution on an input slot vector.
+    pub fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
+        let baby: Vec<Option<B::V>> = self
+            .offsets
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| {
+                let used = self.shifts.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
+                used.then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        let mut total: Option<B::V> = None;
+        for (shift, masks) in &self.shifts {
+            let mut acc: Option<B::V> = None;
+            for (k, m) in masks {
+                let r = baby[*k].as_ref().expect("used offsets were rotated");
+                let p = b.mul_mask(r, m)?;
+                acc = Some(match acc {
+                    None => p,
+                    Some(a) => b.add(&a, &p)?,
+                });
+            }
+            let acc = acc.expect("non-empty shift");
+            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
+            total = Some(match total {
+                None => rotated,
+                Some(t) => b.add(&t, &rotated)?,
+            });
+        }
+        let out = b.rescale(total.expect("a convolution has weights"))?;
+        b.add_mask(&out, &self.bias)
     }
 }
 
@@ -300,9 +365,9 @@ impl HeCnn {
         }
         let [b1, b2] = bounds;
         // conv1 sees the input; returns z1/B1.
-        let conv1 = compile_conv(&net.conv1, 1.0 / b1, 1.0 / b1, side, 1, p0, slots);
+        let conv1 = compile_conv(&net.conv1, 1.0 / b1, 1.0 / b1, side, 1, 1, p0, slots);
         // conv2 sees 4·avgpool(2·ReLU(z1)/B1) = 8·avgpool(ReLU(z1))/B1 on gap 2; returns z2/B2.
-        let conv2 = compile_conv(&net.conv2, b1 / 8.0 / b2, 1.0 / b2, side, 2, p1, slots);
+        let conv2 = compile_conv(&net.conv2, b1 / 8.0 / b2, 1.0 / b2, side, 2, 1, p1, slots);
         let replicate2 = (0..)
             .map(|t| (p1 * block) << t)
             .take_while(|&span| span < slots)
@@ -418,39 +483,6 @@ impl HeCnn {
         &self.fc.out_slots
     }
 
-    fn conv<B: Slots>(&self, b: &B, plan: &ConvPlan, x: &B::V) -> Result<B::V> {
-        let baby: Vec<Option<B::V>> = plan
-            .offsets
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| {
-                let used = plan.shifts.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
-                used.then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
-                    .transpose()
-            })
-            .collect::<Result<_>>()?;
-        let mut total: Option<B::V> = None;
-        for (shift, masks) in &plan.shifts {
-            let mut acc: Option<B::V> = None;
-            for (k, m) in masks {
-                let r = baby[*k].as_ref().expect("used offsets were rotated");
-                let p = b.mul_mask(r, m)?;
-                acc = Some(match acc {
-                    None => p,
-                    Some(a) => b.add(&a, &p)?,
-                });
-            }
-            let acc = acc.expect("non-empty shift");
-            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
-            total = Some(match total {
-                None => rotated,
-                Some(t) => b.add(&t, &rotated)?,
-            });
-        }
-        let out = b.rescale(total.expect("a convolution has weights"))?;
-        b.add_mask(&out, &plan.bias)
-    }
-
     fn pool<B: Slots>(&self, b: &B, x: &B::V, gap: usize) -> Result<B::V> {
         let side = self.net.side as i64;
         let h = b.add(x, &b.rotate(x, gap as i64)?)?;
@@ -460,13 +492,13 @@ impl HeCnn {
     /// Runs the network on an input slot vector; returns the output slot vector (logits in
     /// [`Self::logit_slots`]).
     pub fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
-        let z1 = self.conv(b, &self.conv1, x)?;
+        let z1 = self.conv1.run(b, x)?;
         let a1 = b.relu_doubled(&z1, &self.sign)?;
         let mut p1 = self.pool(b, &a1, 1)?;
         for &r in &self.replicate2 {
             p1 = b.add(&p1, &b.rotate(&p1, r)?)?;
         }
-        let z2 = self.conv(b, &self.conv2, &p1)?;
+        let z2 = self.conv2.run(b, &p1)?;
         let a2 = b.relu_doubled(&z2, &self.sign)?;
         let p2 = self.pool(b, &a2, 2)?;
         // Head: baby steps rot(−a), giant steps rot(−s·b), then rotate-and-sum.

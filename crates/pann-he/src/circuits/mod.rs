@@ -5,6 +5,6 @@ pub mod cnn;
 pub mod model;
 pub mod poly_eval;
 
-pub use cnn::{EncryptedSlots, HeCnn, PlainSlots, Slots};
+pub use cnn::{EncryptedSlots, HeCnn, HeConv, PlainSlots, Slots};
 pub use model::SmallCnn;
 pub use poly_eval::{eval_composite_sign, eval_odd_poly, eval_relu, eval_relu_doubled};

@@ -37,10 +37,16 @@ impl Conv {
 
     /// Same-padded stride-1 convolution of a `cin × h × w` image.
     pub fn apply(&self, x: &[f64], h: usize, w: usize) -> Vec<f64> {
-        let mut out = vec![0.0; self.cout * h * w];
+        self.apply_strided(x, h, w, 1)
+    }
+
+    /// Convolution with padding 1 and stride `s` of a `cin × h × w` image: `cout × ⌈h/s⌉ × ⌈w/s⌉`.
+    pub fn apply_strided(&self, x: &[f64], h: usize, w: usize, s: usize) -> Vec<f64> {
+        let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
+        let mut out = vec![0.0; self.cout * ho * wo];
         for o in 0..self.cout {
-            for i in 0..h {
-                for j in 0..w {
+            for (oi, i) in (0..h).step_by(s).enumerate() {
+                for (oj, j) in (0..w).step_by(s).enumerate() {
                     let mut acc = self.b[o];
                     for c in 0..self.cin {
                         for ki in 0..3 {
@@ -57,7 +63,7 @@ impl Conv {
                             }
                         }
                     }
-                    out[(o * h + i) * w + j] = acc;
+                    out[(o * ho + oi) * wo + oj] = acc;
                 }
             }
         }
