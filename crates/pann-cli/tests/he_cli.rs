@@ -88,3 +88,48 @@ fn bad_input_gives_one_line_errors() {
         &["nothing.safetensors"],
     );
 }
+
+/// Writes a Fashion-MNIST-layout directory (IDX files) of `n` grey 28×28 images per split.
+fn write_idx_dir(dir: &std::path::Path, n: usize) {
+    for prefix in ["train", "t10k"] {
+        let mut images = vec![0, 0, 8, 3];
+        for v in [n as u32, 28, 28] {
+            images.extend_from_slice(&v.to_be_bytes());
+        }
+        images.extend((0..n * 28 * 28).map(|i| ((i * 37 + i / 28) % 256) as u8));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&(n as u32).to_be_bytes());
+        labels.extend((0..n).map(|i| (i % 10) as u8));
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+#[test]
+fn idx_data_runs_encrypted_as_pann_train_feeds_it() {
+    // The layout of Fashion-MNIST (grey 28×28, IDX): padded to 3×32×32 as for training, then run encrypted.
+    // (The pixels are synthetic: the test is about the data path and the agreement, not about accuracy.)
+    let dir = tempfile::tempdir().unwrap();
+    write_idx_dir(dir.path(), 20);
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        &model(),
+        "--dataset",
+        "fashion-mnist",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--images",
+        "1",
+        "--calib-images",
+        "20",
+        "--alpha",
+        "6",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["agreement"], 1.0);
+    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3);
+}
