@@ -169,20 +169,60 @@ impl Slots for EncryptedSlots<'_> {
 /// One 3×3 convolution (same padding, stride 1 or 2) compiled to rotations and masks, for inputs on the grid of
 /// gap `g` replicated with period `C_p` blocks; a stride-2 output lives on the grid of gap `2g`.
 pub struct HeConv {
-    /// Baby-step rotations `δ_k` (0 included when used).
-    offsets: Vec<i64>,
-    /// `(giant rotation r·s², [(index into offsets, mask)])`.
-    shifts: Vec<(i64, Vec<(usize, Mask)>)>,
+    sum: MaskedRotations,
     bias: Mask,
 }
 
 /// The linear head compiled to rotations and masks.
 struct FcPlan {
-    inner: Vec<i64>,
-    outer: Vec<(i64, Vec<(usize, Mask)>)>,
+    sum: MaskedRotations,
     reduce: Vec<i64>,
     bias: Mask,
     out_slots: Vec<usize>,
+}
+
+/// `Σ_g rot_g( Σ_k M_(g,k) ⊙ rot_(b_k)(x) )`, rescaled once: the baby-step giant-step form of every linear layer
+/// here (baby rotations shared by all giant steps, masks pre-rotated by `−g`).
+struct MaskedRotations {
+    /// Baby-step rotations `b_k`.
+    baby: Vec<i64>,
+    /// `(giant rotation g, [(index into baby, mask)])`, each list non-empty.
+    giant: Vec<(i64, Vec<(usize, Mask)>)>,
+}
+
+impl MaskedRotations {
+    fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
+        let used = |k: usize| self.giant.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
+        let rotated: Vec<Option<B::V>> = self
+            .baby
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| {
+                used(k)
+                    .then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        let mut total: Option<B::V> = None;
+        for (shift, masks) in &self.giant {
+            let mut acc: Option<B::V> = None;
+            for (k, m) in masks {
+                let r = rotated[*k].as_ref().expect("used baby steps were rotated");
+                let p = b.mul_mask(r, m)?;
+                acc = Some(match acc {
+                    None => p,
+                    Some(a) => b.add(&a, &p)?,
+                });
+            }
+            let acc = acc.ok_or_else(|| layout_error("a giant step without masks".into()))?;
+            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
+            total = Some(match total {
+                None => rotated,
+                Some(t) => b.add(&t, &rotated)?,
+            });
+        }
+        b.rescale(total.ok_or_else(|| layout_error("a linear layer without weights".into()))?)
+    }
 }
 
 /// The compiled network: folded weights in masks, the ReLU approximation and bounds, the slot layout.
@@ -268,8 +308,10 @@ fn compile_conv(
         }
     }
     HeConv {
-        offsets,
-        shifts,
+        sum: MaskedRotations {
+            baby: offsets,
+            giant: shifts,
+        },
         bias: Mask::new(bias),
     }
 }
@@ -304,35 +346,7 @@ impl HeConv {
 
     /// Runs the convolution on an input slot vector.
     pub fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
-        let baby: Vec<Option<B::V>> = self
-            .offsets
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| {
-                let used = self.shifts.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
-                used.then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
-                    .transpose()
-            })
-            .collect::<Result<_>>()?;
-        let mut total: Option<B::V> = None;
-        for (shift, masks) in &self.shifts {
-            let mut acc: Option<B::V> = None;
-            for (k, m) in masks {
-                let r = baby[*k].as_ref().expect("used offsets were rotated");
-                let p = b.mul_mask(r, m)?;
-                acc = Some(match acc {
-                    None => p,
-                    Some(a) => b.add(&a, &p)?,
-                });
-            }
-            let acc = acc.expect("non-empty shift");
-            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
-            total = Some(match total {
-                None => rotated,
-                Some(t) => b.add(&t, &rotated)?,
-            });
-        }
-        let out = b.rescale(total.expect("a convolution has weights"))?;
+        let out = self.sum.run(b, x)?;
         b.add_mask(&out, &self.bias)
     }
 }
@@ -423,8 +437,10 @@ impl HeCnn {
             bias[s] = net.fc_b[o];
         }
         let fc = FcPlan {
-            inner: (0..4).map(|a| -(a as i64)).collect(),
-            outer,
+            sum: MaskedRotations {
+                baby: (0..4).map(|a| -(a as i64)).collect(),
+                giant: outer,
+            },
             reduce,
             bias: Mask::new(bias),
             out_slots,
@@ -502,30 +518,7 @@ impl HeCnn {
         let a2 = b.relu_doubled(&z2, &self.sign)?;
         let p2 = self.pool(b, &a2, 2)?;
         // Head: baby steps rot(−a), giant steps rot(−s·b), then rotate-and-sum.
-        let inner: Vec<B::V> = self
-            .fc
-            .inner
-            .iter()
-            .map(|&k| if k == 0 { Ok(p2.clone()) } else { b.rotate(&p2, k) })
-            .collect::<Result<_>>()?;
-        let mut total: Option<B::V> = None;
-        for (shift, masks) in &self.fc.outer {
-            let mut acc: Option<B::V> = None;
-            for (a, m) in masks {
-                let p = b.mul_mask(&inner[*a], m)?;
-                acc = Some(match acc {
-                    None => p,
-                    Some(x) => b.add(&x, &p)?,
-                });
-            }
-            let acc = acc.expect("non-empty");
-            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
-            total = Some(match total {
-                None => rotated,
-                Some(t) => b.add(&t, &rotated)?,
-            });
-        }
-        let mut out = b.rescale(total.expect("a head has classes"))?;
+        let mut out = self.fc.sum.run(b, &p2)?;
         for &r in &self.fc.reduce {
             out = b.add(&out, &b.rotate(&out, r)?)?;
         }
