@@ -203,16 +203,6 @@ impl Evaluator {
         Ok(())
     }
 
-    /// `acc += a ⊙ pt` without rescaling; `acc` must already have scale `Δ_a·Δ_pt` (or be `None`).
-    pub fn mul_plain_add(&self, acc: &mut Option<Ciphertext>, a: &Ciphertext, pt: &Plaintext) -> Result<()> {
-        let prod = self.mul_plain(a, pt)?;
-        match acc {
-            None => *acc = Some(prod),
-            Some(x) => self.add_assign(x, &prod)?,
-        }
-        Ok(())
-    }
-
     /// `a · k` for an integer `k`: exact, the scale unchanged.
     pub fn mul_integer(&self, a: &Ciphertext, k: i128) -> Ciphertext {
         let ring = self.params.ring();

@@ -79,11 +79,6 @@ impl RnsPoly {
         &mut self.data[j * self.n..(j + 1) * self.n]
     }
 
-    /// The rows, mutably, for parallel work.
-    pub fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, u64> {
-        self.data.chunks_exact_mut(self.n)
-    }
-
     /// The raw residues, row after row.
     pub fn as_slice(&self) -> &[u64] {
         &self.data
