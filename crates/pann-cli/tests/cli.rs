@@ -87,6 +87,51 @@ fn eval_rejects_malformed_models_and_data() {
 }
 
 #[test]
+fn eval_rejects_bad_relu_shifts() {
+    for bad in ["-0.1", "0.5", "0.7", "1", "NaN", "inf"] {
+        assert_clean_error(
+            &pann(&["eval", "--relu-shift", bad, "--images", "2"]),
+            &["--relu-shift", bad, "[0, 0.5)"],
+        );
+    }
+    for garbage in ["abc", "", "epsilon", "0.1x"] {
+        assert_clean_error(
+            &pann(&["eval", "--relu-shift", garbage, "--images", "2"]),
+            &["--relu-shift", "expected eps or a number"],
+        );
+    }
+}
+
+#[test]
+fn eval_relu_shift_eps_is_each_alphas_epsilon() {
+    let out = pann(&[
+        "eval",
+        "--images",
+        "100",
+        "--alpha",
+        "6,9",
+        "--range",
+        "30",
+        "--relu-shift",
+        "eps",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    for (row, alpha, depth) in [(&rows[0], 6, 6), (&rows[1], 9, 9)] {
+        let eps = pann_approx::CompositeSign::for_alpha(alpha)
+            .unwrap()
+            .certificate()
+            .epsilon;
+        assert_eq!(row["alpha"], alpha);
+        assert_eq!(row["relu_shift"].as_f64().unwrap(), eps);
+        assert_eq!(row["relu_depth"], depth);
+    }
+    assert!(rows[0]["relu_shift"].as_f64().unwrap() > rows[1]["relu_shift"].as_f64().unwrap());
+}
+
+#[test]
 fn eval_json_contract_on_real_data() {
     let out = pann(&["eval", "--images", "200", "--alpha", "9,14", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

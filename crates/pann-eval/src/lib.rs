@@ -20,7 +20,7 @@ pub mod run;
 pub mod sweep;
 
 pub use error::{Error, Result};
-pub use plan::Bounds;
+pub use plan::{Bounds, ReluShift};
 pub use range::{LeeResult, LeeSearch};
 pub use run::{Progress, Silent};
 pub use sweep::{evaluate_pann, AlphaRow, EvalConfig, EvalSummary, ExactRow, RangeRule, RowSink};

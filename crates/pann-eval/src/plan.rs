@@ -42,14 +42,45 @@ impl Bounds {
     }
 }
 
-/// `x·(1 + p(x/B))/2` for the network layer.
-pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy) -> Result<PolyRelu> {
+/// The shift `η` of the polynomial ReLU's argument, `t = (1 − η)·x/B − η` (see [`PolyRelu::shift`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReluShift {
+    /// A fixed `η` in `[0, 0.5)`; 0 is the plain `x/B`.
+    Fixed(f64),
+    /// `η = ε` of each composite (its certificate's `ε`, different for every α): every negative input then lands
+    /// where `p` is within `2^(1−α)` of −1.
+    Epsilon,
+}
+
+impl ReluShift {
+    /// No shift.
+    pub const NONE: ReluShift = ReluShift::Fixed(0.0);
+
+    /// `η` for the composite `sign`; an error unless it is in `[0, 0.5)`.
+    pub fn eta(&self, sign: &CompositeSign) -> Result<f64> {
+        let eta = match self {
+            ReluShift::Fixed(v) => *v,
+            ReluShift::Epsilon => sign.certificate().epsilon,
+        };
+        if !(0.0..0.5).contains(&eta) {
+            return Err(crate::Error::Invalid(format!(
+                "ReLU shift {eta} (α = {}) is not a number in [0, 0.5)",
+                sign.alpha
+            )));
+        }
+        Ok(eta)
+    }
+}
+
+/// `x·(1 + p((1 − η)·x/B − η))/2` for the network layer.
+pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy, shift: ReluShift) -> Result<PolyRelu> {
     pann_approx::ops::check_bound(bound)?;
     check_power_basis(sign)?;
     Ok(PolyRelu {
         components: sign.coefficient_lists(),
         bound,
         overflow,
+        shift: shift.eta(sign)?,
     })
 }
 
@@ -65,8 +96,14 @@ pub fn poly_max(sign: &CompositeSign, window: usize, bound: f64, overflow: Overf
 }
 
 /// A plan with polynomial activations at every site: `signs[i]` at ReLU site `i` (one composite for all sites
-/// when `signs` has one entry), the first composite at every max-pool site.
-pub fn plan(model: &Model, signs: &[&CompositeSign], bounds: &Bounds, overflow: OverflowPolicy) -> Result<Activations> {
+/// when `signs` has one entry), the first composite at every max-pool site; `shift` applies to the ReLU sites.
+pub fn plan(
+    model: &Model,
+    signs: &[&CompositeSign],
+    bounds: &Bounds,
+    overflow: OverflowPolicy,
+    shift: ReluShift,
+) -> Result<Activations> {
     let n = model.relu_sites().len();
     if signs.len() != 1 && signs.len() != n {
         return Err(crate::Error::Invalid(format!(
@@ -76,7 +113,14 @@ pub fn plan(model: &Model, signs: &[&CompositeSign], bounds: &Bounds, overflow: 
     }
     let sign_at = |i: usize| if signs.len() == 1 { signs[0] } else { signs[i] };
     let relu = (0..n)
-        .map(|i| Ok(Activation::Poly(poly_relu(sign_at(i), bounds.relu(i), overflow)?)))
+        .map(|i| {
+            Ok(Activation::Poly(poly_relu(
+                sign_at(i),
+                bounds.relu(i),
+                overflow,
+                shift,
+            )?))
+        })
         .collect::<Result<_>>()?;
     let pool = model
         .pool_windows()

@@ -10,7 +10,7 @@
 //! - **Fixed**: a given number.
 
 use crate::error::{Error, Result};
-use crate::plan::{plan, Bounds};
+use crate::plan::{plan, Bounds, ReluShift};
 use crate::run::{reorder, run, Progress, RunOutcome};
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization};
@@ -48,12 +48,15 @@ pub struct LeeResult {
     pub tried: usize,
 }
 
-/// Lee et al.'s global-`B` search on `data` for the composite `sign` at every site.
+/// Lee et al.'s global-`B` search on `data` for the composite `sign` at every site, the ReLU argument shifted by
+/// `shift` (overflow still means `|x| > B`).
+#[allow(clippy::too_many_arguments)]
 pub fn lee_search(
     model: &Model,
     data: &Dataset,
     norm: &Normalization,
     sign: &CompositeSign,
+    shift: ReluShift,
     batch: usize,
     search: &LeeSearch,
     progress: &mut dyn Progress,
@@ -64,7 +67,7 @@ pub fn lee_search(
     let mut tried = 0;
     loop {
         tried += 1;
-        let acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count)?;
+        let acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count, shift)?;
         let order: Vec<usize> = hard
             .iter()
             .copied()

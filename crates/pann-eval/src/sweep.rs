@@ -2,7 +2,7 @@
 
 use crate::depth::network_depth;
 use crate::error::{Error, Result};
-use crate::plan::{plan, Bounds};
+use crate::plan::{plan, Bounds, ReluShift};
 use crate::range::{calibrate, lee_search, LeeSearch};
 use crate::run::{run, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
@@ -37,6 +37,8 @@ pub struct EvalConfig {
     pub overflow: OverflowPolicy,
     /// Images per batch.
     pub batch: usize,
+    /// Shift of the polynomial ReLU's argument (`ReluShift::NONE` for Lee et al.'s `x/B`).
+    pub relu_shift: ReluShift,
 }
 
 /// The exact network.
@@ -70,6 +72,8 @@ pub struct AlphaRow {
     /// The global bound, or the largest per-site bound.
     #[serde(rename = "B")]
     pub bound: f64,
+    /// The ReLU shift `η` used (0: none).
+    pub relu_shift: f64,
     /// Per-ReLU-site bounds, when they differ by site.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bounds: Option<Vec<f64>>,
@@ -151,9 +155,10 @@ pub fn evaluate_pann(
     for &alpha in &cfg.alphas {
         let t = Instant::now();
         let sign = cheapest_with_tables(alpha, &SearchConfig::default(), &mut tables)?;
+        let eta = cfg.relu_shift.eta(&sign)?;
         let (bounds, out, tries) = match &cfg.range {
             RangeRule::Lee(search) => {
-                let r = lee_search(model, data, norm, &sign, cfg.batch, search, progress)?;
+                let r = lee_search(model, data, norm, &sign, cfg.relu_shift, cfg.batch, search, progress)?;
                 (Bounds::Global(r.bound), r.outcome, r.tried)
             }
             RangeRule::Fixed(b) => {
@@ -174,6 +179,7 @@ pub fn evaluate_pann(
             correct: out.correct,
             total: out.evaluated,
             bound: bounds.max(),
+            relu_shift: eta,
             bounds: match &bounds {
                 Bounds::PerSite { relu, .. } => Some(relu.clone()),
                 Bounds::Global(_) => None,
@@ -211,7 +217,7 @@ fn planned_run(
     cfg: &EvalConfig,
     progress: &mut dyn Progress,
 ) -> Result<crate::run::RunOutcome> {
-    let acts = plan(model, &[sign], bounds, cfg.overflow)?;
+    let acts = plan(model, &[sign], bounds, cfg.overflow, cfg.relu_shift)?;
     let label = format!("α={} B≤{:.1}", sign.alpha, bounds.max());
     run(model, data, norm, &acts, cfg.batch, false, &label, progress)
 }

@@ -2,7 +2,7 @@
 
 use pann_approx::CompositeSign;
 use pann_data::{load_cifar10, Normalization, Split};
-use pann_eval::plan::{plan, Bounds};
+use pann_eval::plan::{plan, Bounds, ReluShift};
 use pann_eval::range::{calibrate, lee_search, LeeSearch};
 use pann_eval::run::run;
 use pann_eval::{evaluate_pann, EvalConfig, RangeRule, Silent};
@@ -24,17 +24,41 @@ fn lee_search_finds_the_first_bound_without_overflow() {
     let (model, data) = setup(300);
     let norm = Normalization::imagenet();
     let sign = CompositeSign::for_alpha(7).unwrap();
-    let r = lee_search(&model, &data, &norm, &sign, 100, &LeeSearch::default(), &mut Silent).unwrap();
+    let r = lee_search(
+        &model,
+        &data,
+        &norm,
+        &sign,
+        ReluShift::NONE,
+        100,
+        &LeeSearch::default(),
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(r.outcome.evaluated, 300);
     assert_eq!(r.outcome.stats.total_overflows(), 0);
     // The plain definition, checked independently of the early-stopping search: no overflow at B on the whole
     // data, and an overflow at every smaller bound of the sequence 50, 55, ….
-    let strict = plan(&model, &[&sign], &Bounds::Global(r.bound), OverflowPolicy::Error).unwrap();
+    let strict = plan(
+        &model,
+        &[&sign],
+        &Bounds::Global(r.bound),
+        OverflowPolicy::Error,
+        ReluShift::NONE,
+    )
+    .unwrap();
     let full = run(&model, &data, &norm, &strict, 300, false, "", &mut Silent).unwrap();
     assert_eq!(full.correct, r.outcome.correct);
     let mut b = 50.0;
     while b < r.bound {
-        let acts = plan(&model, &[&sign], &Bounds::Global(b), OverflowPolicy::Count).unwrap();
+        let acts = plan(
+            &model,
+            &[&sign],
+            &Bounds::Global(b),
+            OverflowPolicy::Count,
+            ReluShift::NONE,
+        )
+        .unwrap();
         let out = run(&model, &data, &norm, &acts, 300, false, "", &mut Silent).unwrap();
         assert!(
             out.stats.total_overflows() > 0,
@@ -55,7 +79,7 @@ fn calibrated_bounds_cover_the_exact_network_and_keep_high_precision_accuracy() 
     };
     assert_eq!(relu.len(), model.relu_sites().len());
     let sign = CompositeSign::for_alpha(14).unwrap();
-    let acts = plan(&model, &[&sign], &bounds, OverflowPolicy::Error).unwrap();
+    let acts = plan(&model, &[&sign], &bounds, OverflowPolicy::Error, ReluShift::NONE).unwrap();
     let pann = run(&model, &data, &norm, &acts, 100, false, "", &mut Silent).unwrap();
     let exact = run(
         &model,
@@ -86,6 +110,7 @@ fn sweep_reports_one_row_per_alpha_with_depths() {
         range: RangeRule::Fixed(60.0),
         overflow: OverflowPolicy::Count,
         batch: 100,
+        relu_shift: ReluShift::NONE,
     };
     let s = evaluate_pann(
         &model,
@@ -122,14 +147,67 @@ fn sweep_reports_one_row_per_alpha_with_depths() {
 fn plans_check_their_arguments() {
     let (model, _) = setup(1);
     let sign = CompositeSign::for_alpha(9).unwrap();
-    assert!(plan(&model, &[&sign, &sign], &Bounds::Global(50.0), OverflowPolicy::Count).is_err());
-    assert!(plan(&model, &[&sign], &Bounds::Global(-1.0), OverflowPolicy::Count).is_err());
+    assert!(plan(
+        &model,
+        &[&sign, &sign],
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE
+    )
+    .is_err());
+    assert!(plan(
+        &model,
+        &[&sign],
+        &Bounds::Global(-1.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE
+    )
+    .is_err());
+    for bad in [-0.1, 0.5, f64::NAN] {
+        assert!(plan(
+            &model,
+            &[&sign],
+            &Bounds::Global(50.0),
+            OverflowPolicy::Count,
+            ReluShift::Fixed(bad)
+        )
+        .is_err());
+    }
+    // `Epsilon` puts each composite's own certified ε into every ReLU site.
+    let shifted = plan(
+        &model,
+        &[&sign],
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::Epsilon,
+    )
+    .unwrap();
+    let eps = sign.certificate().epsilon;
+    assert!(eps > 0.0 && eps < 0.5);
+    assert!(shifted
+        .relu
+        .iter()
+        .all(|a| matches!(a, pann_nn::Activation::Poly(r) if r.shift == eps)));
     let per_site: Vec<&CompositeSign> = vec![&sign; model.relu_sites().len()];
-    assert!(plan(&model, &per_site, &Bounds::Global(50.0), OverflowPolicy::Count).is_ok());
+    assert!(plan(
+        &model,
+        &per_site,
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE
+    )
+    .is_ok());
     // α = 19's composite loses its precision in the power basis the kernels use: refused, not silently wrong.
     let s19 = CompositeSign::for_alpha(19).unwrap();
     assert!(s19.certificate.max_relu_error_power_basis > 2f64.powi(-19) * 1.001);
-    let err = plan(&model, &[&s19], &Bounds::Global(50.0), OverflowPolicy::Count).unwrap_err();
+    let err = plan(
+        &model,
+        &[&s19],
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("power-basis"), "{err}");
 }
 

@@ -27,6 +27,7 @@ fn bench(c: &mut Criterion) {
             components: degrees.iter().map(|&d| odd(d)).collect(),
             bound: 50.0,
             overflow: OverflowPolicy::Count,
+            shift: 0.0,
         };
         let name = format!("{degrees:?}");
         group.bench_with_input(BenchmarkId::from_parameter(name), &relu, |b, relu| {

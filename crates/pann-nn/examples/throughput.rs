@@ -44,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         components: vec![comp(15), comp(15), comp(27)],
         bound: 50.0,
         overflow: OverflowPolicy::Count,
+        shift: 0.0,
     });
     let n = model.relu_sites().len();
     let acts = Activations::uniform(n, poly.clone(), 0, PoolActivation::Exact);

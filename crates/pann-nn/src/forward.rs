@@ -43,7 +43,7 @@ pub(crate) enum PreparedRelu {
     Perturbed(crate::perturb::Perturbation),
     Poly {
         p: Composite,
-        bound: f64,
+        arg: kernel::ReluArg,
         overflow: OverflowPolicy,
     },
 }
@@ -65,7 +65,7 @@ impl PreparedRelu {
             Activation::Perturbed(q) => Self::Perturbed(*q),
             Activation::Poly(r) => Self::Poly {
                 p: r.prepare()?,
-                bound: r.bound,
+                arg: kernel::ReluArg::of(r),
                 overflow: r.overflow,
             },
         })
@@ -260,9 +260,7 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
                 max_abs: q.apply_slice(v),
                 ..SiteStats::default()
             },
-            PreparedRelu::Poly { p, bound, overflow, .. } => {
-                kernel::relu_poly(v, p, *bound, *overflow == OverflowPolicy::Clamp)
-            }
+            PreparedRelu::Poly { p, arg, .. } => kernel::relu_poly(v, p, *arg),
         }
     };
     Ok((x, st))

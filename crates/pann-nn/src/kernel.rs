@@ -51,8 +51,8 @@ mod avx2 {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn relu_chunk(x: &mut [f32], p: &Composite, b: f64, clamp: bool) -> SiteStats {
-        super::relu_chunk::<true>(x, p, b, clamp)
+    pub(super) unsafe fn relu_chunk(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
+        super::relu_chunk::<true>(x, p, arg)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -113,43 +113,63 @@ fn eval_lanes<const FMA: bool>(p: &Composite, t: &mut [f64; LANES]) {
 /// clamps; `Count` and `Error` only count (the caller decides what an overflow means here).
 pub fn poly_relu_slice(x: &mut [f32], relu: &crate::PolyRelu) -> crate::Result<SiteStats> {
     let p = relu.prepare()?;
-    let clamp = relu.overflow == crate::OverflowPolicy::Clamp;
-    Ok(relu_poly(x, &p, relu.bound, clamp))
+    Ok(relu_poly(x, &p, ReluArg::of(relu)))
 }
 
-/// Polynomial ReLU in place: `x ← x·(1 + p(x/b))/2`, in parallel.
+/// How a polynomial ReLU forms the argument of `p`: `t = (1 − shift)·clamp?(x/bound) − shift`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReluArg {
+    /// Input bound `B`.
+    pub bound: f64,
+    /// Clamp `x/B` to `[−1, 1]` (before the shift).
+    pub clamp: bool,
+    /// Shift `η` (0: the plain `x/B`).
+    pub shift: f64,
+}
+
+impl ReluArg {
+    pub(crate) fn of(relu: &crate::PolyRelu) -> Self {
+        Self {
+            bound: relu.bound,
+            clamp: relu.overflow == crate::OverflowPolicy::Clamp,
+            shift: relu.shift,
+        }
+    }
+}
+
+/// Polynomial ReLU in place: `x ← x·(1 + p(t))/2` with `t = (1 − η)·x/b − η`, in parallel.
 ///
-/// Returns the statistics of the inputs; with `clamp` the argument `x/b` is clamped to
-/// `[−1, 1]` before `p`.
-pub(crate) fn relu_poly(x: &mut [f32], p: &Composite, b: f64, clamp: bool) -> SiteStats {
+/// Returns the statistics of the inputs (overflow means `|x| > b`, whatever the shift); with
+/// `clamp` the ratio `x/b` is clamped to `[−1, 1]` before the shift.
+pub(crate) fn relu_poly(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
     if x.len() < PARALLEL_MIN {
-        return dispatch!(relu_chunk(x, p, b, clamp));
+        return dispatch!(relu_chunk(x, p, arg));
     }
     x.par_chunks_mut(CHUNK)
-        .map(|chunk| dispatch!(relu_chunk(chunk, p, b, clamp)))
+        .map(|chunk| dispatch!(relu_chunk(chunk, p, arg)))
         .reduce(SiteStats::default, SiteStats::merged)
 }
 
 #[inline(always)]
-fn relu_chunk<const FMA: bool>(x: &mut [f32], p: &Composite, b: f64, clamp: bool) -> SiteStats {
+fn relu_chunk<const FMA: bool>(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
     let mut acc = RangeAcc::default();
     let mut blocks = x.chunks_exact_mut(LANES);
     for v in &mut blocks {
-        relu_block::<FMA>(v.try_into().expect("exact chunk"), p, b, clamp, &mut acc);
+        relu_block::<FMA>(v.try_into().expect("exact chunk"), p, arg, &mut acc);
     }
     let rest = blocks.into_remainder();
     if !rest.is_empty() {
         let mut padded = [0.0f32; LANES];
         padded[..rest.len()].copy_from_slice(rest);
         // Zero padding changes neither the maximum nor the overflow count.
-        relu_block::<FMA>(&mut padded, p, b, clamp, &mut acc);
+        relu_block::<FMA>(&mut padded, p, arg, &mut acc);
         rest.copy_from_slice(&padded[..rest.len()]);
     }
     SiteStats {
         elements: x.len() as u64,
         overflows: acc.overflows,
         max_abs: acc.max_abs,
-        max_ratio: acc.max_abs / b,
+        max_ratio: acc.max_abs / arg.bound,
     }
 }
 
@@ -163,7 +183,8 @@ struct RangeAcc {
 // A plain function, not a closure: a closure would be compiled without the caller's target
 // features, turning every `mul_add` into a library call (measured 10× slower).
 #[inline(always)]
-fn relu_block<const FMA: bool>(v: &mut [f32; LANES], p: &Composite, b: f64, clamp: bool, acc: &mut RangeAcc) {
+fn relu_block<const FMA: bool>(v: &mut [f32; LANES], p: &Composite, arg: ReluArg, acc: &mut RangeAcc) {
+    let ReluArg { bound: b, clamp, shift } = arg;
     let xs: [f64; LANES] = std::array::from_fn(|l| v[l] as f64);
     // Multiplying by 1/b instead of dividing saves a fifth of the time; it moves t by at
     // most one ulp.
@@ -178,6 +199,12 @@ fn relu_block<const FMA: bool>(v: &mut [f32; LANES], p: &Composite, b: f64, clam
         for tl in &mut t {
             *tl = tl.clamp(-1.0, 1.0);
         }
+    }
+    // t ← (1 − η)·t − η. With η = 0 this is t·1 + (−0) = t bit for bit, so the unshifted
+    // ReLU is unchanged.
+    let (scale, offset) = (1.0 - shift, -shift);
+    for tl in &mut t {
+        *tl = fmadd::<FMA>(*tl, scale, offset);
     }
     eval_lanes::<FMA>(p, &mut t);
     for l in 0..LANES {
@@ -336,7 +363,15 @@ mod tests {
         // Above PARALLEL_MIN, so the parallel path and the chunk reduction are covered.
         let xs: Vec<f32> = (0..300_007).map(|i| ((i % 1000) as f32 - 500.0) / 110.0).collect();
         let mut ys = xs.clone();
-        let st = relu_poly(&mut ys, &p, b, false);
+        let st = relu_poly(
+            &mut ys,
+            &p,
+            ReluArg {
+                bound: b,
+                clamp: false,
+                shift: 0.0,
+            },
+        );
         for (&x, &y) in xs.iter().zip(&ys) {
             let x = x as f64;
             let want = x * (1.0 + p.eval(x / b)) / 2.0;
@@ -355,7 +390,15 @@ mod tests {
     fn relu_clamp_and_nan() {
         let p = cubic();
         let mut v = vec![8.0f32, -8.0, f32::NAN, 1.0];
-        let st = relu_poly(&mut v, &p, 2.0, true);
+        let st = relu_poly(
+            &mut v,
+            &p,
+            ReluArg {
+                bound: 2.0,
+                clamp: true,
+                shift: 0.0,
+            },
+        );
         assert_eq!(st.overflows, 3);
         assert_eq!(v[0], 8.0);
         assert_eq!(v[1], 0.0);

@@ -5,7 +5,9 @@
 //! `c0 + c1·t + c2·t² + …`; the even coefficients of an odd polynomial are zero, and the kernel
 //! then evaluates only the odd ones, as `t·q(t²)`). From it:
 //!
-//! * ReLU with input bound `B`: `relu(x) ≈ x·(1 + p(x/B))/2`, valid while `|x| ≤ B`;
+//! * ReLU with input bound `B`: `relu(x) ≈ x·(1 + p(x/B))/2`, valid while `|x| ≤ B`; with a shift
+//!   `η ∈ [0, 0.5)` the argument becomes `t = (1 − η)·x/B − η` ([`PolyRelu::shift`]), which moves
+//!   the composite's poor zone `|t| < ε` from around `x = 0` to small positive `x`;
 //! * max of two values with divisor `D`: `max(a, b) ≈ ((a + b) + (a − b)·p((a − b)/D))/2`,
 //!   valid while `|a − b| ≤ D`. A `k×k` max-pool is a pairwise tree of these over the window
 //!   (row-major order), level `l` dividing by `D_l`; Lee et al. take
@@ -28,7 +30,8 @@ pub enum OverflowPolicy {
     Error,
 }
 
-/// Polynomial ReLU `x·(1 + p(x/B))/2` with `p = components[k−1] ∘ … ∘ components[0]`.
+/// Polynomial ReLU `x·(1 + p(t))/2` with `t = (1 − η)·x/B − η` and
+/// `p = components[k−1] ∘ … ∘ components[0]`; `η = 0` gives the usual `x·(1 + p(x/B))/2`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolyRelu {
     /// Odd components in the power basis, lowest degree first, applied first to last.
@@ -37,6 +40,14 @@ pub struct PolyRelu {
     pub bound: f64,
     /// What to do with `|x| > B`.
     pub overflow: OverflowPolicy,
+    /// Shift `η ∈ [0, 0.5)` of the argument: `t = (1 − η)·x/B − η`.
+    ///
+    /// For `x ∈ [−B, B]`, `t ∈ [−1, 1 − 2η]`, so overflow is still judged on `|x| ≤ B`, and
+    /// every `x ≤ 0` has `t ≤ −η`: with `η` at least the composite's `ε`, `p` is within
+    /// `2^(1−α)` of `−1` on all negative inputs (no leak there); the poorly approximated zone
+    /// moves to `0 < x < 2ηB/(1 − η)`. Under CKKS it costs no depth: the factor `(1 − η)/B`
+    /// folds into the previous linear layer and `−η` is a constant addition.
+    pub shift: f64,
 }
 
 /// Polynomial max-pool: a pairwise tree of `((a+b) + (a−b)·p((a−b)/D_l))/2`.
@@ -107,7 +118,7 @@ impl Composite {
 }
 
 impl PolyRelu {
-    /// Checks the polynomial and the bound.
+    /// Checks the polynomial, the bound and the shift.
     pub(crate) fn prepare(&self) -> Result<Composite> {
         if !(self.bound.is_finite() && self.bound > 0.0) {
             return Err(Error::BadActivation(format!(
@@ -115,18 +126,32 @@ impl PolyRelu {
                 self.bound
             )));
         }
+        check_shift(self.shift)?;
         Composite::new(&self.components)
     }
 
     /// The approximation at one point, in `f64` (reference and plotting; the network uses the
-    /// kernel). The overflow policy's clamping applies, its counting does not.
+    /// kernel). The overflow policy's clamping applies (to `x/B`, before the shift), its
+    /// counting does not.
     pub fn eval(&self, x: f64) -> Result<f64> {
         let p = self.prepare()?;
-        let mut t = x / self.bound;
+        let mut u = x / self.bound;
         if self.overflow == OverflowPolicy::Clamp {
-            t = t.clamp(-1.0, 1.0);
+            u = u.clamp(-1.0, 1.0);
         }
+        let t = (1.0 - self.shift) * u - self.shift;
         Ok(x * (1.0 + p.eval(t)) / 2.0)
+    }
+}
+
+/// Checks that a ReLU shift `η` is in `[0, 0.5)`.
+pub(crate) fn check_shift(shift: f64) -> Result<f64> {
+    if (0.0..0.5).contains(&shift) {
+        Ok(shift)
+    } else {
+        Err(Error::BadActivation(format!(
+            "ReLU shift {shift} is not a number in [0, 0.5)"
+        )))
     }
 }
 
@@ -181,6 +206,7 @@ mod tests {
             components: vec![vec![0.0, 1.5, 0.0, -0.5]],
             bound: 2.0,
             overflow: OverflowPolicy::Count,
+            shift: 0.0,
         };
         // x = 2: t = 1, p(1) = 1, relu ≈ 2.
         assert!((r.eval(2.0).unwrap() - 2.0).abs() < 1e-15);
@@ -203,8 +229,23 @@ mod tests {
             components: vec![vec![0.0, 1.0]],
             bound: 0.0,
             overflow: OverflowPolicy::Count,
+            shift: 0.0,
         };
         assert!(r.prepare().is_err());
+        for bad in [-0.1, 0.5, 0.7, f64::NAN, f64::INFINITY] {
+            let r = PolyRelu {
+                bound: 1.0,
+                shift: bad,
+                ..r.clone()
+            };
+            assert!(r.prepare().is_err(), "shift {bad} accepted");
+        }
+        let ok = PolyRelu {
+            bound: 1.0,
+            shift: 0.49,
+            ..r.clone()
+        };
+        assert!(ok.prepare().is_ok());
         let m = PolyMax {
             components: vec![vec![0.0, 1.0]],
             divisors: vec![1.0],

@@ -44,6 +44,7 @@ fn evaluate_with_stops_at_the_first_overflow() -> anyhow::Result<()> {
         components: vec![vec![0.0, 1.5, 0.0, -0.5]],
         bound: 1e-3,
         overflow: OverflowPolicy::Count,
+        shift: 0.0,
     });
     let acts = Activations::uniform(model.relu_sites().len(), relu, 0, PoolActivation::Exact);
     let mut ctx = ForwardCtx::new(&model, &acts)?;

@@ -197,6 +197,7 @@ fn smallcnn_forward_is_the_documented_network() -> anyhow::Result<()> {
             components: vec![vec![0.0, 1.5, 0.0, -0.5]],
             bound: 20.0,
             overflow: OverflowPolicy::Clamp,
+            shift: 0.0,
         }),
         0,
         PoolActivation::Exact,
@@ -222,6 +223,7 @@ fn vgg_with_polynomial_pool_runs_and_records() -> anyhow::Result<()> {
             components: vec![sign.clone()],
             bound: 20.0,
             overflow: OverflowPolicy::Clamp,
+            shift: 0.0,
         }),
         5,
         PoolActivation::Poly(PolyMax {

@@ -32,12 +32,13 @@ fn reference_poly(t: &Tensor, comps: &[Vec<f64>]) -> Tensor {
     t
 }
 
-fn reference_relu(x: &Tensor, comps: &[Vec<f64>], bound: f64, clamp: bool) -> Tensor {
+fn reference_relu(x: &Tensor, comps: &[Vec<f64>], bound: f64, clamp: bool, shift: f64) -> Tensor {
     let xd = x.to_kind(Kind::Double);
     let mut t = &xd / bound;
     if clamp {
         t = t.clamp(-1.0, 1.0);
     }
+    let t = t * (1.0 - shift) - shift;
     (xd * (reference_poly(&t, comps) + 1.0) * 0.5).to_kind(Kind::Float)
 }
 
@@ -62,21 +63,24 @@ fn randn(shape: &[i64], scale: f64) -> Tensor {
 fn relu_kernel_matches_tensor_reference() -> anyhow::Result<()> {
     // Odd sizes, so the padded last block is exercised; a small tensor runs on the calling
     // thread, a large one in parallel.
-    for (shape, policy, clamp) in [
-        ([3, 5, 17, 19], OverflowPolicy::Count, false),
-        ([3, 5, 17, 19], OverflowPolicy::Clamp, true),
-        ([3, 5, 171, 191], OverflowPolicy::Count, false),
+    for (shape, policy, clamp, shift) in [
+        ([3, 5, 17, 19], OverflowPolicy::Count, false, 0.0),
+        ([3, 5, 17, 19], OverflowPolicy::Clamp, true, 0.0),
+        ([3, 5, 17, 19], OverflowPolicy::Clamp, true, 0.2),
+        ([3, 5, 171, 191], OverflowPolicy::Count, false, 0.0),
+        ([3, 5, 171, 191], OverflowPolicy::Count, false, 0.3),
     ] {
         let x = randn(&shape, 4.0);
         let relu = PolyRelu {
             components: components(),
             bound: 10.0,
             overflow: policy,
+            shift,
         };
         let (y, st) = apply_relu(&x, &Activation::Poly(relu))?;
         assert_eq!(y.size(), x.size());
-        let err = rel_err(&y, &reference_relu(&x, &components(), 10.0, clamp));
-        assert!(err <= 1e-6, "{policy:?}: relative error {err}");
+        let err = rel_err(&y, &reference_relu(&x, &components(), 10.0, clamp, shift));
+        assert!(err <= 1e-6, "{policy:?}, shift {shift}: relative error {err}");
         assert_eq!(st.elements, x.numel() as u64);
     }
     Ok(())
@@ -93,6 +97,7 @@ fn relu_overflow_counts_and_maxima() -> anyhow::Result<()> {
         components: components(),
         bound,
         overflow: OverflowPolicy::Count,
+        shift: 0.0,
     };
     let (_, st) = apply_relu(&x, &Activation::Poly(relu.clone()))?;
     assert_eq!(st.overflows, want);
@@ -199,6 +204,7 @@ fn model_sites_count_overflows_and_error_names_the_site() -> anyhow::Result<()> 
             components: components(),
             bound,
             overflow,
+            shift: 0.0,
         })
     };
     let n = model.relu_sites().len();

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use pann_approx::CompositeSign;
 use pann_data::{load_cifar10, Normalization, Split};
-use pann_eval::plan::{plan, Bounds};
+use pann_eval::plan::{plan, Bounds, ReluShift};
 use pann_eval::run::run;
 use pann_eval::Silent;
 use pann_nn::{Activations, Model, OverflowPolicy};
@@ -59,7 +59,13 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     let norm = Normalization::imagenet();
     let exact = Activations::exact_for(&model);
     let sign = CompositeSign::for_alpha(14)?;
-    let pann14 = plan(&model, &[&sign], &Bounds::Global(50.0), OverflowPolicy::Count)?;
+    let pann14 = plan(
+        &model,
+        &[&sign],
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE,
+    )?;
     let warm = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, Some(500))?;
     run(&model, &warm, &norm, &exact, 500, false, "", &mut Silent)?;
     let e = run(&model, &data, &norm, &exact, 500, false, "", &mut Silent)?;

@@ -4,7 +4,7 @@ use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use pann_data::{load_cifar10, load_cifar100, load_mnist_like, Cifar100Label, Dataset, Normalization, Split};
-use pann_eval::{evaluate_pann, AlphaRow, EvalConfig, ExactRow, LeeSearch, RangeRule, RowSink};
+use pann_eval::{evaluate_pann, AlphaRow, EvalConfig, ExactRow, LeeSearch, RangeRule, ReluShift, RowSink};
 use pann_nn::{Architecture, Model, OverflowPolicy};
 use std::path::{Path, PathBuf};
 
@@ -61,6 +61,12 @@ pub struct EvalArgs {
     /// What an input outside [−B, B] does.
     #[arg(long, value_enum, default_value = "count")]
     on_overflow: OnOverflow,
+    /// Shift η of the ReLU argument: relu(x) ≈ x·(1 + p(t))/2 with t = (1 − η)·x/B − η. A number in [0, 0.5),
+    /// or `eps` for each α's certified ε: every negative input then lands where p is within 2^(1−α) of −1 (no
+    /// leak), and the poorly approximated zone moves to 0 < x < 2ηB/(1 − η). Same depth; overflow is still
+    /// |x| > B. 0 is Lee et al.'s x/B.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    relu_shift: String,
     /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
     #[arg(long, default_value = "imagenet")]
     norm: String,
@@ -122,6 +128,19 @@ fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
     })
 }
 
+fn relu_shift(s: &str) -> Result<ReluShift> {
+    if s == "eps" {
+        return Ok(ReluShift::Epsilon);
+    }
+    let v: f64 = s
+        .parse()
+        .with_context(|| format!("--relu-shift '{s}': expected eps or a number in [0, 0.5)"))?;
+    if !(0.0..0.5).contains(&v) {
+        bail!("--relu-shift {s}: the shift must be a number in [0, 0.5)");
+    }
+    Ok(ReluShift::Fixed(v))
+}
+
 /// Prints rows as they are finished.
 struct TablePrinter;
 
@@ -135,17 +154,18 @@ impl RowSink for TablePrinter {
             r.max_relu_input
         );
         println!(
-            "{:>3} {:<16} {:>8} {:>8} {:>10} {:>6} {:>6} {:>6} {:>7}",
-            "α", "degrees", "acc %", "B", "overflows", "ReLU d", "net d", "tries", "s"
+            "{:>3} {:<16} {:>8} {:>8} {:>7} {:>10} {:>6} {:>6} {:>6} {:>7}",
+            "α", "degrees", "acc %", "B", "η", "overflows", "ReLU d", "net d", "tries", "s"
         );
     }
     fn row(&mut self, r: &AlphaRow) {
         println!(
-            "{:>3} {:<16} {:>8.2} {:>8.1} {:>10} {:>6} {:>6} {:>6} {:>7.1}",
+            "{:>3} {:<16} {:>8.2} {:>8.1} {:>7.4} {:>10} {:>6} {:>6} {:>6} {:>7.1}",
             r.alpha,
             format!("{:?}", r.degrees),
             100.0 * r.accuracy,
             r.bound,
+            r.relu_shift,
             r.overflows,
             r.relu_depth,
             r.network_depth,
@@ -159,6 +179,7 @@ impl RowSink for TablePrinter {
 pub fn run(args: EvalArgs) -> Result<()> {
     let alphas = alpha_list::parse(&args.alpha)?;
     let range = range_rule(&args.range, args.margin)?;
+    let relu_shift = relu_shift(&args.relu_shift)?;
     let norm: Normalization = args.norm.parse()?;
     let shared = shared_dir();
     let model_path = args
@@ -190,6 +211,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         range,
         overflow,
         batch: args.batch,
+        relu_shift,
     };
     if !args.json {
         println!(
