@@ -103,6 +103,54 @@ fn eval_rejects_bad_relu_shifts() {
 }
 
 #[test]
+fn eval_leak_correction_needs_calibration_images() {
+    for range in ["calibrate", "lee", "30"] {
+        assert_clean_error(
+            &pann(&[
+                "eval",
+                "--leak-correction",
+                "--calib-images",
+                "0",
+                "--range",
+                range,
+                "--images",
+                "2",
+            ]),
+            &["--leak-correction", "--calib-images"],
+        );
+    }
+}
+
+#[test]
+fn eval_leak_correction_json_reports_the_largest_offset() {
+    let run = |leak: bool| {
+        let mut args = vec![
+            "eval",
+            "--images",
+            "50",
+            "--alpha",
+            "7",
+            "--range",
+            "30",
+            "--calib-images",
+            "50",
+            "--json",
+        ];
+        if leak {
+            args.push("--leak-correction");
+        }
+        let out = pann(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let plain = run(false);
+    assert!(plain["rows"][0].get("leak_correction_max").is_none());
+    let corrected = run(true);
+    let m = corrected["rows"][0]["leak_correction_max"].as_f64().unwrap();
+    assert!(m > 0.0 && m < 1.0, "{m}");
+}
+
+#[test]
 fn eval_relu_shift_eps_is_each_alphas_epsilon() {
     let out = pann(&[
         "eval",

@@ -81,6 +81,7 @@ pub fn poly_relu(sign: &CompositeSign, bound: f64, overflow: OverflowPolicy, shi
         bound,
         overflow,
         shift: shift.eta(sign)?,
+        offsets: Vec::new(),
     })
 }
 

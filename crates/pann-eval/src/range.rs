@@ -10,6 +10,7 @@
 //! - **Fixed**: a given number.
 
 use crate::error::{Error, Result};
+use crate::leak::leak_corrected;
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::run::{reorder, run, Progress, RunOutcome};
 use pann_approx::CompositeSign;
@@ -46,10 +47,15 @@ pub struct LeeResult {
     pub outcome: RunOutcome,
     /// Bounds tried, the last included.
     pub tried: usize,
+    /// With a mean-leak correction: the largest `|m_c|` at the bound found.
+    pub leak_correction_max: Option<f64>,
 }
 
 /// Lee et al.'s global-`B` search on `data` for the composite `sign` at every site, the ReLU argument shifted by
 /// `shift` (overflow still means `|x| > B`).
+///
+/// With `leak_calib`, every bound tried gets the mean-leak correction measured on those images
+/// ([`crate::leak`]): the search then finds the first `B` at which the *corrected* network has no overflow.
 #[allow(clippy::too_many_arguments)]
 pub fn lee_search(
     model: &Model,
@@ -59,6 +65,7 @@ pub fn lee_search(
     shift: ReluShift,
     batch: usize,
     search: &LeeSearch,
+    leak_calib: Option<&Dataset>,
     progress: &mut dyn Progress,
 ) -> Result<LeeResult> {
     let mut hard: Vec<usize> = Vec::new();
@@ -67,7 +74,13 @@ pub fn lee_search(
     let mut tried = 0;
     loop {
         tried += 1;
-        let acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count, shift)?;
+        let mut acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count, shift)?;
+        let mut leak_correction_max = None;
+        if let Some(calib) = leak_calib {
+            let (corrected, max) = leak_corrected(model, calib, norm, &acts, batch, progress)?;
+            acts = corrected;
+            leak_correction_max = Some(max);
+        }
         let order: Vec<usize> = hard
             .iter()
             .copied()
@@ -82,6 +95,7 @@ pub fn lee_search(
                     bound,
                     outcome: out,
                     tried,
+                    leak_correction_max,
                 })
             }
             Some(r) => {

@@ -2,6 +2,7 @@
 
 use crate::depth::network_depth;
 use crate::error::{Error, Result};
+use crate::leak::leak_corrected;
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::range::{calibrate, lee_search, LeeSearch};
 use crate::run::{run, Progress};
@@ -39,6 +40,9 @@ pub struct EvalConfig {
     pub batch: usize,
     /// Shift of the polynomial ReLU's argument (`ReluShift::NONE` for Lee et al.'s `x/B`).
     pub relu_shift: ReluShift,
+    /// Mean-leak correction ([`crate::leak`]): per-channel offsets measured on the calibration data set, for every
+    /// α and bound.
+    pub leak_correction: bool,
 }
 
 /// The exact network.
@@ -77,6 +81,9 @@ pub struct AlphaRow {
     /// Per-ReLU-site bounds, when they differ by site.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bounds: Option<Vec<f64>>,
+    /// With `--leak-correction`: the largest per-channel mean error `|m_c|` subtracted, over all sites.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leak_correction_max: Option<f64>,
     /// Polynomial arguments outside `[−1, 1]`, all sites.
     pub overflows: u64,
     /// Overflows per ReLU site (site name, count), sites without any left out.
@@ -112,7 +119,8 @@ pub trait RowSink {
 
 impl RowSink for () {}
 
-/// Evaluates `model` on `data` exactly and at every α of `cfg`; `calib` is needed by [`RangeRule::Calibrate`].
+/// Evaluates `model` on `data` exactly and at every α of `cfg`; `calib` is needed by [`RangeRule::Calibrate`] and
+/// by the mean-leak correction.
 pub fn evaluate_pann(
     model: &Model,
     data: &Dataset,
@@ -122,6 +130,17 @@ pub fn evaluate_pann(
     progress: &mut dyn Progress,
     sink: &mut dyn RowSink,
 ) -> Result<EvalSummary> {
+    if cfg.leak_correction && calib.is_none() {
+        return Err(Error::Invalid(
+            "the mean-leak correction needs a calibration data set".into(),
+        ));
+    }
+    let leak_calib = if cfg.leak_correction { calib } else { None };
+    if leak_calib.is_some_and(|c| c.n == 0) {
+        return Err(Error::Invalid(
+            "the mean-leak correction needs at least one calibration image".into(),
+        ));
+    }
     let t0 = Instant::now();
     let exact_out = run(
         model,
@@ -156,20 +175,30 @@ pub fn evaluate_pann(
         let t = Instant::now();
         let sign = cheapest_with_tables(alpha, &SearchConfig::default(), &mut tables)?;
         let eta = cfg.relu_shift.eta(&sign)?;
-        let (bounds, out, tries) = match &cfg.range {
+        let (bounds, out, tries, leak_max) = match &cfg.range {
             RangeRule::Lee(search) => {
-                let r = lee_search(model, data, norm, &sign, cfg.relu_shift, cfg.batch, search, progress)?;
-                (Bounds::Global(r.bound), r.outcome, r.tried)
+                let r = lee_search(
+                    model,
+                    data,
+                    norm,
+                    &sign,
+                    cfg.relu_shift,
+                    cfg.batch,
+                    search,
+                    leak_calib,
+                    progress,
+                )?;
+                (Bounds::Global(r.bound), r.outcome, r.tried, r.leak_correction_max)
             }
             RangeRule::Fixed(b) => {
                 let b = Bounds::Global(*b);
-                let out = planned_run(model, data, norm, &sign, &b, cfg, progress)?;
-                (b, out, 1)
+                let (out, leak) = planned_run(model, data, norm, leak_calib, &sign, &b, cfg, progress)?;
+                (b, out, 1, leak)
             }
             RangeRule::Calibrate { .. } => {
                 let b = calibrated.clone().expect("computed above");
-                let out = planned_run(model, data, norm, &sign, &b, cfg, progress)?;
-                (b, out, 1)
+                let (out, leak) = planned_run(model, data, norm, leak_calib, &sign, &b, cfg, progress)?;
+                (b, out, 1, leak)
             }
         };
         let row = AlphaRow {
@@ -184,6 +213,7 @@ pub fn evaluate_pann(
                 Bounds::PerSite { relu, .. } => Some(relu.clone()),
                 Bounds::Global(_) => None,
             },
+            leak_correction_max: leak_max,
             overflows: out.stats.total_overflows(),
             overflow_sites: model
                 .relu_sites()
@@ -207,17 +237,29 @@ pub fn evaluate_pann(
     })
 }
 
-/// One pass with `sign` at every site under `bounds` and the configured overflow policy.
+/// One pass with `sign` at every site under `bounds` and the configured overflow policy; with `leak_calib`, the
+/// mean-leak correction measured on it first (and its largest `|m_c|` returned).
+#[allow(clippy::too_many_arguments)]
 fn planned_run(
     model: &Model,
     data: &Dataset,
     norm: &Normalization,
+    leak_calib: Option<&Dataset>,
     sign: &CompositeSign,
     bounds: &Bounds,
     cfg: &EvalConfig,
     progress: &mut dyn Progress,
-) -> Result<crate::run::RunOutcome> {
-    let acts = plan(model, &[sign], bounds, cfg.overflow, cfg.relu_shift)?;
+) -> Result<(crate::run::RunOutcome, Option<f64>)> {
+    let mut acts = plan(model, &[sign], bounds, cfg.overflow, cfg.relu_shift)?;
+    let mut leak_max = None;
+    if let Some(calib) = leak_calib {
+        let (corrected, max) = leak_corrected(model, calib, norm, &acts, cfg.batch, progress)?;
+        acts = corrected;
+        leak_max = Some(max);
+    }
     let label = format!("α={} B≤{:.1}", sign.alpha, bounds.max());
-    run(model, data, norm, &acts, cfg.batch, false, &label, progress)
+    Ok((
+        run(model, data, norm, &acts, cfg.batch, false, &label, progress)?,
+        leak_max,
+    ))
 }

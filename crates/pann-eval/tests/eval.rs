@@ -32,6 +32,7 @@ fn lee_search_finds_the_first_bound_without_overflow() {
         ReluShift::NONE,
         100,
         &LeeSearch::default(),
+        None,
         &mut Silent,
     )
     .unwrap();
@@ -111,6 +112,7 @@ fn sweep_reports_one_row_per_alpha_with_depths() {
         overflow: OverflowPolicy::Count,
         batch: 100,
         relu_shift: ReluShift::NONE,
+        leak_correction: false,
     };
     let s = evaluate_pann(
         &model,
@@ -242,4 +244,93 @@ fn perturbation_sweep_covers_every_configuration_and_degrades_with_size() {
         assert!((pair[0].accuracy - exact).abs() <= 0.01, "{:?} vs {exact}", pair[0]);
         assert!(pair[1].accuracy <= pair[0].accuracy + 0.01, "{pair:?}");
     }
+}
+
+/// Per site: the summed error of the uncorrected and of the corrected polynomial ReLU on the exact network's
+/// inputs, and the number of inputs.
+struct ErrorWatch<'a> {
+    plain: &'a pann_nn::Activations,
+    corrected: &'a pann_nn::Activations,
+    sums: Vec<(f64, f64, u64)>,
+}
+
+impl pann_nn::SiteHook for ErrorWatch<'_> {
+    fn relu_input(&mut self, site: usize, _name: &str, x: &tch::Tensor) -> pann_nn::Result<()> {
+        let relu = x.relu();
+        let err = |act: &pann_nn::Activation| -> f64 {
+            let (y, _) = pann_nn::apply_relu(x, act).unwrap();
+            (y.to_kind(tch::Kind::Double) - relu.to_kind(tch::Kind::Double))
+                .sum(tch::Kind::Double)
+                .double_value(&[])
+        };
+        let s = &mut self.sums[site];
+        s.0 += err(&self.plain.relu[site]);
+        s.1 += err(&self.corrected.relu[site]);
+        s.2 += x.numel() as u64;
+        Ok(())
+    }
+}
+
+#[test]
+fn leak_correction_zeroes_the_mean_error_on_the_calibration_inputs() {
+    use pann_eval::leak::leak_corrected;
+    let (model, data) = setup(100);
+    let norm = Normalization::imagenet();
+    let bounds = calibrate(&model, &data, &norm, 50, 1.1, &mut Silent).unwrap();
+    let sign = CompositeSign::for_alpha(6).unwrap();
+    let plain = plan(&model, &[&sign], &bounds, OverflowPolicy::Count, ReluShift::NONE).unwrap();
+    let (corrected, max) = leak_corrected(&model, &data, &norm, &plain, 50, &mut Silent).unwrap();
+    assert!(max > 0.0);
+    let mut watch = ErrorWatch {
+        plain: &plain,
+        corrected: &corrected,
+        sums: vec![(0.0, 0.0, 0); model.relu_sites().len()],
+    };
+    let exact = pann_nn::Activations::exact_for(&model);
+    pann_nn::evaluate_with_hook(&model, &data, &norm, 50, &exact, &mut watch).unwrap();
+    for (site, &(before, after, n)) in watch.sums.iter().enumerate() {
+        let (before, after) = (before / n as f64, after / n as f64);
+        assert!(
+            before < 0.0,
+            "site {site}: mean error {before} should be a negative leak"
+        );
+        assert!(
+            after.abs() < 1e-3 * before.abs(),
+            "site {site}: mean error {before} → {after} after the correction"
+        );
+    }
+}
+
+#[test]
+fn sweep_with_leak_correction_reports_the_largest_offset() {
+    let (model, data) = setup(100);
+    let norm = Normalization::imagenet();
+    let base = EvalConfig {
+        alphas: vec![9],
+        range: RangeRule::Fixed(60.0),
+        overflow: OverflowPolicy::Count,
+        batch: 100,
+        relu_shift: ReluShift::NONE,
+        leak_correction: false,
+    };
+    let leak = EvalConfig {
+        leak_correction: true,
+        ..base.clone()
+    };
+    let plain = evaluate_pann(&model, &data, &norm, Some(&data), &base, &mut Silent, &mut ()).unwrap();
+    assert_eq!(plain.rows[0].leak_correction_max, None);
+    let fixed = evaluate_pann(&model, &data, &norm, Some(&data), &leak, &mut Silent, &mut ()).unwrap();
+    let m = fixed.rows[0].leak_correction_max.unwrap();
+    assert!(m > 0.0 && m < 1.0, "{m}");
+    let lee = EvalConfig {
+        range: RangeRule::Lee(LeeSearch::default()),
+        ..leak.clone()
+    };
+    let l = evaluate_pann(&model, &data, &norm, Some(&data), &lee, &mut Silent, &mut ()).unwrap();
+    assert!(l.rows[0].leak_correction_max.unwrap() > 0.0);
+    assert_eq!(l.rows[0].overflows, 0);
+    // No calibration images, or none at all: an error, not an uncorrected run.
+    assert!(evaluate_pann(&model, &data, &norm, None, &leak, &mut Silent, &mut ()).is_err());
+    let empty = pann_eval::run::reorder(&data, &[]);
+    assert!(evaluate_pann(&model, &data, &norm, Some(&empty), &leak, &mut Silent, &mut ()).is_err());
 }

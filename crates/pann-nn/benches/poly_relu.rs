@@ -28,6 +28,7 @@ fn bench(c: &mut Criterion) {
             bound: 50.0,
             overflow: OverflowPolicy::Count,
             shift: 0.0,
+            offsets: Vec::new(),
         };
         let name = format!("{degrees:?}");
         group.bench_with_input(BenchmarkId::from_parameter(name), &relu, |b, relu| {

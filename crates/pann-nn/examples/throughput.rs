@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         bound: 50.0,
         overflow: OverflowPolicy::Count,
         shift: 0.0,
+        offsets: Vec::new(),
     });
     let n = model.relu_sites().len();
     let acts = Activations::uniform(n, poly.clone(), 0, PoolActivation::Exact);

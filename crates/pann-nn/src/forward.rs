@@ -45,6 +45,7 @@ pub(crate) enum PreparedRelu {
         p: Composite,
         arg: kernel::ReluArg,
         overflow: OverflowPolicy,
+        offsets: Vec<f64>,
     },
 }
 
@@ -67,6 +68,7 @@ impl PreparedRelu {
                 p: r.prepare()?,
                 arg: kernel::ReluArg::of(r),
                 overflow: r.overflow,
+                offsets: r.offsets.clone(),
             },
         })
     }
@@ -249,6 +251,20 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
         };
     }
     let mut x = cpu_f32_contiguous(x)?;
+    let offsets = match act {
+        PreparedRelu::Poly { offsets, .. } if !offsets.is_empty() => {
+            let (c, plane) = channel_layout(&x);
+            if c != offsets.len() {
+                return Err(Error::BadActivation(format!(
+                    "{} ReLU offsets for an input of shape {:?} ({c} channels)",
+                    offsets.len(),
+                    x.size()
+                )));
+            }
+            kernel::ChannelOffsets::new(offsets, plane, x.numel())?
+        }
+        _ => None,
+    };
     let st = {
         // SAFETY: `x` is a contiguous CPU f32 tensor we own, and nothing else reads or writes
         // its storage while the slice lives.
@@ -260,10 +276,21 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
                 max_abs: q.apply_slice(v),
                 ..SiteStats::default()
             },
-            PreparedRelu::Poly { p, arg, .. } => kernel::relu_poly(v, p, *arg),
+            PreparedRelu::Poly { p, arg, .. } => kernel::relu_poly(v, p, *arg, offsets),
         }
     };
     Ok((x, st))
+}
+
+/// Channels and values per channel and image of a tensor `[N, C, …]`: `(C, product of the
+/// rest)`; a tensor of fewer than two dimensions is one channel.
+pub(crate) fn channel_layout(x: &Tensor) -> (usize, usize) {
+    let size = x.size();
+    if size.len() < 2 {
+        return (1, (x.numel()).max(1));
+    }
+    let plane: i64 = size[2..].iter().product();
+    (size[1].max(0) as usize, plane.max(1) as usize)
 }
 
 fn max_pool(x: &Tensor, k: i64, act: &PreparedPool) -> Result<(Tensor, SiteStats)> {

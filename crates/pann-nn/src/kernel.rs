@@ -51,8 +51,26 @@ mod avx2 {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn relu_chunk(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
-        super::relu_chunk::<true>(x, p, arg)
+    pub(super) unsafe fn relu_chunk(
+        x: &mut [f32],
+        start: usize,
+        p: &Composite,
+        arg: ReluArg,
+        offsets: Option<ChannelOffsets<'_>>,
+    ) -> SiteStats {
+        super::relu_chunk::<true>(x, start, p, arg, offsets)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn leak_chunk(
+        x: &[f32],
+        start: usize,
+        p: &Composite,
+        arg: ReluArg,
+        plane: usize,
+        sums: &mut [f64],
+    ) {
+        super::leak_chunk::<true>(x, start, p, arg, plane, sums)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -111,9 +129,88 @@ fn eval_lanes<const FMA: bool>(p: &Composite, t: &mut [f64; LANES]) {
 ///
 /// The same kernel the models use, for callers without tensors. The overflow policy `Clamp`
 /// clamps; `Count` and `Error` only count (the caller decides what an overflow means here).
+/// With per-channel offsets (`relu.offsets` non-empty, `C` of them) the values are taken as a
+/// `[N, C]` layout: value `i` is in channel `i % C` (see [`poly_relu_planes`] for `[N, C, H, W]`).
 pub fn poly_relu_slice(x: &mut [f32], relu: &crate::PolyRelu) -> crate::Result<SiteStats> {
+    poly_relu_planes(x, relu, 1)
+}
+
+/// [`poly_relu_slice`] for values laid out as `[N, C, plane]` (NCHW with `plane = H·W`): value `i`
+/// is in channel `(i / plane) % C` and gets `relu.offsets[(i / plane) % C]` subtracted.
+pub fn poly_relu_planes(x: &mut [f32], relu: &crate::PolyRelu, plane: usize) -> crate::Result<SiteStats> {
     let p = relu.prepare()?;
-    Ok(relu_poly(x, &p, ReluArg::of(relu)))
+    let offsets = ChannelOffsets::new(&relu.offsets, plane, x.len())?;
+    Ok(relu_poly(x, &p, ReluArg::of(relu), offsets))
+}
+
+/// Per-channel sums of the polynomial ReLU's error `e(x) = x·(1 + p(t))/2 − max(x, 0)`, in `f64`.
+///
+/// The values are laid out as `[N, C, plane]` with `C = channels`; entry `c` of the result is
+/// the sum of `e(x)` over the values of channel `c`. `relu.offsets` is ignored: this is the
+/// error of the uncorrected polynomial (what a mean-leak correction subtracts). The argument
+/// is formed exactly as in the ReLU kernel (bound, shift, clamping); the sums are made in a
+/// fixed order, so they do not depend on the thread schedule.
+pub fn poly_relu_error_sums(
+    x: &[f32],
+    relu: &crate::PolyRelu,
+    channels: usize,
+    plane: usize,
+) -> crate::Result<Vec<f64>> {
+    let p = relu.prepare()?;
+    check_layout(channels, plane, x.len())?;
+    let arg = ReluArg::of(relu);
+    let partial = |(k, chunk): (usize, &[f32])| {
+        let mut sums = vec![0.0; channels];
+        dispatch!(leak_chunk(chunk, k * CHUNK, &p, arg, plane, &mut sums));
+        sums
+    };
+    let parts: Vec<Vec<f64>> = if x.len() < PARALLEL_MIN {
+        x.chunks(CHUNK).enumerate().map(partial).collect()
+    } else {
+        x.par_chunks(CHUNK).enumerate().map(partial).collect()
+    };
+    let mut total = vec![0.0; channels];
+    for part in parts {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t += v;
+        }
+    }
+    Ok(total)
+}
+
+fn check_layout(channels: usize, plane: usize, len: usize) -> crate::Result<()> {
+    if channels == 0 || plane == 0 || !len.is_multiple_of(channels * plane) {
+        return Err(crate::Error::BadInput(format!(
+            "{len} values are not a whole number of {channels} channels of {plane} values"
+        )));
+    }
+    Ok(())
+}
+
+/// Per-channel constants subtracted from a polynomial ReLU's output: value `i` of the buffer
+/// is in channel `(i / plane) % values.len()`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChannelOffsets<'a> {
+    /// One offset per channel.
+    pub values: &'a [f64],
+    /// Values per channel and image (`H·W` for NCHW, 1 for `[N, C]`).
+    pub plane: usize,
+}
+
+impl<'a> ChannelOffsets<'a> {
+    /// `None` for no offsets; an error unless `len` is a whole number of `[C, plane]` blocks.
+    pub(crate) fn new(values: &'a [f64], plane: usize, len: usize) -> crate::Result<Option<Self>> {
+        if values.is_empty() {
+            return Ok(None);
+        }
+        check_layout(values.len(), plane, len)?;
+        Ok(Some(Self { values, plane }))
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> f64 {
+        self.values[(i / self.plane) % self.values.len()]
+    }
 }
 
 /// How a polynomial ReLU forms the argument of `p`: `t = (1 − shift)·clamp?(x/bound) − shift`.
@@ -137,32 +234,43 @@ impl ReluArg {
     }
 }
 
-/// Polynomial ReLU in place: `x ← x·(1 + p(t))/2` with `t = (1 − η)·x/b − η`, in parallel.
+/// Polynomial ReLU in place: `x ← x·(1 + p(t))/2 − o_c` with `t = (1 − η)·x/b − η`, in
+/// parallel; `o_c` is the offset of the value's channel (none without `offsets`).
 ///
 /// Returns the statistics of the inputs (overflow means `|x| > b`, whatever the shift); with
 /// `clamp` the ratio `x/b` is clamped to `[−1, 1]` before the shift.
-pub(crate) fn relu_poly(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
+pub(crate) fn relu_poly(x: &mut [f32], p: &Composite, arg: ReluArg, offsets: Option<ChannelOffsets<'_>>) -> SiteStats {
     if x.len() < PARALLEL_MIN {
-        return dispatch!(relu_chunk(x, p, arg));
+        return dispatch!(relu_chunk(x, 0, p, arg, offsets));
     }
     x.par_chunks_mut(CHUNK)
-        .map(|chunk| dispatch!(relu_chunk(chunk, p, arg)))
+        .enumerate()
+        .map(|(k, chunk)| dispatch!(relu_chunk(chunk, k * CHUNK, p, arg, offsets)))
         .reduce(SiteStats::default, SiteStats::merged)
 }
 
+/// `x` starts at index `start` of the whole buffer (it fixes the channels).
 #[inline(always)]
-fn relu_chunk<const FMA: bool>(x: &mut [f32], p: &Composite, arg: ReluArg) -> SiteStats {
+fn relu_chunk<const FMA: bool>(
+    x: &mut [f32],
+    start: usize,
+    p: &Composite,
+    arg: ReluArg,
+    offsets: Option<ChannelOffsets<'_>>,
+) -> SiteStats {
     let mut acc = RangeAcc::default();
     let mut blocks = x.chunks_exact_mut(LANES);
+    let mut pos = start;
     for v in &mut blocks {
-        relu_block::<FMA>(v.try_into().expect("exact chunk"), p, arg, &mut acc);
+        relu_block::<FMA>(v.try_into().expect("exact chunk"), pos, p, arg, offsets, &mut acc);
+        pos += LANES;
     }
     let rest = blocks.into_remainder();
     if !rest.is_empty() {
         let mut padded = [0.0f32; LANES];
         padded[..rest.len()].copy_from_slice(rest);
         // Zero padding changes neither the maximum nor the overflow count.
-        relu_block::<FMA>(&mut padded, p, arg, &mut acc);
+        relu_block::<FMA>(&mut padded, pos, p, arg, offsets, &mut acc);
         rest.copy_from_slice(&padded[..rest.len()]);
     }
     SiteStats {
@@ -171,6 +279,47 @@ fn relu_chunk<const FMA: bool>(x: &mut [f32], p: &Composite, arg: ReluArg) -> Si
         max_abs: acc.max_abs,
         max_ratio: acc.max_abs / arg.bound,
     }
+}
+
+/// Adds `e(x) = x·(1 + p(t))/2 − max(x, 0)` of every value of `x` (which starts at index
+/// `start` of a `[N, C, plane]` buffer) to `sums[channel]`.
+#[inline(always)]
+fn leak_chunk<const FMA: bool>(x: &[f32], start: usize, p: &Composite, arg: ReluArg, plane: usize, sums: &mut [f64]) {
+    let channels = sums.len();
+    for (b, block) in x.chunks(LANES).enumerate() {
+        let mut v = [0.0f32; LANES];
+        v[..block.len()].copy_from_slice(block);
+        let xs: [f64; LANES] = std::array::from_fn(|l| v[l] as f64);
+        let mut t = relu_argument::<FMA>(&xs, arg);
+        eval_lanes::<FMA>(p, &mut t);
+        let pos = start + b * LANES;
+        for l in 0..block.len() {
+            let e = xs[l] * (1.0 + t[l]) * 0.5 - xs[l].max(0.0);
+            sums[((pos + l) / plane) % channels] += e;
+        }
+    }
+}
+
+/// The argument `t = (1 − η)·clamp?(x/b) − η` of every lane.
+#[inline(always)]
+fn relu_argument<const FMA: bool>(xs: &[f64; LANES], arg: ReluArg) -> [f64; LANES] {
+    let ReluArg { bound: b, clamp, shift } = arg;
+    // Multiplying by 1/b instead of dividing saves a fifth of the time; it moves t by at
+    // most one ulp.
+    let inv_b = 1.0 / b;
+    let mut t: [f64; LANES] = std::array::from_fn(|l| xs[l] * inv_b);
+    if clamp {
+        for tl in &mut t {
+            *tl = tl.clamp(-1.0, 1.0);
+        }
+    }
+    // t ← (1 − η)·t − η. With η = 0 this is t·1 + (−0) = t bit for bit, so the unshifted
+    // ReLU is unchanged.
+    let (scale, offset) = (1.0 - shift, -shift);
+    for tl in &mut t {
+        *tl = fmadd::<FMA>(*tl, scale, offset);
+    }
+    t
 }
 
 /// Running maximum and overflow count of one chunk.
@@ -183,32 +332,34 @@ struct RangeAcc {
 // A plain function, not a closure: a closure would be compiled without the caller's target
 // features, turning every `mul_add` into a library call (measured 10× slower).
 #[inline(always)]
-fn relu_block<const FMA: bool>(v: &mut [f32; LANES], p: &Composite, arg: ReluArg, acc: &mut RangeAcc) {
-    let ReluArg { bound: b, clamp, shift } = arg;
+fn relu_block<const FMA: bool>(
+    v: &mut [f32; LANES],
+    pos: usize,
+    p: &Composite,
+    arg: ReluArg,
+    offsets: Option<ChannelOffsets<'_>>,
+    acc: &mut RangeAcc,
+) {
+    let b = arg.bound;
     let xs: [f64; LANES] = std::array::from_fn(|l| v[l] as f64);
-    // Multiplying by 1/b instead of dividing saves a fifth of the time; it moves t by at
-    // most one ulp.
-    let inv_b = 1.0 / b;
-    let mut t: [f64; LANES] = std::array::from_fn(|l| xs[l] * inv_b);
     for &x in &xs {
         let a = x.abs();
         acc.max_abs = if a > acc.max_abs { a } else { acc.max_abs };
         acc.overflows += u64::from(a > b || a.is_nan());
     }
-    if clamp {
-        for tl in &mut t {
-            *tl = tl.clamp(-1.0, 1.0);
-        }
-    }
-    // t ← (1 − η)·t − η. With η = 0 this is t·1 + (−0) = t bit for bit, so the unshifted
-    // ReLU is unchanged.
-    let (scale, offset) = (1.0 - shift, -shift);
-    for tl in &mut t {
-        *tl = fmadd::<FMA>(*tl, scale, offset);
-    }
+    let mut t = relu_argument::<FMA>(&xs, arg);
     eval_lanes::<FMA>(p, &mut t);
-    for l in 0..LANES {
-        v[l] = (xs[l] * (1.0 + t[l]) * 0.5) as f32;
+    match offsets {
+        None => {
+            for l in 0..LANES {
+                v[l] = (xs[l] * (1.0 + t[l]) * 0.5) as f32;
+            }
+        }
+        Some(o) => {
+            for l in 0..LANES {
+                v[l] = (xs[l] * (1.0 + t[l]) * 0.5 - o.at(pos + l)) as f32;
+            }
+        }
     }
 }
 
@@ -371,6 +522,7 @@ mod tests {
                 clamp: false,
                 shift: 0.0,
             },
+            None,
         );
         for (&x, &y) in xs.iter().zip(&ys) {
             let x = x as f64;
@@ -398,6 +550,7 @@ mod tests {
                 clamp: true,
                 shift: 0.0,
             },
+            None,
         );
         assert_eq!(st.overflows, 3);
         assert_eq!(v[0], 8.0);

@@ -48,6 +48,12 @@ pub struct PolyRelu {
     /// moves to `0 < x < 2ηB/(1 − η)`. Under CKKS it costs no depth: the factor `(1 − η)/B`
     /// folds into the previous linear layer and `−η` is a constant addition.
     pub shift: f64,
+    /// Per-channel constants `o_c` subtracted from the output: `x·(1 + p(t))/2 − o_c` for an
+    /// input of channel `c` (dimension 1 of the tensor: `C` of NCHW, the features of `[N, F]`).
+    /// Empty: none. A mean-leak correction sets `o_c` to the mean error `E[e(x)]` of channel `c`
+    /// on calibration data ([`crate::leak`]), making the error zero-mean per channel. Under CKKS
+    /// it costs no depth: a constant added to a ciphertext.
+    pub offsets: Vec<f64>,
 }
 
 /// Polynomial max-pool: a pairwise tree of `((a+b) + (a−b)·p((a−b)/D_l))/2`.
@@ -127,12 +133,15 @@ impl PolyRelu {
             )));
         }
         check_shift(self.shift)?;
+        if let Some(o) = self.offsets.iter().find(|o| !o.is_finite()) {
+            return Err(Error::BadActivation(format!("ReLU offset {o} is not finite")));
+        }
         Composite::new(&self.components)
     }
 
     /// The approximation at one point, in `f64` (reference and plotting; the network uses the
-    /// kernel). The overflow policy's clamping applies (to `x/B`, before the shift), its
-    /// counting does not.
+    /// kernel), without the per-channel offsets. The overflow policy's clamping applies (to
+    /// `x/B`, before the shift), its counting does not.
     pub fn eval(&self, x: f64) -> Result<f64> {
         let p = self.prepare()?;
         let mut u = x / self.bound;
@@ -207,6 +216,7 @@ mod tests {
             bound: 2.0,
             overflow: OverflowPolicy::Count,
             shift: 0.0,
+            offsets: Vec::new(),
         };
         // x = 2: t = 1, p(1) = 1, relu ≈ 2.
         assert!((r.eval(2.0).unwrap() - 2.0).abs() < 1e-15);
@@ -230,8 +240,15 @@ mod tests {
             bound: 0.0,
             overflow: OverflowPolicy::Count,
             shift: 0.0,
+            offsets: Vec::new(),
         };
         assert!(r.prepare().is_err());
+        let nan_offset = PolyRelu {
+            bound: 1.0,
+            offsets: vec![0.0, f64::NAN],
+            ..r.clone()
+        };
+        assert!(nan_offset.prepare().is_err());
         for bad in [-0.1, 0.5, 0.7, f64::NAN, f64::INFINITY] {
             let r = PolyRelu {
                 bound: 1.0,

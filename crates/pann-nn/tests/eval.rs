@@ -45,6 +45,7 @@ fn evaluate_with_stops_at_the_first_overflow() -> anyhow::Result<()> {
         bound: 1e-3,
         overflow: OverflowPolicy::Count,
         shift: 0.0,
+        offsets: Vec::new(),
     });
     let acts = Activations::uniform(model.relu_sites().len(), relu, 0, PoolActivation::Exact);
     let mut ctx = ForwardCtx::new(&model, &acts)?;

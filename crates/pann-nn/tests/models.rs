@@ -198,6 +198,7 @@ fn smallcnn_forward_is_the_documented_network() -> anyhow::Result<()> {
             bound: 20.0,
             overflow: OverflowPolicy::Clamp,
             shift: 0.0,
+            offsets: Vec::new(),
         }),
         0,
         PoolActivation::Exact,
@@ -224,6 +225,7 @@ fn vgg_with_polynomial_pool_runs_and_records() -> anyhow::Result<()> {
             bound: 20.0,
             overflow: OverflowPolicy::Clamp,
             shift: 0.0,
+            offsets: Vec::new(),
         }),
         5,
         PoolActivation::Poly(PolyMax {

@@ -76,6 +76,7 @@ fn relu_kernel_matches_tensor_reference() -> anyhow::Result<()> {
             bound: 10.0,
             overflow: policy,
             shift,
+            offsets: Vec::new(),
         };
         let (y, st) = apply_relu(&x, &Activation::Poly(relu))?;
         assert_eq!(y.size(), x.size());
@@ -98,6 +99,7 @@ fn relu_overflow_counts_and_maxima() -> anyhow::Result<()> {
         bound,
         overflow: OverflowPolicy::Count,
         shift: 0.0,
+        offsets: Vec::new(),
     };
     let (_, st) = apply_relu(&x, &Activation::Poly(relu.clone()))?;
     assert_eq!(st.overflows, want);
@@ -205,6 +207,7 @@ fn model_sites_count_overflows_and_error_names_the_site() -> anyhow::Result<()> 
             bound,
             overflow,
             shift: 0.0,
+            offsets: Vec::new(),
         })
     };
     let n = model.relu_sites().len();

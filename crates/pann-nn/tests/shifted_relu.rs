@@ -20,6 +20,7 @@ fn relu(sign: &CompositeSign, shift: f64) -> PolyRelu {
         bound: B,
         overflow: OverflowPolicy::Count,
         shift,
+        offsets: Vec::new(),
     }
 }
 

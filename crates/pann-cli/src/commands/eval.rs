@@ -67,6 +67,11 @@ pub struct EvalArgs {
     /// |x| > B. 0 is Lee et al.'s x/B.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     relu_shift: String,
+    /// Mean-leak correction: subtract from each polynomial ReLU's output, per site and channel, the mean error
+    /// E[x·(1 + p)/2 − ReLU(x)] measured on the exact network's inputs over the calibration images
+    /// (--calib-images training images), for every α and bound. Makes the error zero-mean per channel; no depth.
+    #[arg(long)]
+    leak_correction: bool,
     /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
     #[arg(long, default_value = "imagenet")]
     norm: String,
@@ -141,8 +146,10 @@ fn relu_shift(s: &str) -> Result<ReluShift> {
     Ok(ReluShift::Fixed(v))
 }
 
-/// Prints rows as they are finished.
-struct TablePrinter;
+/// Prints rows as they are finished; with the mean-leak correction, one more column (the largest |m_c|).
+struct TablePrinter {
+    leak: bool,
+}
 
 impl RowSink for TablePrinter {
     fn exact(&mut self, r: &ExactRow) {
@@ -153,13 +160,17 @@ impl RowSink for TablePrinter {
             r.total,
             r.max_relu_input
         );
-        println!(
+        print!(
             "{:>3} {:<16} {:>8} {:>8} {:>7} {:>10} {:>6} {:>6} {:>6} {:>7}",
             "α", "degrees", "acc %", "B", "η", "overflows", "ReLU d", "net d", "tries", "s"
         );
+        if self.leak {
+            print!(" {:>10}", "max |m_c|");
+        }
+        println!();
     }
     fn row(&mut self, r: &AlphaRow) {
-        println!(
+        print!(
             "{:>3} {:<16} {:>8.2} {:>8.1} {:>7.4} {:>10} {:>6} {:>6} {:>6} {:>7.1}",
             r.alpha,
             format!("{:?}", r.degrees),
@@ -172,6 +183,10 @@ impl RowSink for TablePrinter {
             r.range_tries,
             r.seconds
         );
+        if let Some(m) = r.leak_correction_max {
+            print!(" {m:>10.3e}");
+        }
+        println!();
     }
 }
 
@@ -181,6 +196,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let range = range_rule(&args.range, args.margin)?;
     let relu_shift = relu_shift(&args.relu_shift)?;
     let norm: Normalization = args.norm.parse()?;
+    if args.leak_correction && args.calib_images == 0 {
+        bail!("--leak-correction needs calibration images: --calib-images must be at least 1");
+    }
     let shared = shared_dir();
     let model_path = args
         .model
@@ -192,14 +210,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
     let model = load_model(&model_path, args.arch.as_deref())?;
     let test = load_data(args.dataset, &data_dir, Split::Test, args.images)?;
-    let calib = match range {
-        RangeRule::Calibrate { .. } => Some(load_data(
+    let calib = if matches!(range, RangeRule::Calibrate { .. }) || args.leak_correction {
+        Some(load_data(
             args.dataset,
             &data_dir,
             Split::Train,
             Some(args.calib_images),
-        )?),
-        _ => None,
+        )?)
+    } else {
+        None
     };
     let overflow = match args.on_overflow {
         OnOverflow::Count => OverflowPolicy::Count,
@@ -212,6 +231,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         overflow,
         batch: args.batch,
         relu_shift,
+        leak_correction: args.leak_correction,
     };
     if !args.json {
         println!(
@@ -226,7 +246,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let summary = if args.json {
         evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut ())?
     } else {
-        evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut TablePrinter)?
+        evaluate_pann(
+            &model,
+            &test,
+            &norm,
+            calib.as_ref(),
+            &cfg,
+            &mut bar,
+            &mut TablePrinter {
+                leak: args.leak_correction,
+            },
+        )?
     };
     if let Some(path) = &args.plot {
         plot::accuracy_plot(&summary, path).with_context(|| format!("cannot write plot {}", path.display()))?;

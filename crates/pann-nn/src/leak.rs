@@ -1,0 +1,125 @@
+//! Mean-leak correction of polynomial ReLUs.
+//!
+//! The error `e(x) = x·(1 + p(t))/2 − max(x, 0)` of a polynomial ReLU is `≤ 0` near zero on
+//! both sides (small negative inputs leak a negative value, small positive ones are damped): a
+//! constant-sign error. The correction subtracts, per site and channel, the mean error
+//! `m_c = E[e(x)]` over calibration inputs, so that the error becomes zero-mean per channel
+//! ([`crate::PolyRelu::offsets`]).
+//!
+//! [`LeakMeter`] is a [`SiteHook`] that sums `e(x)` per channel at every polynomial ReLU site of
+//! a plan. It is meant to watch the *exact* network on the calibration images: the inputs the
+//! polynomial sees are then the exact ones, a first-order estimate — the corrected approximate
+//! network's own inputs differ by the (small) errors of the earlier sites.
+
+use tch::{Device, Kind, Tensor};
+
+use crate::activation::{Activation, Activations};
+use crate::error::{Error, Result};
+use crate::forward::{channel_layout, SiteHook};
+use crate::kernel::poly_relu_error_sums;
+use crate::poly::PolyRelu;
+
+/// Per-channel sums of the polynomial ReLU error at every polynomial ReLU site of a plan.
+#[derive(Debug, Clone)]
+pub struct LeakMeter {
+    /// The polynomial of each ReLU site (`None` at other sites).
+    relu: Vec<Option<PolyRelu>>,
+    /// Per site, per channel: sum of `e(x)`.
+    sums: Vec<Vec<f64>>,
+    /// Per site: values seen per channel.
+    counts: Vec<u64>,
+}
+
+impl LeakMeter {
+    /// A meter for the polynomial ReLU sites of `acts` (their offsets are ignored: the error
+    /// measured is the uncorrected one).
+    pub fn new(acts: &Activations) -> Result<Self> {
+        let relu: Vec<Option<PolyRelu>> = acts
+            .relu
+            .iter()
+            .map(|a| match a {
+                Activation::Poly(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        for r in relu.iter().flatten() {
+            r.prepare()?;
+        }
+        let n = relu.len();
+        Ok(Self {
+            relu,
+            sums: vec![Vec::new(); n],
+            counts: vec![0; n],
+        })
+    }
+
+    /// Adds the errors of the values of `x` (`[N, C, …]`) at ReLU site `site`.
+    pub fn add(&mut self, site: usize, x: &Tensor) -> Result<()> {
+        let Some(Some(relu)) = self.relu.get(site) else {
+            return Ok(());
+        };
+        if x.numel() == 0 {
+            return Ok(());
+        }
+        let (c, plane) = channel_layout(x);
+        let x = x.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
+        // SAFETY: `x` is a contiguous CPU f32 tensor of `numel` values, only read while the
+        // slice lives.
+        let v = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
+        let s = poly_relu_error_sums(v, relu, c, plane)?;
+        let sums = &mut self.sums[site];
+        if sums.is_empty() {
+            *sums = vec![0.0; c];
+        } else if sums.len() != c {
+            return Err(Error::BadInput(format!(
+                "ReLU site {site}: {c} channels after {} before",
+                sums.len()
+            )));
+        }
+        for (a, b) in sums.iter_mut().zip(s) {
+            *a += b;
+        }
+        self.counts[site] += (v.len() / c) as u64;
+        Ok(())
+    }
+
+    /// The mean error `m_c` per channel at every ReLU site (empty for sites that are not
+    /// polynomial or saw no input).
+    pub fn means(&self) -> Vec<Vec<f64>> {
+        self.sums
+            .iter()
+            .zip(&self.counts)
+            .map(|(s, &n)| s.iter().map(|v| v / n.max(1) as f64).collect())
+            .collect()
+    }
+}
+
+impl SiteHook for LeakMeter {
+    fn relu_input(&mut self, site: usize, _name: &str, x: &Tensor) -> Result<()> {
+        self.add(site, x)
+    }
+}
+
+/// `acts` with the per-channel `offsets[i]` at every polynomial ReLU site `i` (sites with an
+/// empty entry keep none).
+pub fn with_offsets(acts: &Activations, offsets: &[Vec<f64>]) -> Result<Activations> {
+    if offsets.len() != acts.relu.len() {
+        return Err(Error::BadActivation(format!(
+            "{} offset lists for {} ReLU sites",
+            offsets.len(),
+            acts.relu.len()
+        )));
+    }
+    let mut out = acts.clone();
+    for (a, o) in out.relu.iter_mut().zip(offsets) {
+        if let Activation::Poly(r) = a {
+            r.offsets = o.clone();
+        }
+    }
+    Ok(out)
+}
+
+/// The largest `|m_c|` over all sites and channels.
+pub fn max_abs_offset(offsets: &[Vec<f64>]) -> f64 {
+    offsets.iter().flatten().fold(0.0, |m, v| m.max(v.abs()))
+}
