@@ -9,4 +9,7 @@ cargo build --release --quiet -p pann-cli
 for a in 7 6; do
     target/release/pann he infer --alpha "$a" --images 100 --json > "results/he/infer-alpha$a.json"
 done
+# Fashion-MNIST (Debian package dataset-fashion-mnist) with the model trained on it.
+target/release/pann he infer --model models/smallcnn-fashion-mnist.safetensors --dataset fashion-mnist \
+    --data /usr/share/datasets/fashion-mnist --alpha 7 --images 100 --json > results/he/infer-fashion-alpha7.json
 cargo bench -p pann-he 2>/dev/null | grep -E "^(pn1[456]|\s+time:)" > results/he/bench.txt

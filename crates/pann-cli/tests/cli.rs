@@ -5,7 +5,7 @@ use common::{assert_clean_error, pann};
 use std::path::{Path, PathBuf};
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    pann_data::shared_dir()
 }
 
 #[test]

@@ -66,10 +66,8 @@ fn bad_input_gives_one_line_errors() {
         &pann(&["he", "infer", "--model", junk.to_str().unwrap()]),
         &["junk.safetensors", "safetensors"],
     );
-    let resnet = format!(
-        "{}/../../../shared/models/resnet20-akamaster.safetensors",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let resnet = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let resnet = resnet.to_str().unwrap().to_string();
     if std::path::Path::new(&resnet).exists() {
         assert_clean_error(&pann(&["he", "infer", "--model", &resnet]), &["smallcnn"]);
     }

@@ -3,11 +3,10 @@
 
 mod common;
 use common::{assert_clean_error, pann};
-use std::path::PathBuf;
 
 fn cifar10() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cifar-10-batches-bin")
+    pann_data::shared_dir()
+        .join("data/cifar-10-batches-bin")
         .display()
         .to_string()
 }

@@ -75,7 +75,8 @@ pub fn load_cifar10(dir: &Path, split: Split, limit: Option<usize>) -> Result<Da
             (None, l) => l,
             (Some(_), None) => None,
         };
-        if remaining == Some(0) {
+        // With `limit = Some(0)` the first file is still read (for its layout), yielding an empty set.
+        if remaining == Some(0) && all.is_some() {
             break;
         }
         let part = read_cifar10_batch(&file, remaining)?;

@@ -29,3 +29,12 @@ pub use dataset::{Dataset, Split};
 pub use error::{Error, Result};
 pub use idx::{load_mnist_like, read_idx_images, read_idx_labels, IdxImages};
 pub use norm::Normalization;
+
+/// The directory of the bundled data and models: `$PANN_SHARED` if set, else `shared/` beside the repository
+/// (the project reads it in place and never copies it into the repository).
+pub fn shared_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("PANN_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    dir.canonicalize().unwrap_or(dir)
+}

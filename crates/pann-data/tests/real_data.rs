@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use pann_data::{load_cifar10, load_mnist_like, Normalization, Split};
 
 fn cifar_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cifar-10-batches-bin")
+    pann_data::shared_dir().join("data/cifar-10-batches-bin")
 }
 
 #[test]
@@ -51,4 +51,18 @@ fn fashion_mnist_from_debian_package() {
     assert_eq!(test.class_counts(), vec![1000; 10]);
     let train = load_mnist_like(dir, Split::Train, Some(100)).unwrap();
     assert_eq!(train.n, 100);
+}
+
+#[test]
+fn a_zero_limit_gives_an_empty_set_not_a_panic() {
+    let dir = cifar_dir();
+    if !dir.is_dir() {
+        eprintln!("skipped: {} not found", dir.display());
+        return;
+    }
+    for split in [Split::Train, Split::Test] {
+        let d = load_cifar10(&dir, split, Some(0)).unwrap();
+        assert_eq!((d.n, d.images.len(), d.labels.len()), (0, 0, 0));
+        assert_eq!((d.channels, d.height, d.width), (3, 32, 32));
+    }
 }

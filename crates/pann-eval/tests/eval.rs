@@ -10,7 +10,7 @@ use pann_nn::{Model, OverflowPolicy};
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    pann_data::shared_dir()
 }
 
 fn setup(n: usize) -> (Model, pann_data::Dataset) {

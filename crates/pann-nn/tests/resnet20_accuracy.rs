@@ -2,13 +2,13 @@
 //! set with exact ReLU and ImageNet normalisation; this checks loading, names, option-A
 //! shortcuts, BN in inference mode and the exact ReLU kernel end to end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pann_data::{load_cifar10, Normalization, Split};
 use pann_nn::{evaluate, Activations, Architecture, Model, Shortcut};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    pann_data::shared_dir()
 }
 
 #[test]

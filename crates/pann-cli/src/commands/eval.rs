@@ -89,12 +89,9 @@ pub struct EvalArgs {
     plot: Option<PathBuf>,
 }
 
-/// `../shared` beside the repository (the bundled models and data).
+/// `../shared` beside the repository, or `$PANN_SHARED` (the bundled models and data).
 pub fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("PANN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.canonicalize().unwrap_or(dir)
+    pann_data::shared_dir()
 }
 
 fn load_model(path: &Path, arch: Option<&str>) -> Result<Model> {
@@ -113,7 +110,8 @@ pub(crate) fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Opti
     Ok(match kind {
         DatasetKind::Cifar10 => load_cifar10(dir, split, limit)?,
         DatasetKind::Cifar100 => load_cifar100(dir, split, Cifar100Label::Fine, limit)?,
-        DatasetKind::FashionMnist => load_mnist_like(dir, split, limit)?,
+        // Grey 28×28 images become 3×32×32 exactly as `pann train` feeds them to a network.
+        DatasetKind::FashionMnist => pann_train::data::grey_to_rgb32(&load_mnist_like(dir, split, limit)?),
     })
 }
 

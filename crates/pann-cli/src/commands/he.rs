@@ -159,18 +159,9 @@ fn infer(args: InferArgs) -> Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
-    // Grey 28×28 images (Fashion-MNIST) become 3×32×32 exactly as `pann train` feeds them to the network.
-    let as_trained = |d: pann_data::Dataset| match args.dataset {
-        DatasetKind::FashionMnist => pann_train::data::grey_to_rgb32(&d),
-        _ => d,
-    };
-    let test = as_trained(load_data(args.dataset, &data_dir, Split::Test, Some(args.images))?);
-    let train = as_trained(load_data(
-        args.dataset,
-        &data_dir,
-        Split::Train,
-        Some(args.calib_images.max(1)),
-    )?);
+    // (Fashion-MNIST arrives as 3×32×32, as `pann train` feeds it: see `load_data`.)
+    let test = load_data(args.dataset, &data_dir, Split::Test, Some(args.images))?;
+    let train = load_data(args.dataset, &data_dir, Split::Train, Some(args.calib_images.max(1)))?;
     let side = net.side;
     if test.channels != net.in_channels() || test.height != side || test.width != side {
         bail!(

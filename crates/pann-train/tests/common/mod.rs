@@ -7,9 +7,7 @@ use pann_train::{RunOptions, TrainConfig};
 
 /// `../shared` beside the repository (or `PANN_SHARED`).
 pub fn shared() -> PathBuf {
-    std::env::var_os("PANN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+    pann_data::shared_dir()
 }
 
 /// The bundled CIFAR-10 directory.
