@@ -12,4 +12,9 @@ done
 # Fashion-MNIST (Debian package dataset-fashion-mnist) with the model trained on it.
 target/release/pann he infer --model models/smallcnn-fashion-mnist.safetensors --dataset fashion-mnist \
     --data /usr/share/datasets/fashion-mnist --alpha 7 --images 100 --json > results/he/infer-fashion-alpha7.json
+for lc in "--leak-correction" ""; do
+    target/release/pann he infer --model models/smallcnn-fashion-mnist.safetensors --dataset fashion-mnist \
+        --data /usr/share/datasets/fashion-mnist --alpha 6 --images 100 $lc --json \
+        > "results/he/infer-fashion-alpha6${lc:+-leakcorr}.json"
+done
 cargo bench -p pann-he 2>/dev/null | grep -E "^(pn1[456]|\s+time:)" > results/he/bench.txt

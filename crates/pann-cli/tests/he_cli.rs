@@ -58,6 +58,29 @@ fn one_encrypted_image_agrees_with_the_plaintext_pann() {
 }
 
 #[test]
+fn leak_correction_runs_encrypted_and_is_reported() {
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        &model(),
+        "--images",
+        "1",
+        "--calib-images",
+        "100",
+        "--alpha",
+        "5",
+        "--leak-correction",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["agreement"], 1.0);
+    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3);
+    assert!(r["leak_correction"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
 fn bad_input_gives_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.safetensors");

@@ -96,7 +96,7 @@ fn slot_program_equals_the_direct_network() {
     let net = tiny_cnn();
     let sign = CompositeSign::for_alpha(6).unwrap();
     let bounds = [4.0, 3.0];
-    let he = HeCnn::new(net.clone(), bounds, sign.clone(), 512).unwrap();
+    let he = HeCnn::new(net.clone(), bounds, sign.clone(), 512, None).unwrap();
     let lists = sign.coefficient_lists();
     let relu = |b: f64| {
         let lists = &lists;
@@ -120,7 +120,7 @@ fn slot_program_equals_the_direct_network() {
 fn encrypted_cnn_agrees_with_the_plaintext_pann() {
     let net = tiny_cnn();
     let sign = CompositeSign::for_alpha(4).unwrap();
-    let probe = HeCnn::new(net.clone(), [4.0, 3.0], sign.clone(), 512).unwrap();
+    let probe = HeCnn::new(net.clone(), [4.0, 3.0], sign.clone(), 512, None).unwrap();
     let rotations = probe.rotations().unwrap();
     let mut c = ctx(10, probe.depth(), &rotations);
     assert_eq!(c.params.slots(), 512);
@@ -202,4 +202,40 @@ fn strided_and_unstrided_convolutions_by_rotations_match_the_direct_convolution(
     let out = layer.run(&EncryptedSlots { eval: &eval }, &ct).unwrap();
     let got = c.dec.decrypt_values(&out, slots).unwrap();
     assert!(max_err(&got, &want) < 1e-6);
+}
+
+#[test]
+fn leak_correction_folds_into_biases_exactly() {
+    let net = tiny_cnn();
+    let sign = CompositeSign::for_alpha(5).unwrap();
+    let bounds = [4.0, 3.0];
+    let lists = sign.coefficient_lists();
+    let pann = |b: f64| {
+        let lists = &lists;
+        move |z: f64| {
+            let y = z / b;
+            b * y * (1.0 + pann_approx::certify::eval_composite_power(lists, y)) / 2.0
+        }
+    };
+    let calib: Vec<Vec<f64>> = (0..4).map(|k| values(64, 300 + k, -1.5, 1.5)).collect();
+    let leaks = net.mean_leaks(&calib, pann(bounds[0]), pann(bounds[1]));
+    // The leak of a polynomial ReLU is one-sided: every channel's mean error is negative.
+    assert!(leaks[0].iter().chain(&leaks[1]).all(|&m| m < 0.0), "{leaks:?}");
+    let he = HeCnn::new(net.clone(), bounds, sign.clone(), 512, Some(&leaks)).unwrap();
+    let (r1, r2) = (pann(bounds[0]), pann(bounds[1]));
+    for seed in 0..3 {
+        let img = values(64, 400 + seed, -1.5, 1.5);
+        let (slots, _) = he.run_plain(&img).unwrap();
+        let direct = net
+            .pass(&img, |c, z| r1(z) - leaks[0][c], |c, z| r2(z) - leaks[1][c])
+            .logits;
+        assert!(max_err(&slots, &direct) < 1e-9, "{slots:?} vs {direct:?}");
+        let uncorrected = net.forward(&img, r1, r2).0;
+        assert!(
+            max_err(&slots, &uncorrected) > 1e-6,
+            "the correction must change the logits"
+        );
+    }
+    let wrong = [vec![0.0; 1], leaks[1].clone()];
+    assert!(HeCnn::new(net, bounds, sign, 512, Some(&wrong)).is_err());
 }

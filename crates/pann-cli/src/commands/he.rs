@@ -62,6 +62,10 @@ pub struct InferArgs {
     /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
     #[arg(long, default_value = "imagenet")]
     norm: String,
+    /// Subtract each ReLU channel's mean approximation error, measured on the calibration images (the
+    /// mean-leak correction of `pann eval --leak-correction`; free under encryption: it folds into biases).
+    #[arg(long)]
+    leak_correction: bool,
     /// log2 of the CKKS scale (and size of the rescaling primes).
     #[arg(long, default_value_t = 40)]
     log_scale: u32,
@@ -219,7 +223,10 @@ fn infer(args: InferArgs) -> Result<()> {
         )
     })?;
     let params = Arc::new(Parameters::new(lit)?);
-    let he = HeCnn::new(net.clone(), [b1, b2], sign.clone(), params.slots())?;
+    let leaks = args
+        .leak_correction
+        .then(|| net.mean_leaks(&calib, pann_relu(b1), pann_relu(b2)));
+    let he = HeCnn::new(net.clone(), [b1, b2], sign.clone(), params.slots(), leaks.as_ref())?;
     let rotations = he.rotations()?;
 
     let t0 = Instant::now();
@@ -303,6 +310,9 @@ fn infer(args: InferArgs) -> Result<()> {
         "degrees": sign.degrees,
         "depth": he.depth(),
         "bounds": [b1, b2],
+        "leak_correction": leaks.as_ref().map(|[a, b]| {
+            a.iter().chain(b).fold(0f64, |m, v| m.max(v.abs()))
+        }),
         "rotation_keys": rotations.len(),
         "threads": rayon::current_num_threads(),
         "params": describe(&params),

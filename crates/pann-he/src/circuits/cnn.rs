@@ -256,6 +256,7 @@ fn compile_conv(
     stride: usize,
     cin_p: usize,
     slots: usize,
+    extra_bias: Option<&[f64]>,
 ) -> HeConv {
     let block = side * side;
     let grid = side / g;
@@ -303,7 +304,9 @@ fn compile_conv(
     for o in 0..conv.cout {
         for i in (0..grid).step_by(stride) {
             for j in (0..grid).step_by(stride) {
-                bias[o * block + g * i * side + g * j] = conv.b[o] * b_factor;
+                // `extra_bias` is a `cout × grid × grid` map in the layer's output units (before `b_factor`).
+                let extra = extra_bias.map_or(0.0, |e| e[(o * grid + i) * grid + j]);
+                bias[o * block + g * i * side + g * j] = (conv.b[o] + extra) * b_factor;
             }
         }
     }
@@ -341,7 +344,9 @@ impl HeConv {
                 conv.cin, conv.cout
             )));
         }
-        Ok(compile_conv(conv, w_factor, b_factor, side, gap, stride, cin_p, slots))
+        Ok(compile_conv(
+            conv, w_factor, b_factor, side, gap, stride, cin_p, slots, None,
+        ))
     }
 
     /// Runs the convolution on an input slot vector.
@@ -352,8 +357,16 @@ impl HeConv {
 }
 
 impl HeCnn {
-    /// Compiles `net` for `slots` slots with ReLU bounds `bounds` and the approximation `sign`.
-    pub fn new(net: SmallCnn, bounds: [f64; 2], sign: CompositeSign, slots: usize) -> Result<Self> {
+    /// Compiles `net` for `slots` slots with ReLU bounds `bounds` and the approximation `sign`; `leaks`, if
+    /// given, are the per-channel mean errors `m_c` of both ReLU layers ([`SmallCnn::mean_leaks`]), subtracted
+    /// from the ReLU outputs — folded into the next layer's bias, so free under encryption.
+    pub fn new(
+        net: SmallCnn,
+        bounds: [f64; 2],
+        sign: CompositeSign,
+        slots: usize,
+        leaks: Option<&[Vec<f64>; 2]>,
+    ) -> Result<Self> {
         let side = net.side;
         let block = side * side;
         if !side.is_power_of_two() || side < 8 {
@@ -379,9 +392,40 @@ impl HeCnn {
         }
         let [b1, b2] = bounds;
         // conv1 sees the input; returns z1/B1.
-        let conv1 = compile_conv(&net.conv1, 1.0 / b1, 1.0 / b1, side, 1, 1, p0, slots);
+        if let Some([l1, l2]) = leaks {
+            if l1.len() != c1 || l2.len() != c2 || l1.iter().chain(l2).any(|v| !v.is_finite()) {
+                return Err(Error::Model(format!(
+                    "leak corrections need {c1} and {c2} finite values, got {} and {}",
+                    l1.len(),
+                    l2.len()
+                )));
+            }
+        }
+        let conv1 = compile_conv(&net.conv1, 1.0 / b1, 1.0 / b1, side, 1, 1, p0, slots, None);
+        // Subtracting m_c from every ReLU output of channel c shifts conv2's output by −conv2(m) (bias excluded;
+        // position-dependent at the borders) and the head's by −Σ_k w_(o,k)·m_(c(k)).
+        let half = side / 2;
+        let conv2_shift = leaks.map(|[l1, _]| {
+            let m: Vec<f64> = (0..c1 * half * half).map(|i| l1[i / (half * half)]).collect();
+            let with_bias = net.conv2.apply(&m, half, half);
+            with_bias
+                .iter()
+                .enumerate()
+                .map(|(i, v)| -(v - net.conv2.b[i / (half * half)]))
+                .collect::<Vec<f64>>()
+        });
         // conv2 sees 4·avgpool(2·ReLU(z1)/B1) = 8·avgpool(ReLU(z1))/B1 on gap 2; returns z2/B2.
-        let conv2 = compile_conv(&net.conv2, b1 / 8.0 / b2, 1.0 / b2, side, 2, 1, p1, slots);
+        let conv2 = compile_conv(
+            &net.conv2,
+            b1 / 8.0 / b2,
+            1.0 / b2,
+            side,
+            2,
+            1,
+            p1,
+            slots,
+            conv2_shift.as_deref(),
+        );
         let replicate2 = (0..)
             .map(|t| (p1 * block) << t)
             .take_while(|&span| span < slots)
@@ -434,7 +478,12 @@ impl HeCnn {
         }
         let mut bias = vec![0.0; slots];
         for (o, &s) in out_slots.iter().enumerate() {
-            bias[s] = net.fc_b[o];
+            let shift = leaks.map_or(0.0, |[_, l2]| {
+                -(0..feat)
+                    .map(|k| net.fc_w[o * feat + k] * l2[k / (grid * grid)])
+                    .sum::<f64>()
+            });
+            bias[s] = net.fc_b[o] + shift;
         }
         let fc = FcPlan {
             sum: MaskedRotations {

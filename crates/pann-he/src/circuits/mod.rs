@@ -6,5 +6,5 @@ pub mod model;
 pub mod poly_eval;
 
 pub use cnn::{EncryptedSlots, HeCnn, HeConv, PlainSlots, Slots};
-pub use model::SmallCnn;
+pub use model::{Pass, SmallCnn};
 pub use poly_eval::{eval_composite_sign, eval_odd_poly, eval_relu, eval_relu_doubled};

@@ -238,19 +238,64 @@ impl SmallCnn {
     /// Logits for one normalised `C0 × side × side` image, with `relu1`/`relu2` as the activations; also
     /// returns the largest `|input|` of each activation layer.
     pub fn forward(&self, x: &[f64], relu1: impl Fn(f64) -> f64, relu2: impl Fn(f64) -> f64) -> (Vec<f64>, [f64; 2]) {
+        let pass = self.pass(x, |_, z| relu1(z), |_, z| relu2(z));
+        let max = |v: &[f64]| v.iter().fold(0f64, |a, &z| a.max(z.abs()));
+        let m = [max(&pass.z1), max(&pass.z2)];
+        (pass.logits, m)
+    }
+
+    /// One image through the network with channel-aware activations `relu(channel, z)`, keeping the
+    /// pre-activations (`C × H × W` each).
+    pub fn pass(&self, x: &[f64], relu1: impl Fn(usize, f64) -> f64, relu2: impl Fn(usize, f64) -> f64) -> Pass {
         let s = self.side;
         let z1 = self.conv1.apply(x, s, s);
-        let m1 = z1.iter().fold(0f64, |a, &v| a.max(v.abs()));
-        let a1: Vec<f64> = z1.iter().map(|&v| relu1(v)).collect();
+        let a1: Vec<f64> = z1.iter().enumerate().map(|(i, &v)| relu1(i / (s * s), v)).collect();
         let p1 = avg_pool(&a1, self.conv1.cout, s, s);
         let z2 = self.conv2.apply(&p1, s / 2, s / 2);
-        let m2 = z2.iter().fold(0f64, |a, &v| a.max(v.abs()));
-        let a2: Vec<f64> = z2.iter().map(|&v| relu2(v)).collect();
+        let q = (s / 2) * (s / 2);
+        let a2: Vec<f64> = z2.iter().enumerate().map(|(i, &v)| relu2(i / q, v)).collect();
         let p2 = avg_pool(&a2, self.conv2.cout, s / 2, s / 2);
         let feat = p2.len();
         let logits = (0..self.classes)
             .map(|o| self.fc_b[o] + (0..feat).map(|k| self.fc_w[o * feat + k] * p2[k]).sum::<f64>())
             .collect();
-        (logits, [m1, m2])
+        Pass { logits, z1, z2 }
     }
+
+    /// The per-channel mean error `m_c = E[relu_k(z) − ReLU(z)]` of each ReLU layer over the exact network's
+    /// pre-activations on `images` — the mean-leak correction of `pann eval --leak-correction`, here for the
+    /// encrypted network, where subtracting it costs nothing (it folds into the next layer's bias).
+    pub fn mean_leaks(
+        &self,
+        images: &[Vec<f64>],
+        relu1: impl Fn(f64) -> f64,
+        relu2: impl Fn(f64) -> f64,
+    ) -> [Vec<f64>; 2] {
+        let s = self.side;
+        let (c1, c2) = (self.conv1.cout, self.conv2.cout);
+        let (mut e1, mut e2) = (vec![0.0; c1], vec![0.0; c2]);
+        for x in images {
+            let p = self.pass(x, |_, z| z.max(0.0), |_, z| z.max(0.0));
+            for (i, &z) in p.z1.iter().enumerate() {
+                e1[i / (s * s)] += relu1(z) - z.max(0.0);
+            }
+            for (i, &z) in p.z2.iter().enumerate() {
+                e2[i / (s * s / 4)] += relu2(z) - z.max(0.0);
+            }
+        }
+        let n1 = (images.len() * s * s).max(1) as f64;
+        let n2 = (images.len() * s * s / 4).max(1) as f64;
+        [e1.iter().map(|v| v / n1).collect(), e2.iter().map(|v| v / n2).collect()]
+    }
+}
+
+/// Logits and pre-activations of one image.
+#[derive(Clone, Debug)]
+pub struct Pass {
+    /// Logits.
+    pub logits: Vec<f64>,
+    /// Pre-activations of the first ReLU layer, `C1 × s × s`.
+    pub z1: Vec<f64>,
+    /// Pre-activations of the second ReLU layer, `C2 × s/2 × s/2`.
+    pub z2: Vec<f64>,
 }
