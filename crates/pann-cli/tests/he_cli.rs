@@ -11,6 +11,19 @@ fn model() -> String {
     )
 }
 
+/// Runs `pann he infer --json` with `args`; checks that it succeeded and that the encrypted predictions agree with
+/// the plaintext PANN's (logits within 10^-3); returns the report.
+fn infer_agreeing(args: &[&str]) -> serde_json::Value {
+    let all: Vec<&str> = ["he", "infer", "--json"].iter().chain(args).copied().collect();
+    let out = pann(&all);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["agreement"], 1.0, "{r}");
+    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3, "{r}");
+    assert!(r["decryption_failures"].as_array().unwrap().is_empty(), "{r}");
+    r
+}
+
 #[test]
 fn params_lists_secure_presets_with_their_levels() {
     let out = pann(&["he", "params", "--json"]);
@@ -59,11 +72,10 @@ fn one_encrypted_image_agrees_with_the_plaintext_pann() {
 
 #[test]
 fn leak_correction_runs_encrypted_and_is_reported() {
-    let out = pann(&[
-        "he",
-        "infer",
+    let model = model();
+    let args = [
         "--model",
-        &model(),
+        &model,
         "--images",
         "1",
         "--calib-images",
@@ -71,12 +83,8 @@ fn leak_correction_runs_encrypted_and_is_reported() {
         "--alpha",
         "5",
         "--leak-correction",
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["agreement"], 1.0);
-    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3);
+    ];
+    let r = infer_agreeing(&args);
     assert!(r["leak_correction"].as_f64().unwrap() > 0.0, "{r}");
 }
 
@@ -132,25 +140,19 @@ fn idx_data_runs_encrypted_as_pann_train_feeds_it() {
     // (The pixels are synthetic: the test is about the data path and the agreement, not about accuracy.)
     let dir = tempfile::tempdir().unwrap();
     write_idx_dir(dir.path(), 20);
-    let out = pann(&[
-        "he",
-        "infer",
+    let (model, data) = (model(), dir.path().to_str().unwrap().to_string());
+    infer_agreeing(&[
         "--model",
-        &model(),
+        &model,
         "--dataset",
         "fashion-mnist",
         "--data",
-        dir.path().to_str().unwrap(),
+        &data,
         "--images",
         "1",
         "--calib-images",
         "20",
         "--alpha",
         "6",
-        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["agreement"], 1.0);
-    assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3);
 }
