@@ -202,3 +202,91 @@ pub fn perturb_plot(rows: &[pann_eval::perturb_sweep::PerturbRow], path: &Path) 
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
+
+/// One line of [`lines`].
+pub struct Series {
+    /// Legend entry.
+    pub label: String,
+    /// `(x, y)` points, drawn in order with a marker on each.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed instead of solid.
+    pub dashed: bool,
+    /// Series of the same group share a colour.
+    pub group: String,
+}
+
+/// Line chart of several series with markers and a legend; the colour follows the series' group, dashes tell
+/// series of one group apart. The x range is taken from the data, the y range is given.
+pub fn lines(series: &[Series], title: &str, x_desc: &str, y_desc: &str, y: (f64, f64), path: &Path) -> Result<()> {
+    let palette = [
+        BLUE,
+        RED,
+        GREEN,
+        MAGENTA,
+        CYAN,
+        BLACK,
+        RGBColor(230, 120, 0),
+        RGBColor(120, 60, 20),
+    ];
+    let mut groups: Vec<&str> = Vec::new();
+    for s in series {
+        if !groups.contains(&s.group.as_str()) {
+            groups.push(&s.group);
+        }
+    }
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let (lo, hi) = if lo.is_finite() {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(lo..hi, y.0..y.1)
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    for s in series {
+        let g = groups.iter().position(|g| *g == s.group).unwrap_or(0);
+        let color = palette[g % palette.len()];
+        let style = color.stroke_width(2);
+        let drawn = if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(s.points.clone(), 6, 4, style))
+                .map_err(|e| anyhow!("{e}"))?
+        } else {
+            chart
+                .draw_series(LineSeries::new(s.points.clone(), style))
+                .map_err(|e| anyhow!("{e}"))?
+        };
+        let dashed = s.dashed;
+        drawn.label(s.label.clone()).legend(move |(x, y)| {
+            PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                if dashed { color.mix(0.5) } else { color.into() },
+            )
+        });
+        chart
+            .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}

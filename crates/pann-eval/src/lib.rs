@@ -9,14 +9,20 @@
 //! - [`run`]: batched inference with progress and overflow statistics;
 //! - [`depth`]: depth of the whole network under CKKS;
 //! - [`sweep`]: exact accuracy plus one row per α — what `pann eval` prints;
-//! - [`perturb_sweep`]: accuracy under controlled perturbations of the ReLU outputs (`pann analyze perturb`).
+//! - [`perturb_sweep`]: accuracy under controlled perturbations of the ReLU outputs (`pann analyze perturb`);
+//! - [`profile`]: what the ReLUs of the exact network see, relative to the bound (`pann analyze profile`);
+//! - [`layerwise`]: a per-site α at the least total depth within a tolerance (`pann analyze layerwise`);
+//! - [`headline`]: the headline table and the paper's claims checked on it (`pann analyze headline`).
 #![warn(missing_docs)]
 
 pub mod depth;
 pub mod error;
+pub mod headline;
+pub mod layerwise;
 pub mod leak;
 pub mod perturb_sweep;
 pub mod plan;
+pub mod profile;
 pub mod range;
 pub mod run;
 pub mod sweep;

@@ -1,27 +1,13 @@
-//! `pann analyze …`: the analyses behind the paper's findings, each writing CSV, JSON and an SVG plot.
+//! `pann analyze perturb`: which perturbations of the ReLU outputs hurt.
 
 use crate::commands::eval::shared_dir;
 use crate::{plot, progress::Bar};
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 use pann_data::{load_cifar10, Normalization, Split};
 use pann_eval::perturb_sweep::{perturbation_sweep, PerturbRow};
 use pann_nn::Model;
 use std::path::PathBuf;
-
-/// Arguments of `pann analyze`.
-#[derive(Args, Debug)]
-pub struct AnalyzeArgs {
-    #[command(subcommand)]
-    what: Analysis,
-}
-
-#[derive(Subcommand, Debug)]
-enum Analysis {
-    /// Accuracy of the exact network with ReLU outputs perturbed on negative / positive / all inputs, random or
-    /// constant sign, size δ·|x| or δ.
-    Perturb(PerturbArgs),
-}
 
 /// Arguments of `pann analyze perturb`.
 #[derive(Args, Debug)]
@@ -46,14 +32,8 @@ pub struct PerturbArgs {
     out: PathBuf,
 }
 
-/// Runs `pann analyze`.
-pub fn run(args: AnalyzeArgs) -> Result<()> {
-    match args.what {
-        Analysis::Perturb(a) => perturb(a),
-    }
-}
-
-fn perturb(a: PerturbArgs) -> Result<()> {
+/// Runs `pann analyze perturb`.
+pub fn run(a: PerturbArgs) -> Result<()> {
     let deltas: Vec<f64> = a
         .log2_deltas
         .split(',')

@@ -1,0 +1,177 @@
+//! `pann analyze …`: the analyses behind the paper's findings, each writing CSV/JSON and an SVG plot (or, for
+//! the headline, Markdown).
+
+mod headline;
+mod layerwise;
+mod perturb;
+mod precision;
+mod profile;
+
+use crate::commands::eval::{load_data, DatasetKind};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use pann_data::{Dataset, Split};
+use pann_nn::Model;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `pann analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    #[command(subcommand)]
+    what: Analysis,
+}
+
+#[derive(Subcommand, Debug)]
+enum Analysis {
+    /// Accuracy of the exact network with ReLU outputs perturbed on negative / positive / all inputs, random or
+    /// constant sign, size δ·|x| or δ.
+    Perturb(perturb::PerturbArgs),
+    /// Accuracy against α for several models and range rules (Lee's global B, per-layer calibration, with or
+    /// without the mean-leak correction), with the network depth of each α.
+    Precision(precision::PrecisionArgs),
+    /// What each model's ReLUs see: fraction of negative inputs, |x| quantiles, the share of inputs in each α's
+    /// poorly approximated zone |x| < ε_α·B, logit margins (the weight-decay analysis).
+    Profile(profile::ProfileArgs),
+    /// The cheapest per-layer α assignment within a tolerance of exact accuracy (greedy), against a uniform α.
+    Layerwise(layerwise::LayerwiseArgs),
+    /// The headline table (results/headline.md): Lee et al.'s method on conventional models against pann's
+    /// recipe at α = 6..14, and the paper's claims checked on it.
+    Headline(headline::HeadlineArgs),
+}
+
+/// Runs `pann analyze`.
+pub fn run(args: AnalyzeArgs) -> Result<()> {
+    match args.what {
+        Analysis::Perturb(a) => perturb::run(a),
+        Analysis::Precision(a) => precision::run(a),
+        Analysis::Profile(a) => profile::run(a),
+        Analysis::Layerwise(a) => layerwise::run(a),
+        Analysis::Headline(a) => headline::run(a),
+    }
+}
+
+/// A model named on the command line: `LABEL=PATH`, or `PATH` (labelled by its file stem, or by its directory
+/// for a `model.safetensors` inside a run directory).
+#[derive(Clone, Debug)]
+pub(crate) struct ModelSpec {
+    pub label: String,
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for ModelSpec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (label, path) = match s.split_once('=') {
+            Some((l, p)) if !l.is_empty() && !p.is_empty() => (l.to_string(), PathBuf::from(p)),
+            Some(_) => bail!("--model '{s}': expected LABEL=PATH or PATH"),
+            None => {
+                let path = PathBuf::from(s);
+                let stem = path.file_stem().and_then(|x| x.to_str()).unwrap_or(s);
+                let label = if stem == "model" {
+                    path.parent()
+                        .and_then(|d| d.file_name())
+                        .and_then(|x| x.to_str())
+                        .unwrap_or(stem)
+                        .to_string()
+                } else {
+                    stem.to_string()
+                };
+                (label, path)
+            }
+        };
+        Ok(Self { label, path })
+    }
+}
+
+/// The models of `specs`, or the bundled ResNet-20 when there are none.
+pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Vec<ModelSpec> {
+    if specs.is_empty() {
+        vec![ModelSpec {
+            label: "akamaster".into(),
+            path: pann_data::shared_dir().join("models/resnet20-akamaster.safetensors"),
+        }]
+    } else {
+        specs.to_vec()
+    }
+}
+
+/// Loads a model, naming the file in the error.
+pub(crate) fn load_model(path: &Path) -> Result<Model> {
+    Model::load(path).with_context(|| format!("model {}", path.display()))
+}
+
+/// The data set flags shared by the analyses.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct DataArgs {
+    /// Data directory (default: the bundled CIFAR-10).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Data set layout.
+    #[arg(long, value_enum, default_value = "cifar10")]
+    dataset: DatasetKind,
+    /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
+    #[arg(long, default_value = "imagenet")]
+    norm: String,
+    /// Training images for calibrated bounds and the mean-leak correction.
+    #[arg(long, default_value_t = 5000)]
+    calib_images: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+}
+
+impl DataArgs {
+    fn dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| pann_data::shared_dir().join("data/cifar-10-batches-bin"))
+    }
+
+    /// The first `limit` test images.
+    pub fn test(&self, limit: Option<usize>) -> Result<Dataset> {
+        load_data(self.dataset, &self.dir(), Split::Test, limit)
+    }
+
+    /// The calibration images (the first `--calib-images` training images).
+    pub fn calib(&self) -> Result<Dataset> {
+        if self.calib_images == 0 {
+            bail!("--calib-images must be at least 1");
+        }
+        load_data(self.dataset, &self.dir(), Split::Train, Some(self.calib_images))
+    }
+
+    pub fn norm(&self) -> Result<pann_data::Normalization> {
+        Ok(self.norm.parse()?)
+    }
+
+    pub fn batch(&self) -> Result<usize> {
+        if self.batch == 0 {
+            bail!("--batch must be at least 1");
+        }
+        Ok(self.batch)
+    }
+}
+
+/// Writes `text` to `dir/name`, creating `dir`.
+pub(crate) fn write_out(dir: &Path, name: &str, text: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let p = dir.join(name);
+    std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_specs_take_a_label_or_derive_one() {
+        let s: ModelSpec = "wd0=results/train/wd-0/model.safetensors".parse().unwrap();
+        assert_eq!(s.label, "wd0");
+        let s: ModelSpec = "results/train/wd-0/model.safetensors".parse().unwrap();
+        assert_eq!(s.label, "wd-0");
+        let s: ModelSpec = "models/resnet20-pann.safetensors".parse().unwrap();
+        assert_eq!(s.label, "resnet20-pann");
+        assert!("=x".parse::<ModelSpec>().is_err());
+        assert!("x=".parse::<ModelSpec>().is_err());
+    }
+}

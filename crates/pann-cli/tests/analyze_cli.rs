@@ -1,0 +1,169 @@
+//! `pann analyze precision | profile | layerwise | headline` end to end on a few real images: the files they
+//! write, and one-line errors on bad input.
+
+mod common;
+use common::{assert_clean_error, pann};
+
+#[test]
+fn precision_writes_one_row_per_model_rule_and_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let m = format!("aka={}", bundled.display());
+    let out = pann(&[
+        "analyze",
+        "precision",
+        "--model",
+        &m,
+        "--alpha",
+        "8,12",
+        "--rules",
+        "lee,calibrate+leak",
+        "--images",
+        "100",
+        "--calib-images",
+        "200",
+        "--out",
+        out_dir,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("precision.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(
+        rows[0].starts_with("aka,lee,") && rows[3].starts_with("aka,calibrate+leak,"),
+        "{csv}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("precision.json")).unwrap()).unwrap();
+    assert_eq!(v[1]["summary"]["rows"][1]["alpha"], 12);
+    assert!(v[1]["summary"]["rows"][0]["leak_correction_max"].as_f64().unwrap() > 0.0);
+    assert!(std::fs::read_to_string(dir.path().join("precision.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+}
+
+#[test]
+fn profile_and_layerwise_write_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = pann(&[
+        "analyze",
+        "profile",
+        "--images",
+        "50",
+        "--calib-images",
+        "100",
+        "--alpha",
+        "6,9",
+        "--out",
+        out_dir,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let zones = std::fs::read_to_string(dir.path().join("profile-zones.csv")).unwrap();
+    // 19 sites + the pooled row, 2 α, 2 bound choices.
+    assert_eq!(zones.lines().count(), 1 + 20 * 2 * 2, "{zones}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("profile.json")).unwrap()).unwrap();
+    assert_eq!(v[0]["profile"]["bounds"], "calibrated");
+    assert_eq!(v[1]["profile"]["bounds"], "B=50");
+    assert!(v[0]["profile"]["negative_fraction"].as_f64().unwrap() > 0.1);
+
+    let out = pann(&[
+        "analyze",
+        "layerwise",
+        "--images",
+        "120",
+        "--search-images",
+        "60",
+        "--calib-images",
+        "1000",
+        "--alpha",
+        "7..12",
+        "--tolerance",
+        "3",
+        "--out",
+        out_dir,
+        "--name",
+        "lw",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lw.json")).unwrap()).unwrap();
+    assert_eq!(v["held_out_images"], 60);
+    let u = v["search"]["uniform"]["network_depth"].as_u64().unwrap();
+    let l = v["search"]["layerwise"]["network_depth"].as_u64().unwrap();
+    assert!(l <= u);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("lw.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        20
+    );
+}
+
+#[test]
+fn headline_tabulates_the_models_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("h.md");
+    let missing = dir.path().join("none.safetensors");
+    let m = missing.to_str().unwrap();
+    let args = [
+        "analyze",
+        "headline",
+        "--common",
+        m,
+        "--friendly",
+        m,
+        "--finetuned",
+        m,
+        "--alpha",
+        "9",
+        "--images",
+        "50",
+        "--calib-images",
+        "100",
+        "--out",
+        md.to_str().unwrap(),
+    ];
+    assert_clean_error(&pann(&args), &["none.safetensors", "does not exist"]);
+    let mut with = args.to_vec();
+    with.push("--allow-missing");
+    let out = pann(&with);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("| 9 | [15, 15] | 9 | 191 |"), "{text}");
+    assert!(
+        text.contains("Lee et al., bundled ResNet-20") && text.contains("bundled + leak corr."),
+        "{text}"
+    );
+    assert!(text.contains("none.safetensors"), "{text}");
+    assert!(dir.path().join("h.json").exists());
+}
+
+#[test]
+fn analyses_reject_bad_arguments_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"not a safetensors file").unwrap();
+    let b = format!("x={}", bad.display());
+    assert_clean_error(
+        &pann(&["analyze", "precision", "--model", &b, "--images", "10"]),
+        &["bad.safetensors"],
+    );
+    assert_clean_error(
+        &pann(&["analyze", "precision", "--rules", "lee,fast", "--images", "10"]),
+        &["'fast'"],
+    );
+    assert_clean_error(&pann(&["analyze", "profile", "--alpha", "2"]), &["α = 2"]);
+    assert_clean_error(
+        &pann(&["analyze", "profile", "--calib-images", "0", "--images", "10"]),
+        &["--calib-images"],
+    );
+    assert_clean_error(
+        &pann(&["analyze", "layerwise", "--images", "100", "--search-images", "100"]),
+        &["--search-images"],
+    );
+    assert_clean_error(&pann(&["analyze", "layerwise", "--tolerance=-1"]), &["--tolerance"]);
+}

@@ -1,0 +1,343 @@
+//! Layer-wise precision: a different α at every ReLU site, chosen so that the whole PANN stays within a tolerance
+//! of the exact network at the least total depth.
+//!
+//! Not every ReLU is equally sensitive (the perturbation study shows that errors in some layers are absorbed by
+//! the next convolution and BN, in others they grow), so a uniform α spends depth where it is not needed. The
+//! search is greedy and data-driven:
+//!
+//! 1. the smallest uniform α whose accuracy on the search images is at least `exact − tolerance`;
+//! 2. from there, every site is tried one α step lower on its own, and the sites are ordered by the accuracy that
+//!    leaves (least sensitive first);
+//! 3. in that order, passes over the sites lower a site by one step whenever the network stays at or above the
+//!    target, and freeze it the first time it does not; the search ends when every site is frozen.
+//!
+//! Each step is one evaluation of the search images, so the search costs about `2·sites + steps` passes. Bounds
+//! are per site (calibrated on training images, as `pann eval --range calibrate`), so changing one site's α does
+//! not move another site's bound. With the mean-leak correction, each site's per-channel offsets depend only on
+//! its own composite and bound (they are measured on the *exact* network's inputs), so they are measured once per
+//! α for all sites and assembled per assignment.
+//!
+//! The search images should not be the images the result is reported on: the CLI searches on one part of the
+//! test set and reports on the rest (and on all of it).
+
+use crate::depth::network_depth_per_site;
+use crate::error::{Error, Result};
+use crate::leak::leak_means;
+use crate::plan::{plan, Bounds, ReluShift};
+use crate::run::{run, Progress};
+use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
+use pann_approx::CompositeSign;
+use pann_data::{Dataset, Normalization};
+use pann_nn::leak::with_offsets;
+use pann_nn::{Activations, Model, OverflowPolicy};
+use serde::Serialize;
+
+/// What the search may use.
+#[derive(Clone, Debug)]
+pub struct LayerwiseConfig {
+    /// Candidate precisions, any order; a site moves between neighbours of the sorted list.
+    pub alphas: Vec<u32>,
+    /// Largest accepted accuracy loss against the exact network on the search images (0.01: one point).
+    pub tolerance: f64,
+    /// Per-site bounds.
+    pub bounds: Bounds,
+    /// Overflow policy of the polynomial sites.
+    pub overflow: OverflowPolicy,
+    /// Images per batch.
+    pub batch: usize,
+}
+
+/// One trial of the search.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trial {
+    /// The site lowered.
+    pub site: String,
+    /// Its α before.
+    pub from: u32,
+    /// Its α tried.
+    pub to: u32,
+    /// Accuracy on the search images with it.
+    pub accuracy: f64,
+    /// Network depth with it.
+    pub network_depth: u32,
+    /// Kept (accuracy at or above the target) or not.
+    pub accepted: bool,
+}
+
+/// A per-site assignment and what it costs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assignment {
+    /// α per ReLU site.
+    pub alphas: Vec<u32>,
+    /// ReLU depth per site.
+    pub relu_depths: Vec<u32>,
+    /// Network depth (linear layers plus the sum of the ReLU depths).
+    pub network_depth: u32,
+    /// Accuracy on the search images.
+    pub accuracy: f64,
+}
+
+/// Result of [`layerwise_search`].
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerwiseResult {
+    /// ReLU site names.
+    pub sites: Vec<String>,
+    /// Exact accuracy on the search images.
+    pub exact_accuracy: f64,
+    /// `exact_accuracy − tolerance`.
+    pub target: f64,
+    /// Accuracy of each uniform α tried on the way to the first that meets the target: `(α, accuracy)`.
+    pub uniform_scan: Vec<(u32, f64)>,
+    /// The cheapest uniform α that meets the target.
+    pub uniform: Assignment,
+    /// The layer-wise assignment found.
+    pub layerwise: Assignment,
+    /// Sensitivity of each site: accuracy with only that site one step below the uniform α (`None` where the
+    /// uniform α is already the lowest candidate).
+    pub sensitivity: Vec<Option<f64>>,
+    /// Every trial of the descent, in order.
+    pub trials: Vec<Trial>,
+    /// Passes over the search images, all included.
+    pub evaluations: usize,
+}
+
+/// Composites (and mean-leak offsets) per candidate α, built once.
+struct Candidates {
+    alphas: Vec<u32>,
+    signs: Vec<CompositeSign>,
+    /// Per candidate, per site: the mean-leak offsets (empty without the correction).
+    offsets: Vec<Vec<Vec<f64>>>,
+}
+
+/// Searches a per-site α assignment on `data` (see the module documentation). `leak_calib`: the images the
+/// mean-leak correction is measured on, or `None` for no correction.
+pub fn layerwise_search(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    leak_calib: Option<&Dataset>,
+    cfg: &LayerwiseConfig,
+    progress: &mut dyn Progress,
+) -> Result<LayerwiseResult> {
+    let sites = model.relu_sites().to_vec();
+    let n = sites.len();
+    if n == 0 {
+        return Err(Error::Invalid(format!(
+            "{} has no ReLU site to assign a precision to",
+            model.architecture()
+        )));
+    }
+    if !(0.0..1.0).contains(&cfg.tolerance) {
+        return Err(Error::Invalid(format!("tolerance {} must be in [0, 1)", cfg.tolerance)));
+    }
+    if data.n == 0 {
+        return Err(Error::Invalid("the layer-wise search needs at least one image".into()));
+    }
+    let mut alphas = cfg.alphas.clone();
+    alphas.sort_unstable();
+    alphas.dedup();
+    if alphas.is_empty() {
+        return Err(Error::Invalid("no candidate α".into()));
+    }
+    let cands = candidates(model, norm, leak_calib, &alphas, cfg, progress)?;
+    let mut evaluations = 0usize;
+    let exact = run(
+        model,
+        data,
+        norm,
+        &Activations::exact_for(model),
+        cfg.batch,
+        false,
+        "exact",
+        progress,
+    )?;
+    evaluations += 1;
+    let target = exact.accuracy() - cfg.tolerance;
+    let arch = model.architecture();
+    let mut evaluate = |assign: &[usize], label: &str, progress: &mut dyn Progress| -> Result<Assignment> {
+        let acts = activations(model, &cands, assign, cfg)?;
+        let out = run(model, data, norm, &acts, cfg.batch, false, label, progress)?;
+        evaluations += 1;
+        let relu_depths: Vec<u32> = assign.iter().map(|&k| cands.signs[k].relu_depth()).collect();
+        Ok(Assignment {
+            alphas: assign.iter().map(|&k| cands.alphas[k]).collect(),
+            network_depth: network_depth_per_site(arch, &relu_depths, cands.signs[0].relu_depth()),
+            relu_depths,
+            accuracy: out.accuracy(),
+        })
+    };
+
+    // 1. The cheapest uniform α that meets the target.
+    let mut uniform_scan = Vec::new();
+    let mut uniform = None;
+    for k in 0..cands.alphas.len() {
+        let a = evaluate(&vec![k; n], &format!("uniform α={}", cands.alphas[k]), progress)?;
+        uniform_scan.push((cands.alphas[k], a.accuracy));
+        if a.accuracy >= target {
+            uniform = Some((k, a));
+            break;
+        }
+    }
+    let Some((k0, uniform)) = uniform else {
+        return Err(Error::Invalid(format!(
+            "no uniform α up to {} keeps the accuracy within {:.2} points of exact ({:.2}%) on these images",
+            cands.alphas.last().expect("nonempty"),
+            100.0 * cfg.tolerance,
+            100.0 * exact.accuracy()
+        )));
+    };
+
+    // 2. Sensitivity: each site alone one step lower.
+    let mut assign = vec![k0; n];
+    let mut trials = Vec::new();
+    let mut sensitivity = vec![None; n];
+    for i in 0..n {
+        if k0 == 0 {
+            break;
+        }
+        let mut a = assign.clone();
+        a[i] = k0 - 1;
+        let r = evaluate(&a, &format!("site {} α={}", i, cands.alphas[k0 - 1]), progress)?;
+        sensitivity[i] = Some(r.accuracy);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        sensitivity[b]
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&sensitivity[a].unwrap_or(f64::NEG_INFINITY))
+    });
+
+    // 3. Greedy descent in that order.
+    let mut frozen = vec![false; n];
+    let mut best = uniform.clone();
+    loop {
+        let mut moved = false;
+        for &i in &order {
+            if frozen[i] || assign[i] == 0 {
+                frozen[i] = true;
+                continue;
+            }
+            let mut a = assign.clone();
+            a[i] -= 1;
+            let r = evaluate(&a, &format!("site {} α={}", i, cands.alphas[a[i]]), progress)?;
+            let accepted = r.accuracy >= target;
+            trials.push(Trial {
+                site: sites[i].clone(),
+                from: cands.alphas[assign[i]],
+                to: cands.alphas[a[i]],
+                accuracy: r.accuracy,
+                network_depth: r.network_depth,
+                accepted,
+            });
+            if accepted {
+                assign = a;
+                best = r;
+                moved = true;
+            } else {
+                frozen[i] = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    Ok(LayerwiseResult {
+        sites,
+        exact_accuracy: exact.accuracy(),
+        target,
+        uniform_scan,
+        uniform,
+        layerwise: best,
+        sensitivity,
+        trials,
+        evaluations,
+    })
+}
+
+/// The plan of an assignment (indices into the candidates), with the assembled mean-leak offsets.
+fn activations(model: &Model, cands: &Candidates, assign: &[usize], cfg: &LayerwiseConfig) -> Result<Activations> {
+    let signs: Vec<&CompositeSign> = assign.iter().map(|&k| &cands.signs[k]).collect();
+    let acts = plan(model, &signs, &cfg.bounds, cfg.overflow, ReluShift::NONE)?;
+    if cands.offsets.is_empty() {
+        return Ok(acts);
+    }
+    let offsets: Vec<Vec<f64>> = assign
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| cands.offsets[k][i].clone())
+        .collect();
+    Ok(with_offsets(&acts, &offsets)?)
+}
+
+/// Evaluates a given per-site assignment of α (by value) on `data`: the check of a search result on other images.
+pub fn evaluate_assignment(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    leak_calib: Option<&Dataset>,
+    alphas: &[u32],
+    cfg: &LayerwiseConfig,
+    progress: &mut dyn Progress,
+) -> Result<Assignment> {
+    if alphas.len() != model.relu_sites().len() {
+        return Err(Error::Invalid(format!(
+            "{} α values for {} ReLU sites",
+            alphas.len(),
+            model.relu_sites().len()
+        )));
+    }
+    let mut distinct = alphas.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let cands = candidates(model, norm, leak_calib, &distinct, cfg, progress)?;
+    let assign: Vec<usize> = alphas
+        .iter()
+        .map(|a| cands.alphas.iter().position(|c| c == a).expect("listed"))
+        .collect();
+    let acts = activations(model, &cands, &assign, cfg)?;
+    let out = run(model, data, norm, &acts, cfg.batch, false, "assignment", progress)?;
+    let relu_depths: Vec<u32> = assign.iter().map(|&k| cands.signs[k].relu_depth()).collect();
+    Ok(Assignment {
+        alphas: alphas.to_vec(),
+        network_depth: network_depth_per_site(model.architecture(), &relu_depths, cands.signs[0].relu_depth()),
+        relu_depths,
+        accuracy: out.accuracy(),
+    })
+}
+
+fn candidates(
+    model: &Model,
+    norm: &Normalization,
+    leak_calib: Option<&Dataset>,
+    alphas: &[u32],
+    cfg: &LayerwiseConfig,
+    progress: &mut dyn Progress,
+) -> Result<Candidates> {
+    let mut tables = ErrorTables::default();
+    let signs = alphas
+        .iter()
+        .map(|&a| Ok(cheapest_with_tables(a, &SearchConfig::default(), &mut tables)?))
+        .collect::<Result<Vec<_>>>()?;
+    let offsets = match leak_calib {
+        None => Vec::new(),
+        Some(calib) => {
+            if calib.n == 0 {
+                return Err(Error::Invalid(
+                    "the mean-leak correction needs at least one calibration image".into(),
+                ));
+            }
+            signs
+                .iter()
+                .map(|s| {
+                    let acts = plan(model, &[s], &cfg.bounds, cfg.overflow, ReluShift::NONE)?;
+                    leak_means(model, calib, norm, &acts, cfg.batch, progress)
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    Ok(Candidates {
+        alphas: alphas.to_vec(),
+        signs,
+        offsets,
+    })
+}
