@@ -10,7 +10,7 @@
 //! - **Fixed**: a given number.
 
 use crate::error::{Error, Result};
-use crate::leak::leak_corrected;
+use crate::leak::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::run::{reorder, run, Progress, RunOutcome};
 use pann_approx::CompositeSign;
@@ -54,8 +54,8 @@ pub struct LeeResult {
 /// Lee et al.'s global-`B` search on `data` for the composite `sign` at every site, the ReLU argument shifted by
 /// `shift` (overflow still means `|x| > B`).
 ///
-/// With `leak_calib`, every bound tried gets the mean-leak correction measured on those images
-/// ([`crate::leak`]): the search then finds the first `B` at which the *corrected* network has no overflow.
+/// With `leak`, every bound tried gets the mean-leak correction measured on its images ([`crate::leak`]): the
+/// search then finds the first `B` at which the *corrected* network has no overflow.
 #[allow(clippy::too_many_arguments)]
 pub fn lee_search(
     model: &Model,
@@ -65,7 +65,7 @@ pub fn lee_search(
     shift: ReluShift,
     batch: usize,
     search: &LeeSearch,
-    leak_calib: Option<&Dataset>,
+    leak: Option<LeakCorrection<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<LeeResult> {
     let mut hard: Vec<usize> = Vec::new();
@@ -76,8 +76,8 @@ pub fn lee_search(
         tried += 1;
         let mut acts = plan(model, &[sign], &Bounds::Global(bound), OverflowPolicy::Count, shift)?;
         let mut leak_correction_max = None;
-        if let Some(calib) = leak_calib {
-            let (corrected, max) = leak_corrected(model, calib, norm, &acts, batch, progress)?;
+        if let Some(l) = leak {
+            let (corrected, max) = leak_corrected_iterated(model, l.calib, norm, &acts, batch, l.iterations, progress)?;
             acts = corrected;
             leak_correction_max = Some(max);
         }

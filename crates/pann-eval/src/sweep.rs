@@ -2,7 +2,7 @@
 
 use crate::depth::network_depth;
 use crate::error::{Error, Result};
-use crate::leak::leak_corrected;
+use crate::leak::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::range::{calibrate, lee_search, LeeSearch};
 use crate::run::{run, Progress};
@@ -43,6 +43,9 @@ pub struct EvalConfig {
     /// Mean-leak correction ([`crate::leak`]): per-channel offsets measured on the calibration data set, for every
     /// α and bound.
     pub leak_correction: bool,
+    /// Passes of the mean-leak correction: 1 measures on the exact network's inputs (first order), each further
+    /// one on the corrected approximate network's own inputs ([`crate::leak::leak_corrected_iterated`]).
+    pub leak_iterations: usize,
 }
 
 /// The exact network.
@@ -136,6 +139,15 @@ pub fn evaluate_pann(
         ));
     }
     let leak_calib = if cfg.leak_correction { calib } else { None };
+    if cfg.leak_correction && cfg.leak_iterations == 0 {
+        return Err(Error::Invalid(
+            "the mean-leak correction needs at least one iteration".into(),
+        ));
+    }
+    let leak = leak_calib.map(|c| LeakCorrection {
+        calib: c,
+        iterations: cfg.leak_iterations,
+    });
     if leak_calib.is_some_and(|c| c.n == 0) {
         return Err(Error::Invalid(
             "the mean-leak correction needs at least one calibration image".into(),
@@ -185,7 +197,7 @@ pub fn evaluate_pann(
                     cfg.relu_shift,
                     cfg.batch,
                     search,
-                    leak_calib,
+                    leak,
                     progress,
                 )?;
                 (Bounds::Global(r.bound), r.outcome, r.tried, r.leak_correction_max)
@@ -253,7 +265,8 @@ fn planned_run(
     let mut acts = plan(model, &[sign], bounds, cfg.overflow, cfg.relu_shift)?;
     let mut leak_max = None;
     if let Some(calib) = leak_calib {
-        let (corrected, max) = leak_corrected(model, calib, norm, &acts, cfg.batch, progress)?;
+        let (corrected, max) =
+            leak_corrected_iterated(model, calib, norm, &acts, cfg.batch, cfg.leak_iterations, progress)?;
         acts = corrected;
         leak_max = Some(max);
     }

@@ -126,6 +126,18 @@ fn level_and_scale_budgets_give_clear_errors() {
     // Adding ciphertexts at different scales is refused, not silently mis-scaled.
     let other = c.enc.encrypt_pk(&c.enc.encode(&x, 1, d * 3.0).unwrap(), &c.pk);
     assert!(matches!(c.eval.add(&ct, &other), Err(Error::ScaleMismatch { .. })));
+    // The recorded scale can be snapped to an exact target (f64 rounding), never moved by a real amount.
+    let mut snapped = ct.clone();
+    snapped.set_scale(d * (1.0 + 1e-12)).unwrap();
+    assert!(matches!(snapped.set_scale(d * 1.001), Err(Error::ScaleMismatch { .. })));
+    assert!(matches!(snapped.set_scale(f64::NAN), Err(Error::ScaleMismatch { .. })));
+    let mut half = ct.clone();
+    half.halve();
+    let got = c.dec.decrypt_values(&half, 4).unwrap();
+    assert!(
+        got.iter().zip(&x).all(|(g, v)| (g - v / 2.0).abs() < 1e-6),
+        "halve divides the value by 2"
+    );
     // Values that no longer fit the modulus decrypt to a reported failure, not to garbage: random slots of
     // ±2^24 at scale 2^40 spread over coefficients of about 2^59, beyond q_0/2 = 2^54 but not Q_1/2, and the
     // wrapped coefficients fill (−q_0/2, q_0/2]. (A single wrapped coefficient could land anywhere, small too:
@@ -195,6 +207,33 @@ fn files_round_trip_and_reject_truncation_corruption_and_foreign_parameters() {
         Err(Error::BadFile { problem, .. }) => assert!(problem.contains("other parameters")),
         other => panic!("expected a parameter mismatch, got {other:?}"),
     }
+    // Key files are checked the same way: truncated, corrupted, foreign or mistaken evaluation keys are refused.
+    fn key_problem<T: pann_he::serialize::Persist>(
+        dir: &std::path::Path,
+        name: &str,
+        data: &[u8],
+        params: &Parameters,
+    ) -> String {
+        let p = dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        match load::<T>(params, &p) {
+            Err(Error::BadFile { path, problem }) if path == p => problem,
+            Err(e) => panic!("{name}: expected a file error naming the file, got {e:?}"),
+            Ok(_) => panic!("{name}: a bad key file was accepted"),
+        }
+    }
+    let d = dir.path();
+    let gbytes = std::fs::read(&gpath).unwrap();
+    let rbytes = std::fs::read(d.join("relin.key")).unwrap();
+    assert!(key_problem::<GaloisKeys>(d, "g-short", &gbytes[..gbytes.len() - 1], &c.params).contains("truncated"));
+    assert!(key_problem::<RelinKey>(d, "r-short", &rbytes[..rbytes.len() / 3], &c.params).contains("truncated"));
+    let mut gflip = gbytes.clone();
+    gflip[gbytes.len() / 2] ^= 0x10;
+    assert!(key_problem::<GaloisKeys>(d, "g-flip", &gflip, &c.params).contains("checksum"));
+    assert!(key_problem::<GaloisKeys>(d, "g-foreign", &gbytes, &other).contains("other parameters"));
+    assert!(key_problem::<RelinKey>(d, "r-foreign", &rbytes, &other).contains("other parameters"));
+    assert!(key_problem::<RelinKey>(d, "g-as-r", &gbytes, &c.params).contains("kind"));
+    assert!(key_problem::<PublicKey>(d, "r-as-pk", &rbytes, &c.params).contains("kind"));
     // No secret material in debug output.
     let shown = format!("{:?}", c.sk);
     assert!(shown.contains("redacted") && shown.len() < 64);

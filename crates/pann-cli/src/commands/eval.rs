@@ -72,6 +72,10 @@ pub struct EvalArgs {
     /// (--calib-images training images), for every α and bound. Makes the error zero-mean per channel; no depth.
     #[arg(long)]
     leak_correction: bool,
+    /// Passes of the mean-leak correction: 1 measures it on the exact network's inputs; each further pass
+    /// re-measures it on the corrected approximate network's own inputs (a fixed-point iteration).
+    #[arg(long, default_value_t = 1)]
+    leak_iterations: usize,
     /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
     #[arg(long, default_value = "imagenet")]
     norm: String,
@@ -194,6 +198,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let range = range_rule(&args.range, args.margin)?;
     let relu_shift = relu_shift(&args.relu_shift)?;
     let norm: Normalization = args.norm.parse()?;
+    if args.leak_iterations == 0 {
+        bail!("--leak-iterations must be at least 1");
+    }
     if args.leak_correction && args.calib_images == 0 {
         bail!("--leak-correction needs calibration images: --calib-images must be at least 1");
     }
@@ -230,6 +237,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         batch: args.batch,
         relu_shift,
         leak_correction: args.leak_correction,
+        leak_iterations: args.leak_iterations,
     };
     if !args.json {
         println!(

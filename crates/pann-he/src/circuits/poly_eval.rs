@@ -67,7 +67,7 @@ fn eval_node(
                 let mut xi = powers.get(i)?.clone();
                 eval.drop_to_level(&mut xi, level + 1)?;
                 let mut term = eval.mul_const(&xi, c, scale * q_above / xi.scale())?;
-                term.set_scale(scale * q_above);
+                term.set_scale(scale * q_above)?;
                 match acc.as_mut() {
                     None => acc = Some(term),
                     Some(a) => eval.add_assign(a, &term)?,
@@ -75,7 +75,7 @@ fn eval_node(
             }
             let mut out = acc.ok_or_else(|| Error::Incompatible("empty leaf".into()))?;
             eval.rescale_assign(&mut out)?;
-            out.set_scale(scale);
+            out.set_scale(scale)?;
             Ok(out)
         }
         PlanNode::Split { s, lo, hi } => {
@@ -87,9 +87,9 @@ fn eval_node(
                 .collect();
             let hi_ct = eval_node(eval, powers, hi, &hi_coeffs, level + 1, scale * q_above / giant.scale())?;
             let mut prod = eval.mul(&hi_ct, &giant)?;
-            prod.set_scale(scale * q_above);
+            prod.set_scale(scale * q_above)?;
             eval.rescale_assign(&mut prod)?;
-            prod.set_scale(scale);
+            prod.set_scale(scale)?;
             let lo_coeffs: Vec<f64> = coeffs.iter().take(shift).copied().collect();
             let lo_ct = eval_node(eval, powers, lo, &lo_coeffs, level, scale)?;
             eval.add(&lo_ct, &prod)
@@ -153,9 +153,9 @@ pub fn eval_relu_doubled(eval: &Evaluator, y: &Ciphertext, sign: &CompositeSign)
     let mut y_low = y.clone();
     eval.drop_to_level(&mut y_low, p_level)?;
     let mut prod = eval.mul(&y_low, &p)?;
-    prod.set_scale(y.scale() * q);
+    prod.set_scale(y.scale() * q)?;
     eval.rescale_assign(&mut prod)?;
-    prod.set_scale(y.scale());
+    prod.set_scale(y.scale())?;
     eval.add(&prod, &y_low)
 }
 
@@ -163,6 +163,6 @@ pub fn eval_relu_doubled(eval: &Evaluator, y: &Ciphertext, sign: &CompositeSign)
 /// doubles).
 pub fn eval_relu(eval: &Evaluator, y: &Ciphertext, sign: &CompositeSign) -> Result<Ciphertext> {
     let mut out = eval_relu_doubled(eval, y, sign)?;
-    out.set_scale(2.0 * out.scale());
+    out.halve();
     Ok(out)
 }

@@ -4,6 +4,10 @@
 
 use crate::ring::RnsPoly;
 
+/// Largest relative change [`Ciphertext::set_scale`] accepts: far above the rounding of a few `f64` products
+/// (about 2^-50 each), far below any real scale error (a wrong prime is a change of 2^-20 at least).
+pub const SCALE_SNAP_TOLERANCE: f64 = 1e-9;
+
 /// An encoded message: `round(Δ·m)` over `Q_ℓ`, NTT form.
 #[derive(Clone, Debug)]
 pub struct Plaintext {
@@ -46,9 +50,25 @@ impl Ciphertext {
         self.c[0].n()
     }
 
-    /// Overrides the recorded scale, for callers that know the exact scale better than the product of factors
-    /// (the error is then a relative value error of `|1 − recorded/true|`).
-    pub fn set_scale(&mut self, scale: f64) {
+    /// Replaces the recorded scale by the exact target `scale` a caller aimed at, removing the `f64` rounding that
+    /// products of scale factors accumulate. Refused (a [`crate::Error::ScaleMismatch`]) unless the two agree to
+    /// within [`SCALE_SNAP_TOLERANCE`] relatively: a larger change would be a silent value error of
+    /// `|1 − recorded/true|`, which is exactly the drift that must not happen.
+    pub fn set_scale(&mut self, scale: f64) -> crate::Result<()> {
+        if !(scale.is_finite() && scale > 0.0 && (scale / self.scale - 1.0).abs() <= SCALE_SNAP_TOLERANCE) {
+            return Err(crate::Error::ScaleMismatch {
+                op: "set_scale",
+                a: self.scale.log2(),
+                b: scale.log2(),
+            });
+        }
         self.scale = scale;
+        Ok(())
+    }
+
+    /// Halves the encrypted value at no cost: the slots are unchanged and the recorded scale doubles, so every
+    /// later decryption or scale check sees `m/2`.
+    pub fn halve(&mut self) {
+        self.scale *= 2.0;
     }
 }

@@ -160,7 +160,14 @@ impl RingContext {
     fn zip_rows(&self, a: &mut RnsPoly, b: &RnsPoly, f: impl Fn(&Modulus, &mut u64, u64) + Sync) {
         debug_assert_eq!(a.ntt, b.ntt);
         let basis = a.basis;
-        let rows = self.rows(basis).min(b.rows());
+        let rows = self.rows(basis);
+        // `b` may carry more rows (a higher level: its first rows are `a`'s primes), never fewer: the rows of `a`
+        // past the end of `b` would be left untouched without a word.
+        assert!(
+            b.rows() >= rows,
+            "ring operation on {rows} rows with an operand of {} rows",
+            b.rows()
+        );
         a.data[..rows * self.n]
             .par_chunks_exact_mut(self.n)
             .zip(b.data[..rows * self.n].par_chunks_exact(self.n))

@@ -114,7 +114,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let checked = roles.map(|r| claims(&columns, r)).unwrap_or_default();
     let mut md = String::from("# Headline: ResNet-20 on CIFAR-10 as a PANN, Lee et al. against pann\n\n");
     md += &format!(
-        "Made by `pann analyze headline --alpha {}{}` (see results/README.md). Accuracy on the first {} CIFAR-10 \
+        "Made by `pann analyze headline --alpha {}{}` (see results/analysis/README.md). Accuracy on the first {} CIFAR-10 \
          test images, the global bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
         a.alpha,
         a.images.map_or(String::new(), |n| format!(" --images {n}")),

@@ -63,6 +63,7 @@ impl Rule {
             batch,
             relu_shift: ReluShift::NONE,
             leak_correction: self.leak,
+            leak_iterations: 1,
         }
     }
 }

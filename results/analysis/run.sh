@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Reproduces results/analysis/ (issue 5's analyses) from the repository root. Each command writes CSV/JSON/SVG
+# into results/analysis/<name>*; the trained models come from results/train/run.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+out=results/analysis
+pann=scripts/pann
+
+# 2. Which perturbations hurt (bundled ResNet-20, first 2,000 test images).
+$pann analyze perturb --images 2000 --out $out
+
+# 5. Layer-wise precision on the bundled ResNet-20: search on the first 2,000 test images, report on the other
+#    8,000 and on all 10,000; per-layer calibrated bounds (5,000 training images × 1.1); without and with the
+#    mean-leak correction.
+$pann analyze layerwise --alpha 4..14 --search-images 2000 --images 10000 --out $out --name layerwise
+$pann analyze layerwise --alpha 4..14 --search-images 2000 --images 10000 --leak-correction --out $out \
+    --name layerwise-leakcorr
+
+# 3. What the ReLUs see (bundled model; with the trained models once they exist).
+models=(--model akamaster=../shared/models/resnet20-akamaster.safetensors)
+for m in models/resnet20-common models/resnet20-pann; do
+    [ -f $m.safetensors ] && models+=(--model "$(basename $m)=$m.safetensors")
+done
+$pann analyze profile "${models[@]}" --images 2000 --out $out
+
+# 3. The weight-decay sweep (results/train/wd-*): exact and PANN accuracy at α = 6..12 and the same profile.
+wd=()
+for w in 0 1e-4 5e-4 5e-3; do
+    [ -f results/train/wd-$w/model.safetensors ] && wd+=(--model "wd$w=results/train/wd-$w/model.safetensors")
+done
+if [ ${#wd[@]} -gt 0 ]; then
+    $pann analyze precision "${wd[@]}" --alpha 6..12 --rules lee,calibrate --out $out/weight-decay
+    $pann analyze profile "${wd[@]}" --images 2000 --out $out/weight-decay
+fi
