@@ -18,3 +18,4 @@ for lc in "--leak-correction" ""; do
         > "results/he/infer-fashion-alpha6${lc:+-leakcorr}.json"
 done
 cargo bench -p pann-he 2>/dev/null | grep -E "^(pn1[456]|\s+time:)" > results/he/bench.txt
+cargo bench -p pann-he -- ntt 2>/dev/null | grep -E "^(pn1[456]|\s+time:)" > results/he/bench-ntt.txt

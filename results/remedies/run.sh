@@ -19,3 +19,11 @@ for range in calibrate lee; do
 done
 # The full 10,000 test images, calibrated bounds, α = 6..9 (the baseline is resnet20-calibrate-base.json above).
 scripts/pann eval --alpha 6..9 --range calibrate --leak-correction --json > $out/resnet20-calibrate-leakcorr.json
+
+# The mean-leak correction iterated on the corrected approximate network's own inputs (--leak-iterations).
+for it in 1 2 3; do
+    for range in lee calibrate; do
+        scripts/pann eval --alpha 6..9 --images 2000 --range $range --leak-correction --leak-iterations $it --json \
+            > $out/resnet20-$range-leakcorr-iter$it-2000.json
+    done
+done

@@ -21,6 +21,15 @@ fn infer_agreeing(args: &[&str]) -> serde_json::Value {
     assert_eq!(r["agreement"], 1.0, "{r}");
     assert!(r["max_logit_error"].as_f64().unwrap() < 1e-3, "{r}");
     assert!(r["decryption_failures"].as_array().unwrap().is_empty(), "{r}");
+    // The encrypted program consumes exactly the depth the evaluation engine's cost model charges the network.
+    let alpha = r["alpha"].as_u64().unwrap() as u32;
+    let relu_depth = pann_approx::CompositeSign::for_alpha(alpha).unwrap().relu_depth();
+    let arch: pann_nn::Architecture = "smallcnn".parse().unwrap();
+    assert_eq!(
+        r["depth"].as_u64().unwrap() as u32,
+        pann_eval::depth::network_depth(arch, relu_depth, relu_depth),
+        "{r}"
+    );
     r
 }
 

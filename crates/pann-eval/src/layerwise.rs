@@ -24,7 +24,7 @@ use crate::depth::network_depth_per_site;
 use crate::error::{Error, Result};
 use crate::leak::leak_means;
 use crate::plan::{plan, Bounds, ReluShift};
-use crate::run::{run, Progress};
+use crate::run::{run, run_exact, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization};
@@ -141,30 +141,12 @@ pub fn layerwise_search(
     }
     let cands = candidates(model, norm, leak_calib, &alphas, cfg, progress)?;
     let mut evaluations = 0usize;
-    let exact = run(
-        model,
-        data,
-        norm,
-        &Activations::exact_for(model),
-        cfg.batch,
-        false,
-        "exact",
-        progress,
-    )?;
+    let exact = run_exact(model, data, norm, cfg.batch, progress)?;
     evaluations += 1;
     let target = exact.accuracy() - cfg.tolerance;
-    let arch = model.architecture();
     let mut evaluate = |assign: &[usize], label: &str, progress: &mut dyn Progress| -> Result<Assignment> {
-        let acts = activations(model, &cands, assign, cfg)?;
-        let out = run(model, data, norm, &acts, cfg.batch, false, label, progress)?;
         evaluations += 1;
-        let relu_depths: Vec<u32> = assign.iter().map(|&k| cands.signs[k].relu_depth()).collect();
-        Ok(Assignment {
-            alphas: assign.iter().map(|&k| cands.alphas[k]).collect(),
-            network_depth: network_depth_per_site(arch, &relu_depths, cands.signs[0].relu_depth()),
-            relu_depths,
-            accuracy: out.accuracy(),
-        })
+        assess(model, data, norm, &cands, assign, cfg, label, progress)
     };
 
     // 1. The cheapest uniform α that meets the target.
@@ -294,11 +276,26 @@ pub fn evaluate_assignment(
         .iter()
         .map(|a| cands.alphas.iter().position(|c| c == a).expect("listed"))
         .collect();
-    let acts = activations(model, &cands, &assign, cfg)?;
-    let out = run(model, data, norm, &acts, cfg.batch, false, "assignment", progress)?;
+    assess(model, data, norm, &cands, &assign, cfg, "assignment", progress)
+}
+
+/// One evaluation of an assignment (indices into the candidates) on `data`, with its depths.
+#[allow(clippy::too_many_arguments)]
+fn assess(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    cands: &Candidates,
+    assign: &[usize],
+    cfg: &LayerwiseConfig,
+    label: &str,
+    progress: &mut dyn Progress,
+) -> Result<Assignment> {
+    let acts = activations(model, cands, assign, cfg)?;
+    let out = run(model, data, norm, &acts, cfg.batch, false, label, progress)?;
     let relu_depths: Vec<u32> = assign.iter().map(|&k| cands.signs[k].relu_depth()).collect();
     Ok(Assignment {
-        alphas: alphas.to_vec(),
+        alphas: assign.iter().map(|&k| cands.alphas[k]).collect(),
         network_depth: network_depth_per_site(model.architecture(), &relu_depths, cands.signs[0].relu_depth()),
         relu_depths,
         accuracy: out.accuracy(),

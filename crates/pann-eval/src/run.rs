@@ -78,6 +78,26 @@ pub fn run(
     })
 }
 
+/// [`run`] with exact activations at every site: the reference every PANN is compared with.
+pub fn run_exact(
+    model: &Model,
+    data: &Dataset,
+    norm: &Normalization,
+    batch: usize,
+    progress: &mut dyn Progress,
+) -> Result<RunOutcome> {
+    run(
+        model,
+        data,
+        norm,
+        &Activations::exact_for(model),
+        batch,
+        false,
+        "exact",
+        progress,
+    )
+}
+
 /// The images of `data` at `order`, in that order.
 pub fn reorder(data: &Dataset, order: &[usize]) -> Dataset {
     let len = data.image_len();

@@ -5,11 +5,11 @@ use crate::error::{Error, Result};
 use crate::leak::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::range::{calibrate, lee_search, LeeSearch};
-use crate::run::{run, Progress};
+use crate::run::{run, run_exact, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization};
-use pann_nn::{Activations, Model, OverflowPolicy};
+use pann_nn::{Model, OverflowPolicy};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -154,16 +154,7 @@ pub fn evaluate_pann(
         ));
     }
     let t0 = Instant::now();
-    let exact_out = run(
-        model,
-        data,
-        norm,
-        &Activations::exact_for(model),
-        cfg.batch,
-        false,
-        "exact",
-        progress,
-    )?;
+    let exact_out = run_exact(model, data, norm, cfg.batch, progress)?;
     let exact = ExactRow {
         accuracy: exact_out.accuracy(),
         correct: exact_out.correct,

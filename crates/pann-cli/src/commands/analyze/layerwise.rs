@@ -115,17 +115,7 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     let search = layerwise_search(&model, &search_set, &norm, leak, &cfg, &mut bar)?;
     let check = |alphas: &[u32], bar: &mut Bar| -> Result<Checked> {
         let exact_of = |d: &pann_data::Dataset, bar: &mut Bar| -> Result<f64> {
-            Ok(pann_eval::run::run(
-                &model,
-                d,
-                &norm,
-                &pann_nn::Activations::exact_for(&model),
-                batch,
-                false,
-                "exact",
-                bar,
-            )?
-            .accuracy())
+            Ok(pann_eval::run::run_exact(&model, d, &norm, batch, bar)?.accuracy())
         };
         Ok(Checked {
             held_out: evaluate_assignment(&model, &held_out, &norm, leak, alphas, &cfg, bar)?,
