@@ -27,6 +27,11 @@ pub fn relu_site_count(arch: Architecture) -> usize {
 /// architectures lies on the longest path (a ResNet's shortcut skips convolutions, never a ReLU of the main path),
 /// so the depth is the linear layers plus the *sum* of the per-site depths.
 pub fn network_depth_per_site(arch: Architecture, relu_depths: &[u32], pool_level_depth: u32) -> u32 {
+    debug_assert_eq!(
+        relu_depths.len(),
+        relu_site_count(arch),
+        "one depth per ReLU site of {arch}"
+    );
     let relus: u32 = relu_depths.iter().sum();
     match arch {
         Architecture::ResNet { depth, .. } => {

@@ -62,13 +62,14 @@ pub fn claims(columns: &[Column], roles: Roles) -> Vec<Claim> {
             .map(|(a, l, p)| format!("α = {a}: {:+.1}", 100.0 * (p - l)))
             .collect();
         let max_gain = low.iter().map(|(_, l, p)| p - l).fold(f64::NEG_INFINITY, f64::max);
+        let never_worse = low.iter().all(|(_, l, p)| p >= l);
         out.push(Claim {
             statement: format!(
-                "At equal low precision (α ≤ 9), '{}' is 10–50 points more accurate than '{}'",
+                "At low precision (α ≤ 9), '{}' is 10–50 points more accurate than '{}' (the largest gain there in \
+                 that range, and never less accurate)",
                 pann.label, lee.label
             ),
-            holds: (0.10..=0.50 + 1e-12).contains(&max_gain)
-                || low.iter().any(|(_, l, p)| (0.10..=0.50).contains(&(p - l))),
+            holds: never_worse && (0.10 - 1e-9..=0.50 + 1e-9).contains(&max_gain),
             evidence: format!("points gained: {}", gains.join(", ")),
         });
     }
@@ -227,8 +228,13 @@ mod tests {
         assert!(c.iter().all(|c| c.holds), "{c:?}");
         assert!(c[0].evidence.contains("α = 8: +45.0"));
         let bad = column("pann", summary(0.90, &[(8, 0.41), (9, 0.85), (12, 0.90)]));
-        let c = claims(&[lee, bad], Roles { lee: 0, pann: 1 });
+        let c = claims(&[lee.clone(), bad], Roles { lee: 0, pann: 1 });
         assert!(c.iter().all(|c| !c.holds), "{c:?}");
+        // A large gain at one α does not make up for a loss at another; exactly 10 points counts.
+        let mixed = column("pann", summary(0.92, &[(8, 0.70), (9, 0.79), (12, 0.92)]));
+        assert!(!claims(&[lee.clone(), mixed], Roles { lee: 0, pann: 1 })[0].holds);
+        let edge = column("pann", summary(0.92, &[(8, 0.50), (9, 0.80), (12, 0.92)]));
+        assert!(claims(&[lee, edge], Roles { lee: 0, pann: 1 })[0].holds);
     }
 
     #[test]

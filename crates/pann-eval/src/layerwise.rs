@@ -11,7 +11,9 @@
 //! 3. in that order, passes over the sites lower a site by one step whenever the network stays at or above the
 //!    target, and freeze it the first time it does not; the search ends when every site is frozen.
 //!
-//! Each step is one evaluation of the search images, so the search costs about `2·sites + steps` passes. Bounds
+//! Each step is one evaluation of the search images, so the search costs one exact pass, the uniform scan, one
+//! sensitivity pass per site and one pass per later trial (the first pass of the descent reuses the sensitivity
+//! runs). Bounds
 //! are per site (calibrated on training images, as `pann eval --range calibrate`), so changing one site's α does
 //! not move another site's bound. With the mean-leak correction, each site's per-channel offsets depend only on
 //! its own composite and bound (they are measured on the *exact* network's inputs), so they are measured once per
@@ -172,16 +174,23 @@ pub fn layerwise_search(
     // 2. Sensitivity: each site alone one step lower.
     let mut assign = vec![k0; n];
     let mut trials = Vec::new();
-    let mut sensitivity = vec![None; n];
-    for i in 0..n {
+    let mut sensitivity_runs: Vec<Option<Assignment>> = vec![None; n];
+    for (i, run) in sensitivity_runs.iter_mut().enumerate() {
         if k0 == 0 {
             break;
         }
         let mut a = assign.clone();
         a[i] = k0 - 1;
-        let r = evaluate(&a, &format!("site {} α={}", i, cands.alphas[k0 - 1]), progress)?;
-        sensitivity[i] = Some(r.accuracy);
+        *run = Some(evaluate(
+            &a,
+            &format!("site {} α={}", i, cands.alphas[k0 - 1]),
+            progress,
+        )?);
     }
+    let sensitivity: Vec<Option<f64>> = sensitivity_runs
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.accuracy))
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         sensitivity[b]
@@ -192,6 +201,8 @@ pub fn layerwise_search(
     // 3. Greedy descent in that order.
     let mut frozen = vec![false; n];
     let mut best = uniform.clone();
+    // Until the first step is accepted, a trial is exactly that site's sensitivity run: reuse it.
+    let mut untouched = true;
     loop {
         let mut moved = false;
         for &i in &order {
@@ -201,7 +212,10 @@ pub fn layerwise_search(
             }
             let mut a = assign.clone();
             a[i] -= 1;
-            let r = evaluate(&a, &format!("site {} α={}", i, cands.alphas[a[i]]), progress)?;
+            let r = match (&sensitivity_runs[i], untouched) {
+                (Some(known), true) => known.clone(),
+                _ => evaluate(&a, &format!("site {} α={}", i, cands.alphas[a[i]]), progress)?,
+            };
             let accepted = r.accuracy >= target;
             trials.push(Trial {
                 site: sites[i].clone(),
@@ -215,6 +229,7 @@ pub fn layerwise_search(
                 assign = a;
                 best = r;
                 moved = true;
+                untouched = false;
             } else {
                 frozen[i] = true;
             }
@@ -296,7 +311,8 @@ fn assess(
     let relu_depths: Vec<u32> = assign.iter().map(|&k| cands.signs[k].relu_depth()).collect();
     Ok(Assignment {
         alphas: assign.iter().map(|&k| cands.alphas[k]).collect(),
-        network_depth: network_depth_per_site(model.architecture(), &relu_depths, cands.signs[0].relu_depth()),
+        // Max-pool sites use site 0's composite (see `plan`), so their depth is that composite's.
+        network_depth: network_depth_per_site(model.architecture(), &relu_depths, relu_depths[0]),
         relu_depths,
         accuracy: out.accuracy(),
     })

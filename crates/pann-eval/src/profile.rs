@@ -206,7 +206,7 @@ pub struct LeakZone {
 pub struct SiteProfile {
     /// Site name.
     pub site: String,
-    /// Inputs seen.
+    /// Inputs seen (NaN inputs included: every fraction below is over all of them).
     pub elements: u64,
     /// Fraction of negative inputs.
     pub negative_fraction: f64,
@@ -335,6 +335,13 @@ pub fn observe(
 /// The leak zones `|x| < ε_α·B_i` of what was observed, for each `(α, ε_α)` of `epsilons`, under `bounds` (per
 /// site or global), labelled `label`.
 pub fn summarize(obs: &Observed, bounds: &Bounds, label: &str, epsilons: &[(u32, f64)]) -> Result<ModelProfile> {
+    let all: Vec<f64> = match bounds {
+        Bounds::Global(b) => vec![*b],
+        Bounds::PerSite { relu, .. } => relu.clone(),
+    };
+    if let Some(b) = all.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+        return Err(Error::Invalid(format!("bound {b} is not a positive finite number")));
+    }
     if let Bounds::PerSite { relu, .. } = bounds {
         if relu.len() != obs.sites.len() {
             return Err(Error::Invalid(format!(

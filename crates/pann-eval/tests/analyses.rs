@@ -105,6 +105,8 @@ fn profile_counts_match_a_direct_count_and_zones_shrink_with_alpha() {
         &eps
     )
     .is_err());
+    assert!(summarize(&obs, &Bounds::Global(0.0), "zero", &eps).is_err());
+    assert!(summarize(&obs, &Bounds::Global(f64::NAN), "nan", &eps).is_err());
 }
 
 #[test]
@@ -169,30 +171,57 @@ fn layerwise_search_stays_on_target_and_never_costs_more_than_uniform() {
 
 #[test]
 fn layerwise_leak_offsets_are_assembled_per_site() {
-    // With the correction, an assignment's accuracy equals that of the uniform plan with the same per-site
-    // offsets when all sites share one α: the per-α offsets are measured once and assembled site by site.
+    // A mixed assignment (sites 0–9 at α = 7, the rest at α = 9) with the correction must equal the plan built by
+    // hand: each site's composite with the offsets measured for *its* α, spliced from the two uniform measurements.
     let (model, data) = setup(Split::Test, 100);
     let (_, calib) = setup(Split::Train, 200);
     let norm = Normalization::imagenet();
     let bounds = calibrate(&model, &calib, &norm, 100, 1.1, &mut Silent).unwrap();
     let cfg = LayerwiseConfig {
-        alphas: vec![7],
+        alphas: vec![7, 9],
         tolerance: 0.5,
         bounds: bounds.clone(),
         overflow: OverflowPolicy::Count,
         batch: 100,
     };
-    let a = evaluate_assignment(&model, &data, &norm, Some(&calib), &[7; 19], &cfg, &mut Silent).unwrap();
-    let sign = CompositeSign::for_alpha(7).unwrap();
-    let acts = pann_eval::plan::plan(
+    let alphas: Vec<u32> = (0..19).map(|i| if i < 10 { 7 } else { 9 }).collect();
+    let a = evaluate_assignment(&model, &data, &norm, Some(&calib), &alphas, &cfg, &mut Silent).unwrap();
+    let (s7, s9) = (
+        CompositeSign::for_alpha(7).unwrap(),
+        CompositeSign::for_alpha(9).unwrap(),
+    );
+    let means = |s: &CompositeSign| {
+        let acts =
+            pann_eval::plan::plan(&model, &[s], &bounds, OverflowPolicy::Count, pann_eval::ReluShift::NONE).unwrap();
+        pann_eval::leak::leak_means(&model, &calib, &norm, &acts, 100, &mut Silent).unwrap()
+    };
+    let (m7, m9) = (means(&s7), means(&s9));
+    let signs: Vec<&CompositeSign> = (0..19).map(|i| if i < 10 { &s7 } else { &s9 }).collect();
+    let offsets: Vec<Vec<f64>> = (0..19)
+        .map(|i| if i < 10 { m7[i].clone() } else { m9[i].clone() })
+        .collect();
+    assert_ne!(
+        m7[12], m9[12],
+        "the two α give different offsets, so a mix-up would show"
+    );
+    let mixed = pann_eval::plan::plan(
         &model,
-        &[&sign],
+        &signs,
         &bounds,
         OverflowPolicy::Count,
         pann_eval::ReluShift::NONE,
     )
     .unwrap();
-    let (corrected, _) = pann_eval::leak::leak_corrected(&model, &calib, &norm, &acts, 100, &mut Silent).unwrap();
-    let direct = pann_eval::run::run(&model, &data, &norm, &corrected, 100, false, "", &mut Silent).unwrap();
+    let by_hand = pann_nn::leak::with_offsets(&mixed, &offsets).unwrap();
+    let direct = pann_eval::run::run(&model, &data, &norm, &by_hand, 100, false, "", &mut Silent).unwrap();
+    assert_eq!(a.alphas, alphas);
     assert!((a.accuracy - direct.accuracy()).abs() < 1e-12);
+    // Swapping the offsets of the two α changes the network (the comparison above can fail).
+    let swapped: Vec<Vec<f64>> = (0..19)
+        .map(|i| if i < 10 { m9[i].clone() } else { m7[i].clone() })
+        .collect();
+    let wrong = pann_nn::leak::with_offsets(&mixed, &swapped).unwrap();
+    let out_right = pann_eval::run::run(&model, &data, &norm, &by_hand, 100, false, "", &mut Silent).unwrap();
+    let out_wrong = pann_eval::run::run(&model, &data, &norm, &wrong, 100, false, "", &mut Silent).unwrap();
+    assert!(out_right.stats.relu != out_wrong.stats.relu || out_right.correct != out_wrong.correct);
 }

@@ -50,7 +50,7 @@ fn repo_root() -> PathBuf {
 /// Runs `pann bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {
     let shared = shared_dir();
-    let model = Model::load(&shared.join("models/resnet20-akamaster.safetensors"))?;
+    let model = Model::load(&crate::commands::eval::bundled_model())?;
     let data = load_cifar10(
         &shared.join("data/cifar-10-batches-bin"),
         Split::Test,

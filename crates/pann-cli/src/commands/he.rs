@@ -269,31 +269,36 @@ fn infer(args: InferArgs) -> Result<()> {
         let t = Instant::now();
         let out = he.run(&backend, &ct)?;
         eval_seconds += t.elapsed().as_secs_f64();
-        let logits = match dec.decrypt_values(&out, params.slots()) {
-            Ok(v) => he.logit_slots().iter().map(|&s| v[s]).collect::<Vec<f64>>(),
+        let decrypted = match dec.decrypt_values(&out, params.slots()) {
+            Ok(v) => Some(he.logit_slots().iter().map(|&s| v[s]).collect::<Vec<f64>>()),
             Err(e) => {
                 failures.push(format!("image {i}: {e}"));
-                vec![f64::NAN; plain.len()]
+                None
             }
         };
-        let err = logits
-            .iter()
-            .zip(&plain)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        // A failed decryption is listed in `decryption_failures` and counted as wrong; the largest logit error is
-        // over the images that decrypted (JSON has no infinity).
-        if !err.is_nan() {
-            max_err = max_err.max(err);
+        // A failed decryption is listed in `decryption_failures` and counted as a wrong, non-agreeing prediction;
+        // the largest logit error is over the images that decrypted (JSON has no infinity).
+        let err = decrypted.as_ref().map(|logits| {
+            logits
+                .iter()
+                .zip(&plain)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        });
+        if let Some(e) = err {
+            max_err = max_err.max(e);
         }
-        let (pe, pp, px) = (argmax(&logits), argmax(&plain), argmax(&exact));
-        correct_enc += (pe == label && !err.is_nan()) as usize;
+        let pe = decrypted.as_deref().map(argmax);
+        let (pp, px) = (argmax(&plain), argmax(&exact));
+        correct_enc += (pe == Some(label)) as usize;
         correct_plain += (pp == label) as usize;
         correct_exact += (px == label) as usize;
-        agree += (pe == pp && !err.is_nan()) as usize;
+        agree += (pe == Some(pp)) as usize;
         if !args.json {
             eprintln!(
-                "image {i:>4}: label {label} encrypted {pe} plaintext-PANN {pp} exact {px} | max logit error {err:.2e} | {:.1} s",
+                "image {i:>4}: label {label} encrypted {} plaintext-PANN {pp} exact {px} | max logit error {} | {:.1} s",
+                pe.map_or("(decryption failed)".to_string(), |p| p.to_string()),
+                err.map_or("—".to_string(), |e| format!("{e:.2e}")),
                 t.elapsed().as_secs_f64()
             );
         }

@@ -43,20 +43,16 @@ pub struct HeadlineArgs {
 /// Runs `pann analyze headline`.
 pub fn run(a: HeadlineArgs) -> Result<()> {
     let alphas = alpha_list::parse(&a.alpha)?;
+    let Some(out_name) = a.out.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+        bail!(
+            "--out {}: expected a file name such as results/headline.md",
+            a.out.display()
+        );
+    };
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
-    let bundled = a
-        .bundled
-        .clone()
-        .unwrap_or_else(|| pann_data::shared_dir().join("models/resnet20-akamaster.safetensors"));
-    let lee = Rule {
-        calibrate: false,
-        leak: false,
-    };
-    let lee_leak = Rule {
-        calibrate: false,
-        leak: true,
-    };
+    let bundled = a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model);
+    let (lee, lee_leak) = (Rule::LEE, Rule::LEE_LEAK);
     let plan = [
         ("Lee et al., common recipe", &a.common, lee),
         ("Lee et al., bundled ResNet-20", &bundled, lee),
@@ -112,13 +108,14 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
         _ => None,
     };
     let checked = roles.map(|r| claims(&columns, r)).unwrap_or_default();
-    let mut md = String::from("# Headline: ResNet-20 on CIFAR-10 as a PANN, Lee et al. against pann\n\n");
+    let mut md = String::from("# Headline: ResNet-20 as a PANN, Lee et al. against pann\n\n");
     md += &format!(
-        "Made by `pann analyze headline --alpha {}{}` (see results/analysis/README.md). Accuracy on the first {} CIFAR-10 \
-         test images, the global bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
+        "Made by `pann analyze headline --alpha {}{}` (see results/analysis/README.md). Accuracy on the first {} test \
+         images of {}, the global bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
         a.alpha,
         a.images.map_or(String::new(), |n| format!(" --images {n}")),
-        test.n
+        test.n,
+        a.data.describe()
     );
     md += &render(&columns, &checked);
     if !missing.is_empty() {
@@ -127,21 +124,17 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
             md += &format!("- `{}`\n", m.display());
         }
     }
-    if let Some(dir) = a.out.parent() {
-        let stem = a.out.file_stem().and_then(|s| s.to_str()).unwrap_or("headline");
-        let name = a.out.file_name().and_then(|s| s.to_str()).unwrap_or("headline.md");
-        let dir = if dir.as_os_str().is_empty() {
-            std::path::Path::new(".")
-        } else {
-            dir
-        };
-        write_out(dir, name, &md)?;
-        write_out(
-            dir,
-            &format!("{stem}.json"),
-            &serde_json::to_string_pretty(&serde_json::json!({"columns": columns, "claims": checked}))?,
-        )?;
-    }
+    let dir = match a.out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let stem = a.out.file_stem().and_then(|s| s.to_str()).unwrap_or("headline");
+    write_out(&dir, &out_name, &md)?;
+    write_out(
+        &dir,
+        &format!("{stem}.json"),
+        &serde_json::to_string_pretty(&serde_json::json!({"columns": columns, "claims": checked}))?,
+    )?;
     print!("{md}");
     Ok(())
 }

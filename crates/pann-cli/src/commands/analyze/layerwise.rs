@@ -86,10 +86,7 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     }
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
-    let model_path = a
-        .model
-        .clone()
-        .unwrap_or_else(|| pann_data::shared_dir().join("models/resnet20-akamaster.safetensors"));
+    let model_path = a.model.clone().unwrap_or_else(crate::commands::eval::bundled_model);
     let model = load_model(&model_path)?;
     let test = a.data.test(Some(a.images))?;
     if test.n <= a.search_images {
@@ -113,15 +110,14 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     };
     let leak = a.leak_correction.then_some(&calib);
     let search = layerwise_search(&model, &search_set, &norm, leak, &cfg, &mut bar)?;
+    let held_out_exact = pann_eval::run::run_exact(&model, &held_out, &norm, batch, &mut bar)?.accuracy();
+    let all_exact = pann_eval::run::run_exact(&model, &test, &norm, batch, &mut bar)?.accuracy();
     let check = |alphas: &[u32], bar: &mut Bar| -> Result<Checked> {
-        let exact_of = |d: &pann_data::Dataset, bar: &mut Bar| -> Result<f64> {
-            Ok(pann_eval::run::run_exact(&model, d, &norm, batch, bar)?.accuracy())
-        };
         Ok(Checked {
             held_out: evaluate_assignment(&model, &held_out, &norm, leak, alphas, &cfg, bar)?,
-            held_out_exact: exact_of(&held_out, bar)?,
+            held_out_exact,
             all: evaluate_assignment(&model, &test, &norm, leak, alphas, &cfg, bar)?,
-            all_exact: exact_of(&test, bar)?,
+            all_exact,
         })
     };
     let uniform_checked = check(&search.uniform.alphas, &mut bar)?;

@@ -88,7 +88,7 @@ pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Vec<ModelSpec> {
     if specs.is_empty() {
         vec![ModelSpec {
             label: "akamaster".into(),
-            path: pann_data::shared_dir().join("models/resnet20-akamaster.safetensors"),
+            path: crate::commands::eval::bundled_model(),
         }]
     } else {
         specs.to_vec()
@@ -125,6 +125,11 @@ impl DataArgs {
         self.data
             .clone()
             .unwrap_or_else(|| pann_data::shared_dir().join("data/cifar-10-batches-bin"))
+    }
+
+    /// The data set, for reports: its layout and directory.
+    pub fn describe(&self) -> String {
+        format!("{:?} at {}", self.dataset, self.dir().display())
     }
 
     /// The first `limit` test images.

@@ -48,9 +48,7 @@ pub fn run(a: PerturbArgs) -> Result<()> {
         bail!("--log2-deltas needs finite exponents");
     }
     let shared = shared_dir();
-    let model_path = a
-        .model
-        .unwrap_or_else(|| shared.join("models/resnet20-akamaster.safetensors"));
+    let model_path = a.model.unwrap_or_else(crate::commands::eval::bundled_model);
     let model = Model::load(&model_path)?;
     let data_dir = a.data.unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
     let data = load_cifar10(&data_dir, Split::Test, Some(a.images))?;

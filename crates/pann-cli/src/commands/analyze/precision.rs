@@ -42,6 +42,27 @@ pub(crate) struct Rule {
 }
 
 impl Rule {
+    /// Lee et al.'s global B.
+    pub const LEE: Rule = Rule {
+        calibrate: false,
+        leak: false,
+    };
+    /// Lee et al.'s global B with the mean-leak correction.
+    pub const LEE_LEAK: Rule = Rule {
+        calibrate: false,
+        leak: true,
+    };
+    /// Per-layer calibrated bounds.
+    pub const CALIBRATE: Rule = Rule {
+        calibrate: true,
+        leak: false,
+    };
+    /// Per-layer calibrated bounds with the mean-leak correction.
+    pub const CALIBRATE_LEAK: Rule = Rule {
+        calibrate: true,
+        leak: true,
+    };
+
     pub fn name(&self) -> &'static str {
         match (self.calibrate, self.leak) {
             (false, false) => "lee",
@@ -72,22 +93,10 @@ pub(crate) fn parse_rules(s: &str) -> Result<Vec<Rule>> {
     let mut out = Vec::new();
     for part in s.split(',') {
         let rule = match part.trim() {
-            "lee" => Rule {
-                calibrate: false,
-                leak: false,
-            },
-            "calibrate" => Rule {
-                calibrate: true,
-                leak: false,
-            },
-            "lee+leak" => Rule {
-                calibrate: false,
-                leak: true,
-            },
-            "calibrate+leak" => Rule {
-                calibrate: true,
-                leak: true,
-            },
+            "lee" => Rule::LEE,
+            "calibrate" => Rule::CALIBRATE,
+            "lee+leak" => Rule::LEE_LEAK,
+            "calibrate+leak" => Rule::CALIBRATE_LEAK,
             other => bail!("--rules: '{other}' is not one of lee, calibrate, lee+leak, calibrate+leak"),
         };
         if !out.contains(&rule) {
