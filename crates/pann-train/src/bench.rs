@@ -58,6 +58,7 @@ pub fn measure(cfg: &TrainConfig, data: Dataset, warmup: usize, steps: usize) ->
         epoch: 0,
         batch: cfg.batch,
         augment: cfg.augment,
+        cutout: cfg.cutout,
         mixup: cfg.mixup,
         smoothing: cfg.label_smoothing as f32,
         luts: lookup_tables(&norm, data.channels)?,

@@ -103,6 +103,11 @@ pub struct TrainConfig {
     pub mixup: f64,
     /// Random crop (4-pixel zero padding) and horizontal flip.
     pub augment: bool,
+    /// Cutout (DeVries & Taylor, 2017): a square of this side, centred on a uniformly drawn pixel and clipped
+    /// to the image, set to 0 after normalisation (the data mean) in every training image; 0 is off. Absent
+    /// from older checkpoints, which read it as 0.
+    #[serde(default)]
+    pub cutout: usize,
     /// Seed of initialisation, data order, augmentation, mixup and noise.
     pub seed: u64,
     /// Input normalisation, as [`pann_data::Normalization`] parses it.
@@ -141,6 +146,7 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             mixup: 0.0,
             augment: true,
+            cutout: 0,
             seed: 0,
             norm: "imagenet".into(),
             pann_alpha: None,
@@ -234,6 +240,12 @@ impl TrainConfig {
             return bad(format!(
                 "--label-smoothing {}: expected 0 ≤ ε < 1",
                 self.label_smoothing
+            ));
+        }
+        if self.cutout > 32 {
+            return bad(format!(
+                "--cutout {}: expected 0 (off) or a square side of at most 32 pixels (the training images are 32×32)",
+                self.cutout
             ));
         }
         if !(self.mixup.is_finite() && self.mixup >= 0.0) {

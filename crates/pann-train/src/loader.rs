@@ -38,6 +38,8 @@ pub struct EpochPlan {
     pub batch: usize,
     /// Random crop and flip.
     pub augment: bool,
+    /// Cutout square side (0: off).
+    pub cutout: usize,
     /// Mixup `α` (0: off).
     pub mixup: f64,
     /// Label smoothing `ε`.
@@ -92,6 +94,18 @@ pub fn batches_per_epoch(n: usize, batch: usize) -> usize {
     n / batch + usize::from(n % batch >= 2)
 }
 
+/// Sets to 0 the `side × side` square centred on `(cy, cx)` (rows `cy − side/2 .. cy − side/2 + side`), clipped to
+/// the image, in every channel of `image` (`C × h × w` values).
+pub fn cutout_square(image: &mut [f32], (h, w): (usize, usize), (cy, cx): (usize, usize), side: usize) {
+    let (y0, x0) = (cy.saturating_sub(side / 2), cx.saturating_sub(side / 2));
+    let (y1, x1) = ((cy + side - side / 2).min(h), (cx + side - side / 2).min(w));
+    for plane in image.chunks_exact_mut(h * w) {
+        for row in plane.chunks_exact_mut(w).take(y1).skip(y0) {
+            row[x0..x1].fill(0.0);
+        }
+    }
+}
+
 /// Makes batch `b` of an epoch whose order is `order`.
 pub fn make_batch(data: &Dataset, plan: &EpochPlan, order: &[usize], b: usize) -> Result<Batch> {
     let idx = &order[b * plan.batch..((b + 1) * plan.batch).min(order.len())];
@@ -99,6 +113,9 @@ pub fn make_batch(data: &Dataset, plan: &EpochPlan, order: &[usize], b: usize) -
     let len = data.image_len();
     let (h, w) = (data.height, data.width);
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&[plan.seed, plan.epoch as u64, b as u64]));
+    // Cutout centres come from a stream of their own, so that switching cutout on changes no crop, flip or mixup
+    // draw, and runs without it keep their random streams (and resume bit-identically).
+    let mut cut_rng = ChaCha8Rng::seed_from_u64(derive_seed(&[plan.seed, plan.epoch as u64, b as u64, 0x6375_746f]));
     let mut images = vec![0f32; n * len];
     for (out, &i) in images.chunks_exact_mut(len).zip(idx) {
         if plan.augment {
@@ -110,6 +127,10 @@ pub fn make_batch(data: &Dataset, plan: &EpochPlan, order: &[usize], b: usize) -
             crop_flip_into(data.image(i), (h, w), CROP_PAD, t, &plan.luts, out);
         } else {
             plain_into(data.image(i), h * w, &plan.luts, out);
+        }
+        if plan.cutout > 0 {
+            let (cy, cx) = (cut_rng.random_range(0..h), cut_rng.random_range(0..w));
+            cutout_square(out, (h, w), (cy, cx), plan.cutout);
         }
     }
     let k = data.num_classes;

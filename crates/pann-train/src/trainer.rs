@@ -295,6 +295,7 @@ impl Trainer {
             epoch,
             batch: self.config.batch,
             augment: self.config.augment,
+            cutout: self.config.cutout,
             mixup: self.config.mixup,
             smoothing: self.config.label_smoothing as f32,
             luts: self.luts.clone(),

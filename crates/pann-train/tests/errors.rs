@@ -75,6 +75,13 @@ fn bad_options_are_refused() {
     let cases: Vec<(TrainConfig, &str)> = vec![
         (
             TrainConfig {
+                cutout: 33,
+                ..TrainConfig::default()
+            },
+            "--cutout",
+        ),
+        (
+            TrainConfig {
                 batch: 1,
                 ..TrainConfig::default()
             },

@@ -16,6 +16,7 @@ fn mixup_mixes_inputs_and_labels_with_lambda() -> anyhow::Result<()> {
         epoch: 1,
         batch: 64,
         augment: false,
+        cutout: 0,
         mixup,
         smoothing: 0.0,
         luts: luts.clone(),
@@ -63,6 +64,7 @@ fn batches_are_reproducible_from_seed_and_epoch() -> anyhow::Result<()> {
         epoch: 4,
         batch: 32,
         augment: true,
+        cutout: 0,
         mixup: 1.0,
         smoothing: 0.1,
         luts: lookup_tables(&Normalization::cifar(), 3)?,
@@ -74,5 +76,54 @@ fn batches_are_reproducible_from_seed_and_epoch() -> anyhow::Result<()> {
     );
     assert_eq!(a.images, b.images);
     assert_eq!(a.targets, b.targets);
+    Ok(())
+}
+
+#[test]
+fn cutout_blanks_one_clipped_square_per_image_and_changes_nothing_else() -> anyhow::Result<()> {
+    let data = load_cifar10(&common::cifar10(), Split::Train, Some(64))?;
+    let plan = |cutout: usize| EpochPlan {
+        seed: 5,
+        epoch: 2,
+        batch: 32,
+        augment: true,
+        cutout,
+        mixup: 0.0,
+        smoothing: 0.0,
+        luts: lookup_tables(&Normalization::imagenet(), 3).unwrap(),
+    };
+    let order = epoch_order(data.n, 5, 2);
+    let plain = make_batch(&data, &plan(0), &order, 1)?;
+    let cut = make_batch(&data, &plan(8), &order, 1)?;
+    assert_eq!(plain.labels, cut.labels);
+    let (len, plane) = (3 * 32 * 32, 32 * 32);
+    let mut sizes = Vec::new();
+    for i in 0..32 {
+        let (a, b) = (
+            &plain.images[i * len..(i + 1) * len],
+            &cut.images[i * len..(i + 1) * len],
+        );
+        // Positions that changed, or that are 0 in the cut image and at the same place in every channel.
+        let blank: Vec<usize> = (0..plane)
+            .filter(|&p| (0..3).all(|c| b[c * plane + p] == 0.0))
+            .collect();
+        for p in 0..len {
+            if !blank.contains(&(p % plane)) {
+                assert_eq!(a[p], b[p], "image {i}: pixel {p} outside the square changed");
+            }
+        }
+        // One axis-aligned square of side 8, clipped: a rectangle of 4..=8 by 4..=8 pixels.
+        let (rows, cols): (Vec<usize>, Vec<usize>) = blank.iter().map(|p| (p / 32, p % 32)).unzip();
+        let (r0, r1) = (*rows.iter().min().unwrap(), *rows.iter().max().unwrap());
+        let (c0, c1) = (*cols.iter().min().unwrap(), *cols.iter().max().unwrap());
+        let (hgt, wid) = (r1 - r0 + 1, c1 - c0 + 1);
+        assert!(
+            (4..=8).contains(&hgt) && (4..=8).contains(&wid),
+            "image {i}: {hgt}×{wid}"
+        );
+        assert_eq!(blank.len(), hgt * wid, "image {i}: a filled rectangle");
+        sizes.push(blank.len());
+    }
+    assert!(sizes.contains(&64), "most squares lie inside the image: {sizes:?}");
     Ok(())
 }

@@ -101,6 +101,9 @@ pub struct TrainArgs {
     /// No random crop / horizontal flip.
     #[arg(long)]
     no_augment: bool,
+    /// Cutout: blank a random N×N square of every training image (DeVries & Taylor); 0 is off [default: 0].
+    #[arg(long)]
+    cutout: Option<usize>,
     /// Seed of initialisation, data order, augmentation, mixup and noise [default: 0].
     #[arg(long)]
     seed: Option<u64>,
@@ -158,6 +161,7 @@ impl TrainArgs {
             gamma,
             label_smoothing,
             mixup,
+            cutout,
             seed,
             norm,
             bound
