@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use pann_approx::CompositeSign;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -175,20 +176,13 @@ pub fn perturb_plot(rows: &[pann_eval::perturb_sweep::PerturbRow], path: &Path) 
                     .filter(|r| r.magnitude == magnitude && r.region == region && r.sign == sign)
                     .map(|r| (r.delta.log2(), 100.0 * r.accuracy))
                     .collect();
-                let label = format!("{region}, {sign} sign");
-                if sign == "random" {
-                    chart
-                        .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                        .map_err(|e| anyhow!("{e}"))?
-                        .label(label)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-                } else {
-                    chart
-                        .draw_series(DashedLineSeries::new(pts, 6, 4, color.stroke_width(2)))
-                        .map_err(|e| anyhow!("{e}"))?
-                        .label(label)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5)));
-                }
+                draw_line(
+                    &mut chart,
+                    pts,
+                    color,
+                    sign == "constant",
+                    format!("{region}, {sign} sign"),
+                )?;
             }
         }
         chart
@@ -259,23 +253,7 @@ pub fn lines(series: &[Series], title: &str, x_desc: &str, y_desc: &str, y: (f64
     for s in series {
         let g = groups.iter().position(|g| *g == s.group).unwrap_or(0);
         let color = palette[g % palette.len()];
-        let style = color.stroke_width(2);
-        let drawn = if s.dashed {
-            chart
-                .draw_series(DashedLineSeries::new(s.points.clone(), 6, 4, style))
-                .map_err(|e| anyhow!("{e}"))?
-        } else {
-            chart
-                .draw_series(LineSeries::new(s.points.clone(), style))
-                .map_err(|e| anyhow!("{e}"))?
-        };
-        let dashed = s.dashed;
-        drawn.label(s.label.clone()).legend(move |(x, y)| {
-            PathElement::new(
-                vec![(x, y), (x + 20, y)],
-                if dashed { color.mix(0.5) } else { color.into() },
-            )
-        });
+        draw_line(&mut chart, s.points.clone(), color, s.dashed, s.label.clone())?;
         chart
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
             .map_err(|e| anyhow!("{e}"))?;
@@ -288,5 +266,35 @@ pub fn lines(series: &[Series], title: &str, x_desc: &str, y_desc: &str, y: (f64
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// One solid or dashed 2-pixel line with its legend entry (dashed entries drawn lighter, to tell them apart).
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+    dashed: bool,
+    label: String,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let style = color.stroke_width(2);
+    let drawn = if dashed {
+        chart
+            .draw_series(DashedLineSeries::new(points, 6, 4, style))
+            .map_err(|e| anyhow!("{e}"))?
+    } else {
+        chart
+            .draw_series(LineSeries::new(points, style))
+            .map_err(|e| anyhow!("{e}"))?
+    };
+    drawn.label(label).legend(move |(x, y)| {
+        PathElement::new(
+            vec![(x, y), (x + 20, y)],
+            if dashed { color.mix(0.5) } else { color.into() },
+        )
+    });
     Ok(())
 }

@@ -139,6 +139,11 @@ fn headline_tabulates_the_models_that_exist() {
         "{text}"
     );
     assert!(text.contains("none.safetensors"), "{text}");
+    // The table records the command that made it, flags included.
+    assert!(
+        text.contains("Made by `pann analyze headline --common ") && text.contains("--allow-missing`"),
+        "{text}"
+    );
     assert!(dir.path().join("h.json").exists());
 }
 

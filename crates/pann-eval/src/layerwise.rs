@@ -266,7 +266,73 @@ fn activations(model: &Model, cands: &Candidates, assign: &[usize], cfg: &Layerw
     Ok(with_offsets(&acts, &offsets)?)
 }
 
-/// Evaluates a given per-site assignment of α (by value) on `data`: the check of a search result on other images.
+/// Evaluates given per-site assignments of α (by value) on other images: the check of a search result. The
+/// composites and mean-leak offsets of the candidate α are built once, in [`AssignmentChecker::new`], so that
+/// checking several assignments on several image sets costs one pass each and nothing more.
+pub struct AssignmentChecker<'a> {
+    model: &'a Model,
+    norm: &'a Normalization,
+    cfg: &'a LayerwiseConfig,
+    cands: Candidates,
+}
+
+impl<'a> AssignmentChecker<'a> {
+    /// Prepares the candidates `alphas` (every α an assignment may use); `leak_calib` as in [`layerwise_search`].
+    pub fn new(
+        model: &'a Model,
+        norm: &'a Normalization,
+        leak_calib: Option<&Dataset>,
+        alphas: &[u32],
+        cfg: &'a LayerwiseConfig,
+        progress: &mut dyn Progress,
+    ) -> Result<Self> {
+        let mut distinct = alphas.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let cands = candidates(model, norm, leak_calib, &distinct, cfg, progress)?;
+        Ok(AssignmentChecker {
+            model,
+            norm,
+            cfg,
+            cands,
+        })
+    }
+
+    /// One pass of the assignment `alphas` (one α per ReLU site, each among the prepared candidates) over `data`.
+    pub fn evaluate(&self, data: &Dataset, alphas: &[u32], progress: &mut dyn Progress) -> Result<Assignment> {
+        let sites = self.model.relu_sites().len();
+        if alphas.len() != sites {
+            return Err(Error::Invalid(format!(
+                "{} α values for {} ReLU sites",
+                alphas.len(),
+                sites
+            )));
+        }
+        let assign = alphas
+            .iter()
+            .map(|a| {
+                self.cands.alphas.iter().position(|c| c == a).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "α = {a} is not among the prepared candidates {:?}",
+                        self.cands.alphas
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        assess(
+            self.model,
+            data,
+            self.norm,
+            &self.cands,
+            &assign,
+            self.cfg,
+            "assignment",
+            progress,
+        )
+    }
+}
+
+/// Evaluates one per-site assignment of α (by value) on `data`; see [`AssignmentChecker`] for several.
 pub fn evaluate_assignment(
     model: &Model,
     data: &Dataset,
@@ -283,15 +349,7 @@ pub fn evaluate_assignment(
             model.relu_sites().len()
         )));
     }
-    let mut distinct = alphas.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let cands = candidates(model, norm, leak_calib, &distinct, cfg, progress)?;
-    let assign: Vec<usize> = alphas
-        .iter()
-        .map(|a| cands.alphas.iter().position(|c| c == a).expect("listed"))
-        .collect();
-    assess(model, data, norm, &cands, &assign, cfg, "assignment", progress)
+    AssignmentChecker::new(model, norm, leak_calib, alphas, cfg, progress)?.evaluate(data, alphas, progress)
 }
 
 /// One evaluation of an assignment (indices into the candidates) on `data`, with its depths.

@@ -4,7 +4,7 @@
 use pann_approx::CompositeSign;
 use pann_data::{load_cifar10, Normalization, Split};
 use pann_eval::depth::network_depth_per_site;
-use pann_eval::layerwise::{evaluate_assignment, layerwise_search, LayerwiseConfig};
+use pann_eval::layerwise::{evaluate_assignment, layerwise_search, AssignmentChecker, LayerwiseConfig};
 use pann_eval::profile::{observe, summarize};
 use pann_eval::range::calibrate;
 use pann_eval::{Bounds, Silent};
@@ -158,6 +158,19 @@ fn layerwise_search_stays_on_target_and_never_costs_more_than_uniform() {
     let again = evaluate_assignment(&model, &data, &norm, None, &r.layerwise.alphas, &cfg, &mut Silent).unwrap();
     assert!((again.accuracy - r.layerwise.accuracy).abs() < 1e-12);
     assert_eq!(again.network_depth, r.layerwise.network_depth);
+    // A checker prepared once gives the same results for both assignments, and refuses an α it did not prepare.
+    let used: Vec<u32> = r.uniform.alphas.iter().chain(&r.layerwise.alphas).copied().collect();
+    let checker = AssignmentChecker::new(&model, &norm, None, &used, &cfg, &mut Silent).unwrap();
+    let lw = checker.evaluate(&data, &r.layerwise.alphas, &mut Silent).unwrap();
+    let un = checker.evaluate(&data, &r.uniform.alphas, &mut Silent).unwrap();
+    assert!((lw.accuracy - r.layerwise.accuracy).abs() < 1e-12);
+    assert!((un.accuracy - r.uniform.accuracy).abs() < 1e-12);
+    assert_eq!(un.network_depth, r.uniform.network_depth);
+    let unprepared = (4..=14).find(|a| !used.contains(a)).unwrap();
+    let err = checker
+        .evaluate(&data, &vec![unprepared; r.layerwise.alphas.len()], &mut Silent)
+        .unwrap_err();
+    assert!(err.to_string().contains("not among the prepared candidates"), "{err}");
     // Bad arguments are errors, not panics.
     assert!(evaluate_assignment(&model, &data, &norm, None, &[8; 3], &cfg, &mut Silent).is_err());
     let bad = LayerwiseConfig {

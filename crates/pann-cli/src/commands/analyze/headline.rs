@@ -109,11 +109,14 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     };
     let checked = roles.map(|r| claims(&columns, r)).unwrap_or_default();
     let mut md = String::from("# Headline: ResNet-20 as a PANN, Lee et al. against pann\n\n");
+    // The command exactly as given (with the program name shortened), so that the table says how to remake it.
+    let command: Vec<String> = std::iter::once("pann".to_string())
+        .chain(std::env::args().skip(1))
+        .collect();
     md += &format!(
-        "Made by `pann analyze headline --alpha {}{}` (see results/analysis/README.md). Accuracy on the first {} test \
-         images of {}, the global bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
-        a.alpha,
-        a.images.map_or(String::new(), |n| format!(" --images {n}")),
+        "Made by `{}` (see results/analysis/README.md). Accuracy on the first {} test images of {}, the global \
+         bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
+        command.join(" "),
         test.n,
         a.data.describe()
     );

@@ -5,7 +5,7 @@ use super::{load_model, write_out, DataArgs};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
-use pann_eval::layerwise::{evaluate_assignment, layerwise_search, Assignment, LayerwiseConfig, LayerwiseResult};
+use pann_eval::layerwise::{layerwise_search, Assignment, AssignmentChecker, LayerwiseConfig, LayerwiseResult};
 use pann_eval::range::calibrate;
 use pann_eval::run::reorder;
 use pann_nn::{Model, OverflowPolicy};
@@ -112,11 +112,20 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     let search = layerwise_search(&model, &search_set, &norm, leak, &cfg, &mut bar)?;
     let held_out_exact = pann_eval::run::run_exact(&model, &held_out, &norm, batch, &mut bar)?.accuracy();
     let all_exact = pann_eval::run::run_exact(&model, &test, &norm, batch, &mut bar)?.accuracy();
+    // Both assignments' α values, prepared once (composites and, with the correction, leak means).
+    let used: Vec<u32> = search
+        .uniform
+        .alphas
+        .iter()
+        .chain(&search.layerwise.alphas)
+        .copied()
+        .collect();
+    let checker = AssignmentChecker::new(&model, &norm, leak, &used, &cfg, &mut bar)?;
     let check = |alphas: &[u32], bar: &mut Bar| -> Result<Checked> {
         Ok(Checked {
-            held_out: evaluate_assignment(&model, &held_out, &norm, leak, alphas, &cfg, bar)?,
+            held_out: checker.evaluate(&held_out, alphas, bar)?,
             held_out_exact,
-            all: evaluate_assignment(&model, &test, &norm, leak, alphas, &cfg, bar)?,
+            all: checker.evaluate(&test, alphas, bar)?,
             all_exact,
         })
     };
