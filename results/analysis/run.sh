@@ -32,3 +32,13 @@ if [ ${#wd[@]} -gt 0 ]; then
     $pann analyze precision "${wd[@]}" --alpha 6..12 --rules lee,calibrate --out $out/weight-decay
     $pann analyze profile "${wd[@]}" --images 2000 --out $out/weight-decay
 fi
+
+# 4. Remedies, training that sees the leak (results/train/r20-pann-{ft8,noise8}): the PANN-friendly 60-epoch model
+#    and its two 5-epoch fine-tunes, at equal depth, Lee's rule with and without the mean-leak correction.
+ft=()
+for r in r20-pann r20-pann-ft8 r20-pann-noise8; do
+    [ -f results/train/$r/model.safetensors ] && ft+=(--model "${r#r20-}=results/train/$r/model.safetensors")
+done
+if [ ${#ft[@]} -gt 1 ]; then
+    $pann analyze precision "${ft[@]}" --alpha 6..10 --rules lee,lee+leak,calibrate --out $out/finetune
+fi

@@ -148,6 +148,60 @@ fn headline_tabulates_the_models_that_exist() {
 }
 
 #[test]
+fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
+    // `--finetuned` with `{alpha}`: the row of α comes from that α's file, evaluated at that α only; a missing
+    // α stays empty and is listed. The bundled model stands in for both the base and the α = 9 "fine-tune".
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let b = bundled.to_str().unwrap();
+    std::fs::copy(&bundled, dir.path().join("ft9.safetensors")).unwrap();
+    let pattern = dir.path().join("ft{alpha}.safetensors");
+    let md = dir.path().join("h.md");
+    let missing = dir.path().join("none.safetensors");
+    let out = pann(&[
+        "analyze",
+        "headline",
+        "--common",
+        missing.to_str().unwrap(),
+        "--friendly",
+        b,
+        "--finetuned",
+        pattern.to_str().unwrap(),
+        "--alpha",
+        "9,10",
+        "--images",
+        "50",
+        "--calib-images",
+        "100",
+        "--allow-missing",
+        "--out",
+        md.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("before fine-tuning)"), "{text}");
+    assert!(
+        text.contains("  - α = 9: `") && text.contains("ft9.safetensors"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ft10.safetensors"),
+        "the missing α = 10 file is listed: {text}"
+    );
+    // The α = 10 cell of the fine-tuned column (the last one) is empty; the α = 9 cell is filled.
+    let row = |a: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("| {a} |")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("10").ends_with("| — |"), "{}", row("10"));
+    assert!(!row("9").ends_with("| — |"), "{}", row("9"));
+    // Claims are checked against the bundled column (no common-recipe model) for each of pann's columns.
+    assert!(text.contains("'pann fine-tuned, Lee's B' is 10–50 points"), "{text}");
+}
+
+#[test]
 fn analyses_reject_bad_arguments_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.safetensors");

@@ -20,6 +20,73 @@ pub struct Column {
     pub method: String,
     /// The evaluation.
     pub summary: EvalSummary,
+    /// For a column assembled from one model per α (approximation-aware fine-tunes, each for its own α): each
+    /// row's `(α, model file, that model's own exact accuracy)`. Then `summary.exact` is the exact accuracy of
+    /// the network they were all fine-tuned from — the reference for the claims — and the table's exact cell
+    /// says so instead of showing one number.
+    pub per_alpha: Vec<PerAlphaModel>,
+}
+
+/// One row's model of a per-α column.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerAlphaModel {
+    /// The α it was fine-tuned for and is evaluated at.
+    pub alpha: u32,
+    /// Its file.
+    pub model: String,
+    /// Its exact (ReLU) accuracy.
+    pub exact_accuracy: f64,
+}
+
+impl Column {
+    /// A column of one model evaluated at every α.
+    pub fn single(label: &str, model: &str, method: &str, summary: EvalSummary) -> Column {
+        Column {
+            label: label.into(),
+            model: model.into(),
+            method: method.into(),
+            summary,
+            per_alpha: Vec::new(),
+        }
+    }
+
+    /// A column whose row for α comes from `parts[i]` (one model per α, each evaluated at its α only), with
+    /// `base_exact` — the exact row of the model they were fine-tuned from — as its exact reference.
+    pub fn per_alpha(
+        label: &str,
+        method: &str,
+        base_model: &str,
+        base_exact: crate::sweep::ExactRow,
+        parts: Vec<(String, EvalSummary)>,
+    ) -> Column {
+        let mut rows = Vec::new();
+        let mut per_alpha = Vec::new();
+        let mut arch = String::new();
+        for (model, summary) in parts {
+            arch = summary.arch.clone();
+            for r in summary.rows {
+                per_alpha.push(PerAlphaModel {
+                    alpha: r.alpha,
+                    model: model.clone(),
+                    exact_accuracy: summary.exact.accuracy,
+                });
+                rows.push(r);
+            }
+        }
+        rows.sort_by_key(|r| r.alpha);
+        per_alpha.sort_by_key(|m| m.alpha);
+        Column {
+            label: label.into(),
+            model: format!("one model per α, fine-tuned from `{base_model}`"),
+            method: method.into(),
+            summary: EvalSummary {
+                arch,
+                exact: base_exact,
+                rows,
+            },
+            per_alpha,
+        }
+    }
 }
 
 /// One of the paper's claims, checked.
@@ -83,9 +150,14 @@ pub fn claims(columns: &[Column], roles: Roles) -> Vec<Claim> {
             evidence: format!("{:.2}% against {:.2}%", 100.0 * p9, 100.0 * l12),
         });
         let (ep, el) = (pann.summary.exact.accuracy, lee.summary.exact.accuracy);
+        let reference = if pann.per_alpha.is_empty() {
+            "its exact accuracy"
+        } else {
+            "the exact accuracy of the network it was fine-tuned from"
+        };
         out.push(Claim {
             statement: format!(
-                "Relative to its exact accuracy, '{}' loses no more at 2^-9 than '{}' at 2^-12",
+                "Relative to {reference}, '{}' loses no more at 2^-9 than '{}' at 2^-12",
                 pann.label, lee.label
             ),
             holds: ep - p9 <= el - l12,
@@ -124,7 +196,11 @@ pub fn render(columns: &[Column], claims: &[Claim]) -> String {
         "| exact | — | — | — | {} |",
         columns
             .iter()
-            .map(|c| format!("{:.2}%", 100.0 * c.summary.exact.accuracy))
+            .map(|c| if c.per_alpha.is_empty() {
+                format!("{:.2}%", 100.0 * c.summary.exact.accuracy)
+            } else {
+                format!("({:.2}% before fine-tuning)", 100.0 * c.summary.exact.accuracy)
+            })
             .collect::<Vec<_>>()
             .join(" | ")
     );
@@ -153,9 +229,25 @@ pub fn render(columns: &[Column], claims: &[Claim]) -> String {
     for c in columns {
         let _ = writeln!(
             s,
-            "- **{}**: `{}`, {}; {} test images.",
-            c.label, c.model, c.method, c.summary.exact.total
+            "- **{}**: {}, {}; {} test images.",
+            c.label,
+            if c.per_alpha.is_empty() {
+                format!("`{}`", c.model)
+            } else {
+                c.model.clone()
+            },
+            c.method,
+            c.summary.exact.total
         );
+        for m in &c.per_alpha {
+            let _ = writeln!(
+                s,
+                "  - α = {}: `{}` (exact ReLU accuracy {:.2}%)",
+                m.alpha,
+                m.model,
+                100.0 * m.exact_accuracy
+            );
+        }
     }
     if !claims.is_empty() {
         let _ = writeln!(s, "\n### The paper's claims, checked here\n");
@@ -211,12 +303,43 @@ mod tests {
     }
 
     fn column(label: &str, s: EvalSummary) -> Column {
-        Column {
-            label: label.into(),
-            model: "m.safetensors".into(),
-            method: "Lee".into(),
-            summary: s,
-        }
+        Column::single(label, "m.safetensors", "Lee", s)
+    }
+
+    #[test]
+    fn per_alpha_columns_take_each_row_from_its_model() {
+        let base = summary(0.86, &[]).exact;
+        let ft9 = summary(0.70, &[(9, 0.85)]);
+        let ft8 = summary(0.60, &[(8, 0.84)]);
+        let col = Column::per_alpha(
+            "ft",
+            "Lee",
+            "base.safetensors",
+            base,
+            vec![("ft9.safetensors".into(), ft9), ("ft8.safetensors".into(), ft8)],
+        );
+        let alphas: Vec<u32> = col.summary.rows.iter().map(|r| r.alpha).collect();
+        assert_eq!(alphas, vec![8, 9]);
+        assert_eq!(col.per_alpha[0].model, "ft8.safetensors");
+        assert!((col.per_alpha[1].exact_accuracy - 0.70).abs() < 1e-12);
+        let lee = column("lee", summary(0.92, &[(8, 0.40), (9, 0.80), (12, 0.91)]));
+        let md = render(&[lee.clone(), col.clone()], &[]);
+        assert!(
+            md.contains("| exact | — | — | — | 92.00% | (86.00% before fine-tuning) |"),
+            "{md}"
+        );
+        assert!(md.contains("| 12 | [7, 7] | 12 | 120 | 91.00% (B 50) | — |"), "{md}");
+        assert!(
+            md.contains("  - α = 9: `ft9.safetensors` (exact ReLU accuracy 70.00%)"),
+            "{md}"
+        );
+        // The claims measure the fine-tunes' loss against the network they came from (86%), not their own exact.
+        let c = claims(&[lee, col], Roles { lee: 0, pann: 1 });
+        assert!(c[2].statement.contains("fine-tuned from"), "{c:?}");
+        assert!(
+            c[2].evidence.contains("loss 1.00 points (86.00% exact → 85.00%)"),
+            "{c:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use pann_eval::evaluate_pann;
 use pann_eval::headline::{claims, render, Column, Roles};
+use std::path::Path;
 use std::path::PathBuf;
 
 /// Arguments of `pann analyze headline`.
@@ -18,9 +19,10 @@ pub struct HeadlineArgs {
     /// pann's PANN-friendly ResNet-20 (minimal weight decay, mixup).
     #[arg(long, default_value = "models/resnet20-pann.safetensors")]
     friendly: PathBuf,
-    /// pann's approximation-aware fine-tuned ResNet-20.
-    #[arg(long, default_value = "models/resnet20-pann-ft.safetensors")]
-    finetuned: PathBuf,
+    /// pann's approximation-aware fine-tuned ResNet-20s: one file evaluated at every α, or a pattern with
+    /// `{alpha}` for one model fine-tuned per α, each evaluated at its own α (rows without a file stay empty).
+    #[arg(long, default_value = "models/resnet20-pann-ft{alpha}.safetensors")]
+    finetuned: String,
     /// The bundled ResNet-20 (default: ../shared/models/resnet20-akamaster.safetensors).
     #[arg(long)]
     bundled: Option<PathBuf>,
@@ -52,19 +54,22 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let bundled = a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model);
-    let (lee, lee_leak) = (Rule::LEE, Rule::LEE_LEAK);
+    let (lee, lee_leak, calibrated) = (Rule::LEE, Rule::LEE_LEAK, Rule::CALIBRATE);
+    // The single-model columns; the first three are Lee et al.'s side, the rest pann's.
     let plan = [
         ("Lee et al., common recipe", &a.common, lee),
         ("Lee et al., bundled ResNet-20", &bundled, lee),
         ("bundled + leak corr.", &bundled, lee_leak),
         ("pann model, Lee's B", &a.friendly, lee),
         ("pann model + leak corr.", &a.friendly, lee_leak),
-        ("pann fine-tuned + leak corr.", &a.finetuned, lee_leak),
+        ("pann model, calibrated B", &a.friendly, calibrated),
     ];
-    let mut missing = Vec::new();
-    for (_, path, _) in &plan {
-        if !path.exists() && !missing.contains(path) {
-            missing.push(*path);
+    let finetuned = Finetuned::parse(&a.finetuned, &alphas);
+    let mut missing: Vec<PathBuf> = Vec::new();
+    let needed: Vec<PathBuf> = plan.iter().map(|p| p.1.clone()).chain(finetuned.files()).collect();
+    for path in needed {
+        if !path.exists() && !missing.contains(&path) {
+            missing.push(path);
         }
     }
     if !missing.is_empty() && !a.allow_missing {
@@ -77,37 +82,92 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let calib = a.data.calib()?;
     let mut bar = Bar::new(true);
     let mut columns: Vec<Column> = Vec::new();
+    // Which entry of `plan` each column is (6 = the fine-tuned column).
     let mut roles_of = Vec::new();
+    let mut friendly_exact = None;
     for (i, (label, path, rule)) in plan.iter().enumerate() {
-        if missing.contains(path) {
+        if missing.contains(*path) {
             continue;
         }
         let model = load_model(path)?;
         let cfg = rule.config(alphas.clone(), 1.1, batch);
         let summary = evaluate_pann(&model, &test, &norm, Some(&calib), &cfg, &mut bar, &mut ())?;
         eprintln!("{label}: exact {:.2}%", 100.0 * summary.exact.accuracy);
-        columns.push(Column {
-            label: label.to_string(),
-            model: path.display().to_string(),
-            method: if rule.leak {
-                "Lee's global B with the mean-leak correction (`pann eval --leak-correction`)".into()
-            } else {
-                "Lee's global B (from 50 in steps of 5)".into()
-            },
+        if *path == &a.friendly {
+            friendly_exact = Some(summary.exact.clone());
+        }
+        columns.push(Column::single(
+            label,
+            &path.display().to_string(),
+            rule.describe(),
             summary,
-        });
+        ));
         roles_of.push(i);
+    }
+    // The fine-tuned column: Lee's global B without the correction, the setting the fine-tunes trained through.
+    let ft_label = "pann fine-tuned, Lee's B";
+    let ft_method = "Lee's global B (from 50 in steps of 5), no correction: the fine-tune trained through the \
+                     uncorrected polynomial at B = 50";
+    match &finetuned {
+        Finetuned::One(path) if path.exists() => {
+            let model = load_model(path)?;
+            let summary = evaluate_pann(
+                &model,
+                &test,
+                &norm,
+                None,
+                &lee.config(alphas.clone(), 1.1, batch),
+                &mut bar,
+                &mut (),
+            )?;
+            columns.push(Column::single(
+                ft_label,
+                &path.display().to_string(),
+                ft_method,
+                summary,
+            ));
+            roles_of.push(plan.len());
+        }
+        Finetuned::PerAlpha(parts) => {
+            let present: Vec<&(u32, PathBuf)> = parts.iter().filter(|(_, p)| p.exists()).collect();
+            match (&friendly_exact, present.is_empty()) {
+                (Some(base), false) => {
+                    let mut evaluated = Vec::new();
+                    for (alpha, path) in present {
+                        let model = load_model(path)?;
+                        let cfg = lee.config(vec![*alpha], 1.1, batch);
+                        let summary = evaluate_pann(&model, &test, &norm, None, &cfg, &mut bar, &mut ())?;
+                        evaluated.push((path.display().to_string(), summary));
+                    }
+                    columns.push(Column::per_alpha(
+                        ft_label,
+                        ft_method,
+                        &a.friendly.display().to_string(),
+                        base.clone(),
+                        evaluated,
+                    ));
+                    roles_of.push(plan.len());
+                }
+                (None, false) => eprintln!(
+                    "fine-tuned column left out: its reference, {}, is missing",
+                    a.friendly.display()
+                ),
+                _ => {}
+            }
+        }
+        Finetuned::One(_) => {}
     }
     if columns.is_empty() {
         bail!("no model file exists: nothing to tabulate");
     }
-    // Lee et al.: the common-recipe column, or the bundled one; pann: the most complete of its columns present.
+    // The claims: Lee et al. = the common-recipe column, or the bundled one; checked for each of pann's columns.
     let pos = |i: usize| roles_of.iter().position(|&j| j == i);
-    let roles = match (pos(0).or(pos(1)), pos(5).or(pos(4)).or(pos(3))) {
-        (Some(lee), Some(pann)) => Some(Roles { lee, pann }),
-        _ => None,
-    };
-    let checked = roles.map(|r| claims(&columns, r)).unwrap_or_default();
+    let mut checked = Vec::new();
+    if let Some(lee) = pos(0).or(pos(1)) {
+        for pann in (3..=plan.len()).filter_map(pos) {
+            checked.extend(claims(&columns, Roles { lee, pann }));
+        }
+    }
     let mut md = String::from("# Headline: ResNet-20 as a PANN, Lee et al. against pann\n\n");
     // The command exactly as given (with the program name shortened), so that the table says how to remake it.
     let command: Vec<String> = std::iter::once("pann".to_string())
@@ -140,4 +200,33 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     )?;
     print!("{md}");
     Ok(())
+}
+
+/// The `--finetuned` argument: one model, or one per α.
+enum Finetuned {
+    One(PathBuf),
+    PerAlpha(Vec<(u32, PathBuf)>),
+}
+
+impl Finetuned {
+    fn parse(arg: &str, alphas: &[u32]) -> Finetuned {
+        if arg.contains("{alpha}") {
+            Finetuned::PerAlpha(
+                alphas
+                    .iter()
+                    .map(|a| (*a, PathBuf::from(arg.replace("{alpha}", &a.to_string()))))
+                    .collect(),
+            )
+        } else {
+            Finetuned::One(Path::new(arg).to_path_buf())
+        }
+    }
+
+    /// The files that must exist for a complete column.
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Finetuned::One(p) => vec![p.clone()],
+            Finetuned::PerAlpha(parts) => parts.iter().map(|(_, p)| p.clone()).collect(),
+        }
+    }
 }

@@ -72,6 +72,16 @@ impl Rule {
         }
     }
 
+    /// The rule in words, for tables.
+    pub fn describe(&self) -> &'static str {
+        match (self.calibrate, self.leak) {
+            (false, false) => "Lee's global B (from 50 in steps of 5)",
+            (true, false) => "per-layer calibrated B (1.1 × the largest input on the calibration images)",
+            (false, true) => "Lee's global B with the mean-leak correction (`pann eval --leak-correction`)",
+            (true, true) => "per-layer calibrated B with the mean-leak correction",
+        }
+    }
+
     pub fn config(&self, alphas: Vec<u32>, margin: f64, batch: usize) -> EvalConfig {
         EvalConfig {
             alphas,
