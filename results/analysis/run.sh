@@ -28,8 +28,14 @@ wd=()
 for w in 0 1e-4 5e-4 5e-3; do
     [ -f results/train/wd-$w/model.safetensors ] && wd+=(--model "wd$w=results/train/wd-$w/model.safetensors")
 done
+#    One precision run per model (each into weight-decay/wd-<wd>/, run as soon as that model finished training), one
+#    profile over all four.
+for w in 0 1e-4 5e-4 5e-3; do
+    [ -f results/train/wd-$w/model.safetensors ] && $pann analyze precision \
+        --model "wd$w=results/train/wd-$w/model.safetensors" --alpha 6..12 --rules lee,calibrate \
+        --out $out/weight-decay/wd-$w
+done
 if [ ${#wd[@]} -gt 0 ]; then
-    $pann analyze precision "${wd[@]}" --alpha 6..12 --rules lee,calibrate --out $out/weight-decay
     $pann analyze profile "${wd[@]}" --images 2000 --out $out/weight-decay
 fi
 

@@ -49,3 +49,14 @@ done
 #     unchanged. About 2–2.5 h each: the first session to get here starts it, later sessions resume it.
 run results/train/r20-common-100 --arch resnet20 --epochs 100 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
     --cutout 8 --schedule onecycle --seed 0
+run results/train/r20-pann-100 --arch resnet20 --epochs 100 --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-5 \
+    --mixup 0.5 --cutout 8 --schedule onecycle --seed 0
+# (6) the approximation-aware fine-tunes of the headline table: one per α, 2 epochs each (one epoch gives most of the
+#     gain, r20-pann-ft8/log.csv) through that α's polynomial ReLU at B = 50, from the 100-epoch PANN-friendly model.
+if finished results/train/r20-pann-100; then
+    for alpha in 6 7 8 9 10; do
+        run results/train/r20-pann-100-ft$alpha --arch resnet20 --init results/train/r20-pann-100/model.safetensors \
+            --epochs 2 --batch 128 --lr 0.01 --momentum 0.9 --wd 1e-5 --mixup 0.5 --cutout 8 --schedule cosine \
+            --pann-alpha $alpha --seed 0
+    done
+fi
