@@ -35,6 +35,12 @@ for w in 0 1e-4 5e-4 5e-3; do
         --model "wd$w=results/train/wd-$w/model.safetensors" --alpha 6..12 --rules lee,calibrate \
         --out $out/weight-decay/wd-$w
 done
+# Mixup alone (wd 5e-4, mixup 0.5, the same 15 epochs), to separate it from weight decay.
+if [ -f results/train/mix-wd5e-4/model.safetensors ]; then
+    wd+=(--model "mix-wd5e-4=results/train/mix-wd5e-4/model.safetensors")
+    $pann analyze precision --model "mix-wd5e-4=results/train/mix-wd5e-4/model.safetensors" --alpha 6..12 \
+        --rules lee,calibrate --out $out/weight-decay/mix-wd5e-4
+fi
 if [ ${#wd[@]} -gt 0 ]; then
     $pann analyze profile "${wd[@]}" --images 2000 --out $out/weight-decay
 fi

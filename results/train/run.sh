@@ -44,6 +44,10 @@ for wd in 0 1e-4 5e-4 5e-3; do
     run "results/train/wd-$wd" --arch resnet20 --epochs 15 --batch 128 --lr 0.1 --momentum 0.9 --wd "$wd" \
         --schedule onecycle --seed 0
 done
+#     And mixup alone (0.5, wd 5e-4, the same 15 epochs): with wd-5e-4 and wd-0 it separates the effect of mixup
+#     from that of weight decay, which the 60-epoch pair (1)/(2) changes together.
+run results/train/mix-wd5e-4 --arch resnet20 --epochs 15 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
+    --mixup 0.5 --schedule onecycle --seed 0
 # (5) issue 4's committed pair needs >= 90% exact; the 60-epoch pair (1)/(2) reached 88.54% / 86.78% on the JPEG-noisy
 #     training set, so both are retrained on a longer one-cycle schedule with cutout (8×8), the recipe difference
 #     unchanged. About 2–2.5 h each: the first session to get here starts it, later sessions resume it.
