@@ -300,14 +300,7 @@ impl<'a> AssignmentChecker<'a> {
 
     /// One pass of the assignment `alphas` (one α per ReLU site, each among the prepared candidates) over `data`.
     pub fn evaluate(&self, data: &Dataset, alphas: &[u32], progress: &mut dyn Progress) -> Result<Assignment> {
-        let sites = self.model.relu_sites().len();
-        if alphas.len() != sites {
-            return Err(Error::Invalid(format!(
-                "{} α values for {} ReLU sites",
-                alphas.len(),
-                sites
-            )));
-        }
+        check_site_count(self.model, alphas)?;
         let assign = alphas
             .iter()
             .map(|a| {
@@ -342,14 +335,21 @@ pub fn evaluate_assignment(
     cfg: &LayerwiseConfig,
     progress: &mut dyn Progress,
 ) -> Result<Assignment> {
-    if alphas.len() != model.relu_sites().len() {
+    // Checked before the candidates are built: a wrong length should not cost the leak-mean passes first.
+    check_site_count(model, alphas)?;
+    AssignmentChecker::new(model, norm, leak_calib, alphas, cfg, progress)?.evaluate(data, alphas, progress)
+}
+
+/// An assignment must give one α per ReLU site.
+fn check_site_count(model: &Model, alphas: &[u32]) -> Result<()> {
+    let sites = model.relu_sites().len();
+    if alphas.len() != sites {
         return Err(Error::Invalid(format!(
-            "{} α values for {} ReLU sites",
-            alphas.len(),
-            model.relu_sites().len()
+            "{} α values for {sites} ReLU sites",
+            alphas.len()
         )));
     }
-    AssignmentChecker::new(model, norm, leak_calib, alphas, cfg, progress)?.evaluate(data, alphas, progress)
+    Ok(())
 }
 
 /// One evaluation of an assignment (indices into the candidates) on `data`, with its depths.

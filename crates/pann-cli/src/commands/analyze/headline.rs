@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use clap::Args;
 use pann_eval::evaluate_pann;
 use pann_eval::headline::{claims, render, Column, Roles};
-use std::path::Path;
 use std::path::PathBuf;
 
 /// Arguments of `pann analyze headline`.
@@ -218,7 +217,7 @@ impl Finetuned {
                     .collect(),
             )
         } else {
-            Finetuned::One(Path::new(arg).to_path_buf())
+            Finetuned::One(PathBuf::from(arg))
         }
     }
 
