@@ -113,8 +113,8 @@ fn accuracy_at(s: &EvalSummary, alpha: u32) -> Option<f64> {
     s.rows.iter().find(|r| r.alpha == alpha).map(|r| r.accuracy)
 }
 
-/// The paper's three claims on `columns` with `roles`: (1) at equal low precision (α ≤ 9) pann is 10–50 points
-/// more accurate; (2) pann at 2^-9 is at least as accurate as Lee et al. at 2^-12; (3) relative to each model's
+/// The paper's three claims on `columns` with `roles`: (1) at equal low precision (α ≤ 9) pann is more accurate,
+/// by at least 10 points somewhere (the paper: 10–50) and never less; (2) pann at 2^-9 is at least as accurate as Lee et al. at 2^-12; (3) relative to each model's
 /// exact accuracy, pann loses no more at 2^-9 than Lee et al. at 2^-12. A claim whose α is missing is not
 /// stated.
 pub fn claims(columns: &[Column], roles: Roles) -> Vec<Claim> {
@@ -132,12 +132,22 @@ pub fn claims(columns: &[Column], roles: Roles) -> Vec<Claim> {
         let never_worse = low.iter().all(|(_, l, p)| p >= l);
         out.push(Claim {
             statement: format!(
-                "At low precision (α ≤ 9), '{}' is 10–50 points more accurate than '{}' (the largest gain there in \
-                 that range, and never less accurate)",
+                "At low precision (α ≤ 9), '{}' is more accurate than '{}' by at least 10 points at some α and less \
+                 accurate at none (the paper reports gains of 10–50 points)",
                 pann.label, lee.label
             ),
-            holds: never_worse && (0.10 - 1e-9..=0.50 + 1e-9).contains(&max_gain),
-            evidence: format!("points gained: {}", gains.join(", ")),
+            // A gain above 50 points exceeds the paper's range rather than contradicting it, so only the lower
+            // end is a condition; the evidence says when the gain is beyond 50.
+            holds: never_worse && max_gain >= 0.10 - 1e-9,
+            evidence: format!(
+                "points gained: {}{}",
+                gains.join(", "),
+                if max_gain > 0.50 + 1e-9 {
+                    " (largest gain above the paper's 50)"
+                } else {
+                    ""
+                }
+            ),
         });
     }
     if let (Some(p9), Some(l12)) = (accuracy_at(&pann.summary, 9), accuracy_at(&lee.summary, 12)) {
@@ -357,7 +367,13 @@ mod tests {
         let mixed = column("pann", summary(0.92, &[(8, 0.70), (9, 0.79), (12, 0.92)]));
         assert!(!claims(&[lee.clone(), mixed], Roles { lee: 0, pann: 1 })[0].holds);
         let edge = column("pann", summary(0.92, &[(8, 0.50), (9, 0.80), (12, 0.92)]));
-        assert!(claims(&[lee, edge], Roles { lee: 0, pann: 1 })[0].holds);
+        assert!(claims(&[lee.clone(), edge], Roles { lee: 0, pann: 1 })[0].holds);
+        // Below 10 points everywhere does not hold; a gain beyond the paper's 50 holds and is flagged.
+        let small = column("pann", summary(0.92, &[(8, 0.49), (9, 0.80), (12, 0.92)]));
+        assert!(!claims(&[lee.clone(), small], Roles { lee: 0, pann: 1 })[0].holds);
+        let huge = column("pann", summary(0.92, &[(8, 0.91), (9, 0.90), (12, 0.92)]));
+        let c = claims(&[lee, huge], Roles { lee: 0, pann: 1 });
+        assert!(c[0].holds && c[0].evidence.contains("above the paper's 50"), "{c:?}");
     }
 
     #[test]
