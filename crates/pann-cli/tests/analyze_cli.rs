@@ -198,7 +198,10 @@ fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
     assert!(row("10").ends_with("| — |"), "{}", row("10"));
     assert!(!row("9").ends_with("| — |"), "{}", row("9"));
     // Claims are checked against the bundled column (no common-recipe model) for each of pann's columns.
-    assert!(text.contains("'pann fine-tuned, Lee's B' is 10–50 points"), "{text}");
+    assert!(
+        text.contains("'pann fine-tuned, Lee's B' is more accurate than 'Lee et al., bundled ResNet-20'"),
+        "{text}"
+    );
 }
 
 #[test]
