@@ -68,4 +68,7 @@ if [ -f $r100/r20-common-100/model.safetensors ] && [ -f $r100/r20-pann-100/mode
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
         --model common-100=$r100/r20-common-100/model.safetensors \
         --model pann-100=$r100/r20-pann-100/model.safetensors --out $out/precision
+    $pann analyze profile --model common-100=$r100/r20-common-100/model.safetensors \
+        --model pann-100=$r100/r20-pann-100/model.safetensors --images 2000 --out $out/profile-100ep \
+        > $out/profile-100ep.txt
 fi
