@@ -56,9 +56,9 @@ run results/train/r20-common-100 --arch resnet20 --epochs 100 --batch 128 --lr 0
 run results/train/r20-pann-100 --arch resnet20 --epochs 100 --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-5 \
     --mixup 0.5 --cutout 8 --schedule onecycle --seed 0
 # (6) the approximation-aware fine-tunes of the headline table: one per α = 6..9 (the α at which the paper's claims
-#     compare, results/headline.md), 1 epoch each (one epoch gave almost all of
-#     the gain, r20-pann-ft8/log.csv: 85.45% after 1 epoch, 85.39% after 5) through that α's polynomial ReLU at B = 50,
-#     from the 100-epoch PANN-friendly model; the cosine schedule anneals lr 0.01 -> 0 within the epoch.
+#     compare, results/headline.md), 1 epoch each (one epoch gave almost all of the gain, r20-pann-ft8/log.csv:
+#     85.45% after 1 epoch, 85.39% after 5) through that α's polynomial ReLU at B = 50, from the 100-epoch
+#     PANN-friendly model; the cosine schedule anneals lr 0.01 -> 0 within the epoch.
 if finished results/train/r20-pann-100; then
     for alpha in 6 7 8 9; do
         run results/train/r20-pann-100-ft$alpha --arch resnet20 --init results/train/r20-pann-100/model.safetensors \

@@ -114,9 +114,9 @@ fn accuracy_at(s: &EvalSummary, alpha: u32) -> Option<f64> {
 }
 
 /// The paper's three claims on `columns` with `roles`: (1) at equal low precision (α ≤ 9) pann is more accurate,
-/// by at least 10 points somewhere (the paper: 10–50) and never less; (2) pann at 2^-9 is at least as accurate as Lee et al. at 2^-12; (3) relative to each model's
-/// exact accuracy, pann loses no more at 2^-9 than Lee et al. at 2^-12. A claim whose α is missing is not
-/// stated.
+/// by at least 10 points somewhere (the paper: 10–50) and never less; (2) pann at 2^-9 is at least as accurate as
+/// Lee et al. at 2^-12; (3) relative to each model's exact accuracy, pann loses no more at 2^-9 than Lee et al. at
+/// 2^-12. A claim whose α is missing is not stated.
 pub fn claims(columns: &[Column], roles: Roles) -> Vec<Claim> {
     let (lee, pann) = (&columns[roles.lee], &columns[roles.pann]);
     let mut out = Vec::new();
