@@ -32,6 +32,8 @@ enum Command {
     He(commands::he::HeArgs),
     /// Train a CIFAR ResNet/VGG (PANN-friendly recipes, resumable); --bench times training against PyTorch.
     Train(Box<commands::train::TrainArgs>),
+    /// Re-estimate a model's BatchNorm statistics on unaugmented, unmixed training images (weights unchanged).
+    RecalibrateBn(commands::recalibrate::RecalibrateArgs),
 }
 
 fn main() {
@@ -43,6 +45,7 @@ fn main() {
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Train(args) => commands::train::run(*args),
         Command::He(args) => commands::he::run(args),
+        Command::RecalibrateBn(args) => commands::recalibrate::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

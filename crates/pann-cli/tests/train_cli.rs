@@ -74,3 +74,56 @@ fn bad_flags_are_one_line_errors() {
     }
     assert_clean_error(&pann(&["train"]), &["--out"]);
 }
+
+#[test]
+fn recalibrate_bn_writes_a_model_eval_reads_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = cifar10();
+    let model = pann_data::shared_dir()
+        .join("models/resnet20-akamaster.safetensors")
+        .display()
+        .to_string();
+    let out_model = dir.path().join("bn.safetensors").display().to_string();
+    let out = pann(&[
+        "recalibrate-bn",
+        "--model",
+        &model,
+        "--out",
+        &out_model,
+        "--data",
+        &data,
+        "--images",
+        "256",
+        "--test-images",
+        "100",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("19 BatchNorm layers re-estimated on 256 training images (crop+flip; 2 batches"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("before") && stdout.contains("after"), "{stdout}");
+    let out = pann(&[
+        "eval", "--model", &out_model, "--alpha", "9", "--range", "50", "--images", "50", "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = pann(&["recalibrate-bn", "--model", &model, "--out", &model]);
+    assert_clean_error(&out, &["--out", "is the input model"]);
+    let missing = dir.path().join("missing.safetensors").display().to_string();
+    let out = pann(&["recalibrate-bn", "--model", &missing, "--out", &out_model]);
+    assert_clean_error(&out, &["missing.safetensors"]);
+    let out = pann(&[
+        "recalibrate-bn",
+        "--model",
+        &model,
+        "--out",
+        &out_model,
+        "--data",
+        &data,
+        "--batch",
+        "1",
+    ]);
+    assert_clean_error(&out, &["at least 2 images per batch"]);
+}

@@ -25,6 +25,8 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod averaging;
+pub mod bn_recalibration;
 pub mod error;
 pub mod eval;
 pub mod forward;
@@ -39,12 +41,14 @@ pub mod training;
 pub mod weights;
 
 pub use activation::{Activation, Activations, PoolActivation};
+pub use averaging::average_models;
+pub use bn_recalibration::{recalibrate_batch_norm, Recalibration};
 pub use error::{Error, Result};
 pub use eval::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalReport};
 pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
 pub use kernel::{poly_relu_error_sums, poly_relu_planes, poly_relu_slice};
 pub use leak::LeakMeter;
-pub use models::{Architecture, Model, Shortcut};
+pub use models::{Architecture, Model, Shortcut, BN_MOMENTUM};
 pub use perturb::{Magnitude, Perturbation, Region, SignMode};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
 pub use stats::{ForwardStats, SiteStats};

@@ -5,4 +5,5 @@ pub mod approx;
 pub mod bench;
 pub mod eval;
 pub mod he;
+pub mod recalibrate;
 pub mod train;

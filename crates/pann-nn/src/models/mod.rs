@@ -19,6 +19,20 @@ use crate::activation::Activations;
 use crate::error::{Error, Result};
 use crate::forward::ForwardCtx;
 
+/// Momentum of every BatchNorm's running statistics (`running ← (1 − m)·running + m·batch`,
+/// PyTorch's default). [`crate::bn_recalibration`] relies on it to read a batch's statistics
+/// back out of the running ones.
+pub const BN_MOMENTUM: f64 = 0.1;
+
+/// A 2-d BatchNorm with [`BN_MOMENTUM`]; every architecture builds its BN layers here.
+pub(crate) fn batch_norm2d<'a, P: std::borrow::Borrow<nn::Path<'a>>>(p: P, channels: i64) -> nn::BatchNorm {
+    let cfg = nn::BatchNormConfig {
+        momentum: BN_MOMENTUM,
+        ..Default::default()
+    };
+    nn::batch_norm2d(p, channels, cfg)
+}
+
 /// How a ResNet block that changes shape builds its shortcut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shortcut {

@@ -66,9 +66,9 @@ impl SmallCnn {
     pub(crate) fn new(p: &nn::Path, c1: i64, c2: i64, num_classes: i64) -> (Self, Vec<String>) {
         let net = Self {
             conv1: conv3x3(p / "conv1", 3, c1),
-            bn1: nn::batch_norm2d(p / "bn1", c1, Default::default()),
+            bn1: super::batch_norm2d(p / "bn1", c1),
             conv2: conv3x3(p / "conv2", c1, c2),
-            bn2: nn::batch_norm2d(p / "bn2", c2, Default::default()),
+            bn2: super::batch_norm2d(p / "bn2", c2),
             fc: nn::linear(p / "fc", fc_features(c2), num_classes, Default::default()),
         };
         (net, vec!["relu1".to_string(), "relu2".to_string()])

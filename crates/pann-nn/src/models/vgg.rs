@@ -143,7 +143,7 @@ impl Vgg {
                     };
                     layers.push(Layer::Conv {
                         conv: nn::conv2d(&f / index, cin, cout, 3, cfg),
-                        bn: nn::batch_norm2d(&f / (index + 1), cout, Default::default()),
+                        bn: super::batch_norm2d(&f / (index + 1), cout),
                         site: relus.len(),
                     });
                     relus.push(format!("features.{}", index + 2));
