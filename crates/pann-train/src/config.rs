@@ -122,6 +122,11 @@ pub struct TrainConfig {
     pub noise_alpha: Option<u32>,
     /// Start from these weights instead of a fresh initialisation.
     pub init: Option<PathBuf>,
+    /// Also keep the weights of every epoch, as `model-eNNN.safetensors`, for weight averaging
+    /// (`pann recalibrate-bn --model a,b,…`). Changes no weight. Absent from older checkpoints,
+    /// which read it as off.
+    #[serde(default)]
+    pub snapshots: bool,
 }
 
 impl Default for TrainConfig {
@@ -154,6 +159,7 @@ impl Default for TrainConfig {
             neg_noise: 0.0,
             noise_alpha: None,
             init: None,
+            snapshots: false,
         }
     }
 }

@@ -52,4 +52,4 @@ pub use config::{DatasetKind, ScheduleKind, TrainConfig};
 pub use error::{Error, Result};
 pub use log::EpochRecord;
 pub use recalibrate::{recalibrate_on, RecalibrationInputs};
-pub use trainer::{train_activation, BatchProgress, Observer, RunOptions, Trainer};
+pub use trainer::{snapshot_file, train_activation, BatchProgress, Observer, RunOptions, Trainer};

@@ -394,10 +394,18 @@ impl Trainer {
         };
         checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.sgd, &state)?;
         save_model_atomic(&self.model, &dir.join(MODEL_FILE))?;
+        if self.config.snapshots {
+            save_model_atomic(&self.model, &dir.join(snapshot_file(self.epochs_done)))?;
+        }
         let config = serde_json::to_vec_pretty(&self.config).expect("config serialises");
         checkpoint::write_atomic(&dir.join(CONFIG_FILE), &config)?;
         write_logs(dir, &self.records)
     }
+}
+
+/// The file `--snapshots` keeps the weights after epoch `epoch` (from 1) in.
+pub fn snapshot_file(epoch: usize) -> String {
+    format!("model-e{epoch:03}.safetensors")
 }
 
 /// [`Model::save`] to a temp file, then rename.

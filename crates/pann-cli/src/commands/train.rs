@@ -125,6 +125,10 @@ pub struct TrainArgs {
     /// Start from these weights (safetensors) instead of a fresh initialisation.
     #[arg(long)]
     init: Option<PathBuf>,
+    /// Keep every epoch's weights as model-eNNN.safetensors (for weight averaging with
+    /// `pann recalibrate-bn --model a,b,…`).
+    #[arg(long)]
+    snapshots: bool,
 
     /// Time training throughput (ResNet-20, batch 128, augmentation) against PyTorch; trains nothing.
     #[arg(long)]
@@ -203,6 +207,9 @@ impl TrainArgs {
         }
         if self.no_augment {
             c.augment = false;
+        }
+        if self.snapshots {
+            c.snapshots = true;
         }
         c.validate()?;
         Ok(c)
