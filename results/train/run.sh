@@ -66,3 +66,34 @@ if finished results/train/r20-pann-100; then
             --pann-alpha $alpha --seed 0
     done
 fi
+# (7) BatchNorm recalibration (`pann recalibrate-bn`, weights unchanged) of the finished pairs: the running statistics
+#     re-estimated on all 50,000 training images without mixup, once with the crop/flip/cutout of training (the
+#     default; model-bn.safetensors) and once on plain images (--no-crop-flip; only the log is kept). About 1 min each.
+recalibrate() {  # run directory, cutout side of its training
+    local dir=$1 cutout=$2
+    finished "$dir" || return 0
+    [ -f "$dir/recalibrate.out" ] && [ -f "$dir/model-bn.safetensors" ] && return 0
+    {
+        target/release/pann recalibrate-bn --model "$dir/model.safetensors" --out "$dir/model-bn.safetensors" \
+            --cutout "$cutout"
+        target/release/pann recalibrate-bn --model "$dir/model.safetensors" --out "/tmp/$(basename "$dir")-plain.safetensors" \
+            --no-crop-flip
+    } > "$dir/recalibrate.out.tmp" 2>&1
+    mv "$dir/recalibrate.out.tmp" "$dir/recalibrate.out"
+}
+recalibrate results/train/r20-common 0
+recalibrate results/train/r20-pann 0
+recalibrate results/train/r20-common-100 8
+recalibrate results/train/r20-pann-100 8
+# (8) issue 4's pair, third attempt: 150 one-cycle epochs, cutout 8, then (7)'s recalibration. The 100-epoch pair
+#     after recalibration: 89.62% / 88.40% (README.md), and weight averaging adds 0.2 (probes/): neither reaches 90%.
+#     The PANN-friendly recipe now uses wd 1e-4 instead of 1e-5: 5× below the common recipe's 5e-4 and 50× below
+#     Lee et al.'s 5e-3, as sturdy as wd 0 in the weight-decay sweep (4), while 1e-5 (nearly no decay) cost the
+#     100-epoch pair 1.2 points of exact accuracy even after recalibration. The friendly run goes first: it is the one
+#     whose 90% is in doubt. About 4–6 h each (90–135 s per epoch): later sessions resume them.
+run results/train/r20-pann-150 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-4 \
+    --mixup 0.5 --cutout 8 --schedule onecycle --seed 0
+recalibrate results/train/r20-pann-150 8
+run results/train/r20-common-150 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
+    --cutout 8 --schedule onecycle --seed 0
+recalibrate results/train/r20-common-150 8
