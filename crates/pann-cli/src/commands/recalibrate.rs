@@ -78,11 +78,7 @@ pub fn run(args: RecalibrateArgs) -> Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
-    let kind = match args.dataset {
-        DatasetArg::Cifar10 => DatasetKind::Cifar10,
-        DatasetArg::Cifar100 => DatasetKind::Cifar100,
-        DatasetArg::FashionMnist => DatasetKind::FashionMnist,
-    };
+    let kind: DatasetKind = args.dataset.into();
     let norm: Normalization = args.norm.parse().with_context(|| format!("--norm {}", args.norm))?;
     let model = average_models(&args.model)?;
     let train = pann_train::data::load(kind, &data_dir, Split::Train, args.images)?;

@@ -28,6 +28,16 @@ pub enum DatasetArg {
     FashionMnist,
 }
 
+impl From<DatasetArg> for DatasetKind {
+    fn from(d: DatasetArg) -> Self {
+        match d {
+            DatasetArg::Cifar10 => DatasetKind::Cifar10,
+            DatasetArg::Cifar100 => DatasetKind::Cifar100,
+            DatasetArg::FashionMnist => DatasetKind::FashionMnist,
+        }
+    }
+}
+
 /// Arguments of `pann train`. Recipe defaults are those of a fresh run; see `--help`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -175,11 +185,7 @@ impl TrainArgs {
             c.neg_noise = v;
         }
         if let Some(d) = self.dataset {
-            c.dataset = match d {
-                DatasetArg::Cifar10 => DatasetKind::Cifar10,
-                DatasetArg::Cifar100 => DatasetKind::Cifar100,
-                DatasetArg::FashionMnist => DatasetKind::FashionMnist,
-            };
+            c.dataset = d.into();
         }
         if let Some(s) = &self.schedule {
             c.schedule = s.parse::<ScheduleKind>()?;
