@@ -57,14 +57,16 @@ fi
 
 # 1. Accuracy vs precision and the headline table, on the 100-epoch pair (results/train/r20-{common,pann}-100; they
 #    stay under results/train/ because both are below the 90% that models/ asks, results/train/README.md) and the
-#    bundled ResNet-20: α = 4..14, Lee's global B and per-layer calibrated B. The headline on all 10,000 test
+#    bundled ResNet-20: α = 4..14, Lee's global B and per-layer calibrated B; the headline also shows the friendly
+#    model after BatchNorm recalibration (results/train/run.sh step 7). The headline on all 10,000 test
 #    images (16 min on the 2-core machine), the precision curves on the first 2,000 (3 min; they overlap the
 #    headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5 and the plot). Console tables go to *.txt.
 r100=results/train
 if [ -f $r100/r20-common-100/model.safetensors ] && [ -f $r100/r20-pann-100/model.safetensors ]; then
     $pann analyze headline --common $r100/r20-common-100/model.safetensors \
         --friendly $r100/r20-pann-100/model.safetensors \
-        --finetuned "$r100/r20-pann-100-ft{alpha}/model.safetensors" --allow-missing --out results/headline.md
+        --finetuned "$r100/r20-pann-100-ft{alpha}/model.safetensors" \
+        --recalibrated $r100/r20-pann-100/model-bn.safetensors --allow-missing --out results/headline.md
     $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
         --model common-100=$r100/r20-common-100/model.safetensors \

@@ -205,6 +205,57 @@ fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
 }
 
 #[test]
+fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
+    // `--recalibrated`: two more pann columns (Lee's B, calibrated B), each checked against Lee et al.'s column.
+    // The bundled model stands in for the recalibrated one; the other pann models are missing.
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let missing = dir.path().join("none.safetensors");
+    let m = missing.to_str().unwrap();
+    let md = dir.path().join("h.md");
+    let out = pann(&[
+        "analyze",
+        "headline",
+        "--common",
+        m,
+        "--friendly",
+        m,
+        "--finetuned",
+        m,
+        "--recalibrated",
+        bundled.to_str().unwrap(),
+        "--alpha",
+        "9",
+        "--images",
+        "50",
+        "--calib-images",
+        "100",
+        "--allow-missing",
+        "--out",
+        md.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&md).unwrap();
+    let header = text.lines().find(|l| l.starts_with("| α |")).unwrap();
+    assert!(
+        header.ends_with("| pann model BN-recal., Lee's B | pann model BN-recal., calibrated B |"),
+        "{header}"
+    );
+    for label in ["pann model BN-recal., Lee's B", "pann model BN-recal., calibrated B"] {
+        assert!(
+            text.contains(&format!(
+                "'{label}' is more accurate than 'Lee et al., bundled ResNet-20'"
+            )),
+            "{text}"
+        );
+    }
+    // The calibrated column reports per-layer bounds, not Lee's B = 50.
+    let row = text.lines().find(|l| l.starts_with("| 9 |")).unwrap();
+    let cells: Vec<&str> = row.split(" | ").collect();
+    assert_ne!(cells[cells.len() - 1], cells[cells.len() - 2], "{row}");
+}
+
+#[test]
 fn analyses_reject_bad_arguments_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.safetensors");

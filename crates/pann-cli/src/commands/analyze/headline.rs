@@ -22,6 +22,12 @@ pub struct HeadlineArgs {
     /// `{alpha}` for one model fine-tuned per α, each evaluated at its own α (rows without a file stay empty).
     #[arg(long, default_value = "models/resnet20-pann-ft{alpha}.safetensors")]
     finetuned: String,
+    /// The PANN-friendly model after `pann recalibrate-bn` (BatchNorm statistics re-estimated on unmixed training
+    /// images, weights unchanged): two more columns, Lee's B and calibrated B. Optional because recalibration moves
+    /// the ReLU inputs of a mixup-trained network, which helps with calibrated bounds and hurts under Lee's rule
+    /// (results/train/README.md), so the table shows the model both ways.
+    #[arg(long)]
+    recalibrated: Option<PathBuf>,
     /// The bundled ResNet-20 (default: ../shared/models/resnet20-akamaster.safetensors).
     #[arg(long)]
     bundled: Option<PathBuf>,
@@ -55,7 +61,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let bundled = a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model);
     let (lee, lee_leak, calibrated) = (Rule::LEE, Rule::LEE_LEAK, Rule::CALIBRATE);
     // The single-model columns; the first three are Lee et al.'s side, the rest pann's.
-    let plan = [
+    let mut plan: Vec<(&str, &PathBuf, Rule)> = vec![
         ("Lee et al., common recipe", &a.common, lee),
         ("Lee et al., bundled ResNet-20", &bundled, lee),
         ("bundled + leak corr.", &bundled, lee_leak),
@@ -63,6 +69,10 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
         ("pann model + leak corr.", &a.friendly, lee_leak),
         ("pann model, calibrated B", &a.friendly, calibrated),
     ];
+    if let Some(recal) = &a.recalibrated {
+        plan.push(("pann model BN-recal., Lee's B", recal, lee));
+        plan.push(("pann model BN-recal., calibrated B", recal, calibrated));
+    }
     let finetuned = Finetuned::parse(&a.finetuned, &alphas);
     let mut missing: Vec<PathBuf> = Vec::new();
     let needed: Vec<PathBuf> = plan.iter().map(|p| p.1.clone()).chain(finetuned.files()).collect();
@@ -81,7 +91,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let calib = a.data.calib()?;
     let mut bar = Bar::new(true);
     let mut columns: Vec<Column> = Vec::new();
-    // Which entry of `plan` each column is (6 = the fine-tuned column).
+    // Which entry of `plan` each column is (`plan.len()` = the fine-tuned column).
     let mut roles_of = Vec::new();
     let mut friendly_exact = None;
     for (i, (label, path, rule)) in plan.iter().enumerate() {
