@@ -207,7 +207,7 @@ fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
 #[test]
 fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
     // `--recalibrated`: two more pann columns (Lee's B, calibrated B), each checked against Lee et al.'s column.
-    // The bundled model stands in for the recalibrated one; the other pann models are missing.
+    // The bundled model stands in for the common and the recalibrated one; the other pann models are missing.
     let dir = tempfile::tempdir().unwrap();
     let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
     let missing = dir.path().join("none.safetensors");
@@ -217,7 +217,7 @@ fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
         "analyze",
         "headline",
         "--common",
-        m,
+        bundled.to_str().unwrap(),
         "--friendly",
         m,
         "--finetuned",
@@ -238,14 +238,20 @@ fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
     let text = std::fs::read_to_string(&md).unwrap();
     let header = text.lines().find(|l| l.starts_with("| α |")).unwrap();
     assert!(
-        header.ends_with("| pann model BN-recal., Lee's B | pann model BN-recal., calibrated B |"),
+        header.ends_with(
+            "| bundled + leak corr. | common recipe, calibrated B | pann model BN-recal., Lee's B \
+             | pann model BN-recal., calibrated B |"
+        ),
         "{header}"
+    );
+    // pann's range rule on the common model is one of pann's columns, checked against Lee et al. on that model.
+    assert!(
+        text.contains("'common recipe, calibrated B' is more accurate than 'Lee et al., common recipe'"),
+        "{text}"
     );
     for label in ["pann model BN-recal., Lee's B", "pann model BN-recal., calibrated B"] {
         assert!(
-            text.contains(&format!(
-                "'{label}' is more accurate than 'Lee et al., bundled ResNet-20'"
-            )),
+            text.contains(&format!("'{label}' is more accurate than 'Lee et al., common recipe'")),
             "{text}"
         );
     }
