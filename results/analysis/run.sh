@@ -59,7 +59,7 @@ fi
 #    stay under results/train/ because both are below the 90% that models/ asks, results/train/README.md) and the
 #    bundled ResNet-20: α = 4..14, Lee's global B and per-layer calibrated B; the headline also shows the friendly
 #    model after BatchNorm recalibration (results/train/run.sh step 7). The headline on all 10,000 test
-#    images (16 min on the 2-core machine), the precision curves on the first 2,000 (3 min; they overlap the
+#    images (27 min on the 2-core machine), the precision curves on the first 2,000 (3 min; they overlap the
 #    headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5 and the plot). Console tables go to *.txt.
 r100=results/train
 if [ -f $r100/r20-common-100/model.safetensors ] && [ -f $r100/r20-pann-100/model.safetensors ]; then
