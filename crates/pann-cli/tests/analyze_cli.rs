@@ -103,34 +103,41 @@ fn profile_and_layerwise_write_their_files() {
     );
 }
 
+/// `pann analyze headline` with `[common, friendly, finetuned]` models at `alpha`, on 50 test images and 100
+/// calibration images, writing `out`; `extra` flags appended.
+fn headline(models: [&str; 3], alpha: &str, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let [common, friendly, finetuned] = models;
+    let mut args = vec![
+        "analyze",
+        "headline",
+        "--common",
+        common,
+        "--friendly",
+        friendly,
+        "--finetuned",
+        finetuned,
+        "--alpha",
+        alpha,
+        "--images",
+        "50",
+        "--calib-images",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pann(&args)
+}
+
 #[test]
 fn headline_tabulates_the_models_that_exist() {
     let dir = tempfile::tempdir().unwrap();
     let md = dir.path().join("h.md");
     let missing = dir.path().join("none.safetensors");
     let m = missing.to_str().unwrap();
-    let args = [
-        "analyze",
-        "headline",
-        "--common",
-        m,
-        "--friendly",
-        m,
-        "--finetuned",
-        m,
-        "--alpha",
-        "9",
-        "--images",
-        "50",
-        "--calib-images",
-        "100",
-        "--out",
-        md.to_str().unwrap(),
-    ];
-    assert_clean_error(&pann(&args), &["none.safetensors", "does not exist"]);
-    let mut with = args.to_vec();
-    with.push("--allow-missing");
-    let out = pann(&with);
+    let run = |extra: &[&str]| headline([m, m, m], "9", &md, extra);
+    assert_clean_error(&run(&[]), &["none.safetensors", "does not exist"]);
+    let out = run(&["--allow-missing"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("| 9 | [15, 15] | 9 | 191 |"), "{text}");
@@ -158,25 +165,13 @@ fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
     let pattern = dir.path().join("ft{alpha}.safetensors");
     let md = dir.path().join("h.md");
     let missing = dir.path().join("none.safetensors");
-    let out = pann(&[
-        "analyze",
-        "headline",
-        "--common",
-        missing.to_str().unwrap(),
-        "--friendly",
-        b,
-        "--finetuned",
-        pattern.to_str().unwrap(),
-        "--alpha",
+    let pattern = pattern.to_str().unwrap();
+    let out = headline(
+        [missing.to_str().unwrap(), b, pattern],
         "9,10",
-        "--images",
-        "50",
-        "--calib-images",
-        "100",
-        "--allow-missing",
-        "--out",
-        md.to_str().unwrap(),
-    ]);
+        &md,
+        &["--allow-missing"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("before fine-tuning)"), "{text}");
@@ -213,27 +208,13 @@ fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
     let missing = dir.path().join("none.safetensors");
     let m = missing.to_str().unwrap();
     let md = dir.path().join("h.md");
-    let out = pann(&[
-        "analyze",
-        "headline",
-        "--common",
-        bundled.to_str().unwrap(),
-        "--friendly",
-        m,
-        "--finetuned",
-        m,
-        "--recalibrated",
-        bundled.to_str().unwrap(),
-        "--alpha",
+    let bundled = bundled.to_str().unwrap();
+    let out = headline(
+        [bundled, m, m],
         "9",
-        "--images",
-        "50",
-        "--calib-images",
-        "100",
-        "--allow-missing",
-        "--out",
-        md.to_str().unwrap(),
-    ]);
+        &md,
+        &["--recalibrated", bundled, "--allow-missing"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&md).unwrap();
     let header = text.lines().find(|l| l.starts_with("| α |")).unwrap();
