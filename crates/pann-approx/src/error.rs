@@ -26,13 +26,14 @@ pub enum Error {
         max_components: usize,
     },
     /// The given degree list cannot reach the requested precision.
-    #[error("degrees {degrees:?} cannot reach ReLU error 2^-{alpha} (best reachable: 2^{best_log2:.2})")]
+    #[error("degrees {degrees:?} cannot reach ReLU error 2^-{alpha}{}", best_note(*.best_log2))]
     DegreesTooLow {
         /// The degrees given.
         degrees: Vec<usize>,
         /// Requested precision.
         alpha: u32,
-        /// log2 of the best ReLU error these degrees reach.
+        /// log2 of the best ReLU error these degrees reach; NaN when they do not even reach
+        /// the sign error `2^(1−α)` for any `ε` of the searched range.
         best_log2: f64,
     },
     /// A parameter outside its range.
@@ -42,3 +43,12 @@ pub enum Error {
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The tail of [`Error::DegreesTooLow`]'s message.
+fn best_note(best_log2: f64) -> String {
+    if best_log2.is_finite() {
+        format!(" (best reachable: 2^{best_log2:.2})")
+    } else {
+        " (their sign error stays above 2^(1−α) for every ε searched)".to_string()
+    }
+}

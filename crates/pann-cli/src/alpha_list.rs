@@ -29,6 +29,11 @@ pub fn parse(s: &str) -> Result<Vec<u32>> {
             out.push(pann_approx::sign::check_alpha(a)?);
         }
     }
+    // A repeated α would run (and report) the same sweep row twice.
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(a) = out.iter().find(|&&a| !seen.insert(a)) {
+        bail!("α = {a} is listed twice in '{s}'");
+    }
     Ok(out)
 }
 
@@ -55,6 +60,8 @@ mod tests {
         assert_eq!(parse("9").unwrap(), vec![9]);
         assert_eq!(parse("4..6,9").unwrap(), vec![4, 5, 6, 9]);
         assert_eq!(parse("4..=5").unwrap(), vec![4, 5]);
+        assert!(parse("6,6").unwrap_err().to_string().contains("twice"));
+        assert!(parse("4..6,5").unwrap_err().to_string().contains("α = 5"));
         assert!(parse("3")
             .unwrap_err()
             .to_string()

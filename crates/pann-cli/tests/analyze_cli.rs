@@ -266,4 +266,39 @@ fn analyses_reject_bad_arguments_in_one_line() {
         &["--search-images"],
     );
     assert_clean_error(&pann(&["analyze", "layerwise", "--tolerance=-1"]), &["--tolerance"]);
+    assert_clean_error(&pann(&["analyze", "layerwise", "--name", ""]), &["--name"]);
+    assert_clean_error(
+        &pann(&["analyze", "perturb", "--log2-deltas=-1100", "--images", "2"]),
+        &["--log2-deltas"],
+    );
+    assert_clean_error(&pann(&["analyze", "perturb", "--images", "0"]), &["--images"]);
+    let m = shared_model();
+    let (a, b) = (format!("x={m}"), format!("x={m}"));
+    assert_clean_error(
+        &pann(&["analyze", "precision", "--model", &a, "--model", &b, "--images", "2"]),
+        &["label 'x'", "twice"],
+    );
+    // Output locations under a plain file fail at once, not after the sweep or the table.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("sub");
+    let under = under.to_str().unwrap();
+    for what in ["perturb", "precision", "profile", "layerwise"] {
+        assert_clean_error(
+            &pann(&["analyze", what, "--out", under, "--images", "2"]),
+            &["output directory", "plain-file"],
+        );
+    }
+    let md = file.join("headline.md");
+    assert_clean_error(
+        &pann(&["analyze", "headline", "--out", md.to_str().unwrap(), "--images", "2"]),
+        &["output file", "headline.md"],
+    );
+}
+
+fn shared_model() -> String {
+    pann_data::shared_dir()
+        .join("models/resnet20-akamaster.safetensors")
+        .display()
+        .to_string()
 }

@@ -195,3 +195,70 @@ fn eval_json_contract_on_real_data() {
     let acc14 = rows[1]["accuracy"].as_f64().unwrap();
     assert!((acc14 - exact).abs() <= 0.02, "{acc14} vs {exact}");
 }
+
+#[test]
+fn eval_refuses_empty_and_repeated_inputs_before_running() {
+    assert_clean_error(&pann(&["eval", "--images", "0"]), &["--images", "at least 1"]);
+    assert_clean_error(
+        &pann(&["eval", "--range", "calibrate", "--calib-images", "0", "--images", "2"]),
+        &["--range calibrate", "--calib-images"],
+    );
+    assert_clean_error(&pann(&["eval", "--alpha", "6,6", "--images", "2"]), &["α = 6", "twice"]);
+    let dir = tempfile::tempdir().unwrap();
+    // A test file that holds no records: zero images, which must not read as 0% accuracy.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    write(&empty, "test_batch.bin", b"");
+    assert_clean_error(
+        &pann(&["eval", "--data", empty.to_str().unwrap(), "--alpha", "6"]),
+        &["empty", "no Test images", "hold no images"],
+    );
+    // A directory where the batch file should be is not data of 4096 bytes.
+    let odd = dir.path().join("odd");
+    std::fs::create_dir_all(odd.join("test_batch.bin")).unwrap();
+    assert_clean_error(
+        &pann(&["eval", "--data", odd.to_str().unwrap(), "--images", "2"]),
+        &["test_batch.bin", "not a regular file"],
+    );
+    // An output location that cannot exist is reported before any image is evaluated.
+    let file = write(dir.path(), "plain-file", b"x");
+    let plot = file.join("acc.svg");
+    assert_clean_error(
+        &pann(&["eval", "--plot", plot.to_str().unwrap(), "--images", "2"]),
+        &["--plot", "plain-file", "cannot create"],
+    );
+}
+
+#[test]
+fn eval_refuses_a_model_with_nan_weights_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(shared().join("models/resnet20-akamaster.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let start = header["linear.bias"]["data_offsets"][0].as_u64().unwrap() as usize;
+    let mut bad = bytes.clone();
+    bad[8 + n + start..8 + n + start + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let p = write(dir.path(), "nan.safetensors", &bad);
+    assert_clean_error(
+        &pann(&["eval", "--model", p.to_str().unwrap(), "--images", "2"]),
+        &["nan.safetensors", "linear.bias", "non-finite", "NaN"],
+    );
+}
+
+#[test]
+fn approx_names_why_a_degree_list_fails() {
+    let out = pann(&["approx", "--degrees", "1"]);
+    assert_clean_error(&out, &["degrees [1]", "for every ε"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("NaN"), "{err}");
+    assert_eq!(err.matches("degrees [1]").count(), 1, "{err}");
+}
+
+#[test]
+fn bench_refuses_an_explicit_python_that_does_not_exist() {
+    assert_clean_error(
+        &pann(&["bench", "--python", "/nonexistent/python3", "--images", "10"]),
+        &["--python", "/nonexistent/python3"],
+    );
+    assert_clean_error(&pann(&["bench", "--images", "0"]), &["--images"]);
+}

@@ -165,3 +165,19 @@ fn idx_data_runs_encrypted_as_pann_train_feeds_it() {
         "6",
     ]);
 }
+
+#[test]
+fn infer_refuses_zero_images_and_names_a_bad_scale_flag() {
+    let m = model();
+    let infer = |extra: &[&str]| {
+        let mut args = vec!["he", "infer", "--model", &m];
+        args.extend_from_slice(extra);
+        pann(&args)
+    };
+    assert_clean_error(&infer(&["--calib-images", "0"]), &["--calib-images"]);
+    assert_clean_error(&infer(&["--images", "0"]), &["--images"]);
+    assert_clean_error(
+        &infer(&["--log-scale", "10", "--images", "1", "--calib-images", "2"]),
+        &["--log-scale 10"],
+    );
+}

@@ -73,6 +73,28 @@ fn bad_flags_are_one_line_errors() {
         assert_clean_error(&pann(&args), &[needle]);
     }
     assert_clean_error(&pann(&["train"]), &["--out"]);
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let file = file.display().to_string();
+    assert_clean_error(
+        &pann(&["train", "--out", &file, "--data", &data]),
+        &["--out", "a-file", "not a directory"],
+    );
+    let empty_test = dir.path().join("t0").display().to_string();
+    assert_clean_error(
+        &pann(&[
+            "train",
+            "--out",
+            &empty_test,
+            "--data",
+            &data,
+            "--test-images",
+            "0",
+            "--train-images",
+            "64",
+        ]),
+        &["no test images", "--test-images 0"],
+    );
 }
 
 #[test]

@@ -19,13 +19,12 @@ pub enum Error {
         path: PathBuf,
     },
     /// The file exists but reading it failed.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Io {
         /// The file being read.
         path: PathBuf,
-        /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying I/O error (in the message, not a `source`, so that `{:#}` says it once).
+        cause: std::io::Error,
     },
     /// A fixed-record file (CIFAR) whose size is not a whole number of records.
     #[error("{path}: size {size} bytes is not a multiple of the record size {record} bytes")]
@@ -98,7 +97,7 @@ impl Error {
         if source.kind() == std::io::ErrorKind::NotFound {
             Error::MissingFile { path }
         } else {
-            Error::Io { path, source }
+            Error::Io { path, cause: source }
         }
     }
 }

@@ -9,6 +9,13 @@ use crate::error::{Error, Result};
 /// Size of the file at `path` in bytes.
 pub(crate) fn file_len(path: &Path) -> Result<usize> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        // A directory's "size" (4096 on ext4) would otherwise be checked as if it were data.
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        ));
+    }
     Ok(meta.len() as usize)
 }
 
@@ -22,7 +29,7 @@ pub(crate) fn read_prefix(path: &Path, len: usize) -> Result<Vec<u8>> {
     if buf.len() != len {
         return Err(Error::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::new(
+            cause: std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 format!("expected {len} bytes, read {}", buf.len()),
             ),

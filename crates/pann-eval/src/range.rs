@@ -132,8 +132,24 @@ pub fn calibrate(
             "calibration margin {margin} must be a finite number ≥ 1"
         )));
     }
+    if calib.n == 0 {
+        return Err(Error::Invalid(
+            "calibration needs at least one image, the calibration set is empty".into(),
+        ));
+    }
     let exact = Activations::exact_for(model);
     let out = run(model, calib, norm, &exact, batch, false, "calibrating", progress)?;
+    let sites = model.relu_sites().iter().chain(model.pool_sites());
+    if let Some((site, s)) = sites
+        .zip(out.stats.relu.iter().chain(&out.stats.pool))
+        .find(|(_, s)| !s.max_abs.is_finite())
+    {
+        return Err(Error::Invalid(format!(
+            "calibration: activation site `{site}` saw a non-finite input (largest |x| {})",
+            s.max_abs
+        )));
+    }
+    // A site that saw only zeros (a dead channel group) gets bound 1: any positive bound is exact there.
     let scale = |v: f64| if v > 0.0 { v * margin } else { 1.0 };
     Ok(Bounds::PerSite {
         relu: out.stats.relu.iter().map(|s| scale(s.max_abs)).collect(),

@@ -89,12 +89,12 @@ pub enum Error {
     #[error("model: {0}")]
     Model(String),
     /// Reading or writing a file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a `source`, so that `{:#}` says it once).
+        cause: std::io::Error,
     },
 }
 

@@ -213,17 +213,17 @@ pub fn save<T: Persist>(obj: &T, params: &Parameters, path: &Path) -> Result<()>
     out.extend_from_slice(&payload);
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    std::fs::write(path, out).map_err(|source| Error::Io {
+    std::fs::write(path, out).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
 /// Reads a `T` written under `params` from `path`.
 pub fn load<T: Persist>(params: &Parameters, path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     parse(params, &bytes).map_err(|problem| Error::BadFile {
         path: path.to_path_buf(),

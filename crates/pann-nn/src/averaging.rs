@@ -24,11 +24,13 @@ pub fn average_models(paths: &[PathBuf]) -> Result<Model> {
         let m = Model::load(path)?;
         if m.architecture() != avg.architecture() {
             return Err(Error::BadInput(format!(
-                "{}: {} cannot be averaged with {} ({})",
+                "{}: {} with {} classes cannot be averaged with {} ({} with {} classes)",
                 path.display(),
                 m.architecture(),
+                m.architecture().num_classes(),
                 first.display(),
-                avg.architecture()
+                avg.architecture(),
+                avg.architecture().num_classes()
             )));
         }
         let other = m.var_store().variables();

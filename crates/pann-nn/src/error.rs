@@ -12,13 +12,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, not a `source`, so that `{:#}` says it once).
+        cause: std::io::Error,
     },
     /// The file is not in the safetensors format.
     #[error("{path}: not a safetensors file: {problem}")]
@@ -73,6 +72,18 @@ pub enum Error {
         name: String,
         /// The dtype found.
         dtype: String,
+    },
+    /// A tensor holds NaN or an infinity: such a network computes garbage, so it is refused at load.
+    #[error("{path}: tensor `{name}` holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// Flat index of the first non-finite value.
+        index: i64,
+        /// That value (NaN, inf or -inf).
+        value: f32,
     },
     /// The tensor names and shapes match no architecture this crate knows.
     #[error("{path}: cannot infer the architecture: {problem}")]

@@ -116,9 +116,11 @@ pub fn evaluate_with(
     if batch_size == 0 {
         return Err(Error::BadInput("batch size 0".into()));
     }
-    if data.num_classes > model.architecture().num_classes() {
+    // More outputs than classes is as wrong as fewer: a CIFAR-100 model scored on CIFAR-10
+    // labels gives a number, but not an accuracy of anything.
+    if data.num_classes != model.architecture().num_classes() {
         return Err(Error::BadInput(format!(
-            "the dataset has {} classes, the model {}",
+            "the dataset has {} classes, the model {} outputs",
             data.num_classes,
             model.architecture().num_classes()
         )));

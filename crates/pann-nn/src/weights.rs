@@ -35,9 +35,9 @@ pub struct StateDict {
 
 /// Reads a safetensors file; see the module doc for what is accepted.
 pub fn read_state_dict(path: &Path) -> Result<StateDict> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     check_framing(path, &bytes)?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| deserialize_error(path, &bytes, e))?;
@@ -62,11 +62,34 @@ pub fn read_state_dict(path: &Path) -> Result<StateDict> {
         };
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
         let t = Tensor::f_from_data_size(view.data(), &shape, kind)?.f_to_kind(Kind::Float)?;
+        check_finite(path, &name, &t)?;
         tensors.insert(name, t);
     }
     Ok(StateDict {
         path: path.to_path_buf(),
         tensors,
+    })
+}
+
+/// Refuses a tensor with a NaN or an infinity, naming the first one: a NaN weight makes every
+/// output NaN, which downstream looks like 0% accuracy or, in a range search, like an input
+/// that no bound contains.
+fn check_finite(path: &Path, name: &str, t: &Tensor) -> Result<()> {
+    let bad = t
+        .f_isfinite()?
+        .f_logical_not()?
+        .f_flatten(0, -1)?
+        .f_to_kind(Kind::Uint8)?;
+    if bad.f_any()?.f_int64_value(&[])? == 0 {
+        return Ok(());
+    }
+    let index = bad.f_argmax(0, false)?.f_int64_value(&[])?;
+    let value = t.f_flatten(0, -1)?.f_double_value(&[index])? as f32;
+    Err(Error::NonFinite {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        index,
+        value,
     })
 }
 
@@ -188,17 +211,28 @@ pub(crate) fn save(vs: &nn::VarStore, arch: &Architecture, path: &Path) -> Resul
         ("format".to_string(), "pt".to_string()),
         ("architecture".to_string(), arch.to_string()),
     ]);
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| io_error(path, e))
+    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| io_error(path, e))?;
+    // safetensors writes through a temporary file, created 0600; a model is a shareable
+    // artefact like the logs beside it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(|cause| Error::Io {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+    }
+    Ok(())
 }
 
 fn io_error(path: &Path, e: SafeTensorError) -> Error {
-    let source = match e {
+    let cause = match e {
         SafeTensorError::IoError(io) => io,
         other => std::io::Error::other(other.to_string()),
     };
     Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 

@@ -63,3 +63,17 @@ fn evaluate_with_stops_at_the_first_overflow() -> anyhow::Result<()> {
     assert!(report.stats.relu[0].overflows > 0);
     Ok(())
 }
+
+#[test]
+fn a_model_with_another_class_count_than_the_data_is_refused() -> anyhow::Result<()> {
+    let model = Model::new(pann_nn::Architecture::ResNet {
+        depth: 20,
+        shortcut: pann_nn::Shortcut::A,
+        num_classes: 100,
+    })?;
+    let acts = Activations::exact_for(&model);
+    let err = evaluate(&model, &synthetic(4), &Normalization::cifar(), 4, &acts).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("10 classes") && msg.contains("100 outputs"), "{msg}");
+    Ok(())
+}

@@ -288,3 +288,45 @@ fn smallcnn_with_inconsistent_shapes() {
     let model = Model::load(&p).unwrap();
     assert_eq!(model.architecture().to_string(), "smallcnn4x16");
 }
+
+#[test]
+fn nan_or_infinite_weights_are_refused_with_tensor_and_index() {
+    let f = fixture();
+    for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf"), (f32::NEG_INFINITY, "-inf")] {
+        let mut t = f.tensors.clone();
+        let (dtype, _, bytes) = t.get_mut("layer2.1.conv1.weight").unwrap();
+        assert_eq!(*dtype, Dtype::F32);
+        bytes[4 * 7..4 * 8].copy_from_slice(&bad.to_le_bytes());
+        let p = f.dir.join("nonfinite.safetensors");
+        write(&p, &t);
+        let err = load_err(&p);
+        match &err {
+            Error::NonFinite { name, index, .. } => {
+                assert_eq!(name, "layer2.1.conv1.weight");
+                assert_eq!(*index, 7);
+            }
+            other => panic!("expected NonFinite, got {other}"),
+        }
+        assert!(err.to_string().contains(shown), "{err}");
+        assert!(Model::load(&p).is_err(), "Model::load must refuse it too");
+    }
+}
+
+#[test]
+fn io_errors_name_the_cause_once() {
+    let f = fixture();
+    let err = load_err(&f.dir);
+    let chain = anyhow_like(&err);
+    assert_eq!(chain.matches("Is a directory").count(), 1, "{chain}");
+}
+
+/// Formats an error with its whole `source()` chain, as the CLI's `{:#}` does.
+fn anyhow_like(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s += &format!(": {c}");
+        cur = c.source();
+    }
+    s
+}

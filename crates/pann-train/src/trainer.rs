@@ -130,6 +130,12 @@ impl Trainer {
                 opts.dir.display()
             )));
         }
+        if opts.dir.exists() && !opts.dir.is_dir() {
+            return Err(Error::BadConfig(format!(
+                "--out {}: exists and is not a directory",
+                opts.dir.display()
+            )));
+        }
         std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
         tch::manual_seed(derive_seed(&[config.seed, 0x696e6974]) as i64);
         let mut model = Model::new(config.architecture()?)?;
@@ -217,6 +223,12 @@ impl Trainer {
                 train.n,
                 train.num_classes,
                 config.num_classes()
+            )));
+        }
+        if test.n == 0 {
+            return Err(Error::BadConfig(format!(
+                "{}: no test images (empty test file, or --test-images 0): the per-epoch test accuracy needs at least one",
+                opts.data_dir.display()
             )));
         }
         let norm: Normalization = config.norm.parse()?;

@@ -74,8 +74,8 @@ fn best_alpha_for(degrees: &[usize]) -> Result<CompositeSign> {
             Err(e) => last_err = Some(e),
         }
     }
-    Err(last_err.expect("range is non-empty"))
-        .with_context(|| format!("degrees {degrees:?} do not reach α = {}", pann_approx::ALPHA_MIN))
+    // The error of the lowest α says it all (it names the degrees and the best error reached).
+    Err(last_err.expect("range is non-empty").into())
 }
 
 fn log2(x: f64) -> String {

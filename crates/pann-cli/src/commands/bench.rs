@@ -6,7 +6,7 @@
 //! and prints both with their ratio. Run it on an otherwise idle machine.
 
 use crate::commands::eval::shared_dir;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use pann_approx::CompositeSign;
 use pann_data::{load_cifar10, Normalization, Split};
@@ -51,6 +51,9 @@ fn repo_root() -> PathBuf {
 pub fn run_bench(args: BenchArgs) -> Result<()> {
     let shared = shared_dir();
     let model = Model::load(&crate::commands::eval::bundled_model())?;
+    if args.images == 0 {
+        bail!("--images must be at least 1");
+    }
     let data = load_cifar10(
         &shared.join("data/cifar-10-batches-bin"),
         Split::Test,
@@ -79,6 +82,13 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         torch_alpha14_seconds: None,
         torch_alpha14_correct: None,
     };
+    // Without --python a missing reference venv only skips the comparison; a path given
+    // explicitly that does not exist is a mistake.
+    if let Some(p) = &args.python {
+        if !p.is_file() {
+            bail!("--python {}: no such file", p.display());
+        }
+    }
     let python = args
         .python
         .clone()
@@ -98,9 +108,16 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         let _ = std::fs::remove_file(&coeffs);
         let out = out.with_context(|| format!("cannot run {}", python.display()))?;
         if !out.status.success() {
-            anyhow::bail!(
-                "the PyTorch reference failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "the PyTorch reference ({} reference/lee_pann.py) failed with {}{}",
+                python.display(),
+                out.status,
+                if stderr.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", stderr.trim())
+                }
             );
         }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("PyTorch reference output")?;

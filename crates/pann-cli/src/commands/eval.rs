@@ -115,13 +115,26 @@ fn load_model(path: &Path, arch: Option<&str>) -> Result<Model> {
     }
 }
 
+/// Loads `split` of the dataset at `dir`, at most `limit` images.
+///
+/// An empty result is an error: every caller computes an accuracy or a bound from the images,
+/// and over none of them that would be a plausible-looking 0% or bound 1, not a failure.
 pub(crate) fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
-    Ok(match kind {
+    let data = match kind {
         DatasetKind::Cifar10 => load_cifar10(dir, split, limit)?,
         DatasetKind::Cifar100 => load_cifar100(dir, split, Cifar100Label::Fine, limit)?,
         // Grey 28×28 images become 3×32×32 exactly as `pann train` feeds them to a network.
         DatasetKind::FashionMnist => pann_train::data::grey_to_rgb32(&load_mnist_like(dir, split, limit)?),
-    })
+    };
+    if data.n == 0 {
+        let why = if limit == Some(0) {
+            "an image count of 0 was asked for; it must be at least 1"
+        } else {
+            "its files hold no images"
+        };
+        bail!("{}: no {split:?} images: {why}", dir.display());
+    }
+    Ok(data)
 }
 
 fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
@@ -208,6 +221,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if args.leak_correction && args.calib_images == 0 {
         bail!("--leak-correction needs calibration images: --calib-images must be at least 1");
+    }
+    if matches!(range, RangeRule::Calibrate { .. }) && args.calib_images == 0 {
+        bail!("--range calibrate needs calibration images: --calib-images must be at least 1");
+    }
+    if args.images == Some(0) {
+        bail!("--images must be at least 1");
+    }
+    if let Some(p) = &args.plot {
+        crate::output::ensure_writable_file(p).context("--plot")?;
     }
     let shared = shared_dir();
     let model_path = args.model.clone().unwrap_or_else(bundled_model);

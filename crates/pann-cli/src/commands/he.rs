@@ -165,7 +165,10 @@ fn infer(args: InferArgs) -> Result<()> {
         .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
     // (Fashion-MNIST arrives as 3×32×32, as `pann train` feeds it: see `load_data`.)
     let test = load_data(args.dataset, &data_dir, Split::Test, Some(args.images))?;
-    let train = load_data(args.dataset, &data_dir, Split::Train, Some(args.calib_images.max(1)))?;
+    if args.images == 0 || args.calib_images == 0 {
+        bail!("--images and --calib-images must be at least 1");
+    }
+    let train = load_data(args.dataset, &data_dir, Split::Train, Some(args.calib_images))?;
     let side = net.side;
     if test.channels != net.in_channels() || test.height != side || test.width != side {
         bail!(
@@ -222,7 +225,8 @@ fn infer(args: InferArgs) -> Result<()> {
             args.log_scale
         )
     })?;
-    let params = Arc::new(Parameters::new(lit)?);
+    // The preset fixes everything but the scale, so a refused parameter set is --log-scale's doing.
+    let params = Arc::new(Parameters::new(lit).with_context(|| format!("--log-scale {}", args.log_scale))?);
     let leaks = args
         .leak_correction
         .then(|| net.mean_leaks(&calib, pann_relu(b1), pann_relu(b2)));

@@ -171,9 +171,9 @@ fn folded_conv(st: &SafeTensors<'_>, path: &Path, conv: &str, bn: &str, cin: usi
 impl SmallCnn {
     /// Reads and folds a smallcnn safetensors file; every problem names the file and the tensor.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::BadFile {
             path: path.to_path_buf(),

@@ -56,6 +56,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
             a.out.display()
         );
     };
+    crate::output::ensure_writable_file(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let bundled = a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model);

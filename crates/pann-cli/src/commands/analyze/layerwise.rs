@@ -74,6 +74,10 @@ struct Report {
 /// Runs `pann analyze layerwise`.
 pub fn run(a: LayerwiseArgs) -> Result<()> {
     let alphas = alpha_list::parse(&a.alpha)?;
+    if a.name.is_empty() || a.name.contains(['/', '\\']) || a.name.starts_with('.') {
+        bail!("--name {:?}: expected a plain file name stem such as layerwise", a.name);
+    }
+    crate::output::ensure_writable_dir(&a.out)?;
     if !(a.tolerance.is_finite() && (0.0..100.0).contains(&a.tolerance)) {
         bail!("--tolerance {}: expected points in [0, 100)", a.tolerance);
     }

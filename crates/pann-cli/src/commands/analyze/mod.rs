@@ -84,15 +84,24 @@ impl std::str::FromStr for ModelSpec {
 }
 
 /// The models of `specs`, or the bundled ResNet-20 when there are none.
-pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Vec<ModelSpec> {
+///
+/// Labels must be distinct: they name the rows of the CSV and the series of the plot, where two
+/// models under one label could not be told apart.
+pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Result<Vec<ModelSpec>> {
     if specs.is_empty() {
-        vec![ModelSpec {
+        return Ok(vec![ModelSpec {
             label: "akamaster".into(),
             path: crate::commands::eval::bundled_model(),
-        }]
-    } else {
-        specs.to_vec()
+        }]);
     }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(s) = specs.iter().find(|s| !seen.insert(s.label.as_str())) {
+        bail!(
+            "--model: label '{}' is given twice (write --model LABEL=PATH to tell them apart)",
+            s.label
+        );
+    }
+    Ok(specs.to_vec())
 }
 
 /// Loads a model, naming the file in the error.

@@ -1,10 +1,10 @@
 //! `pann analyze perturb`: which perturbations of the ReLU outputs hurt.
 
-use crate::commands::eval::shared_dir;
+use crate::commands::eval::{load_data, shared_dir, DatasetKind};
 use crate::{plot, progress::Bar};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pann_data::{load_cifar10, Normalization, Split};
+use pann_data::{Normalization, Split};
 use pann_eval::perturb_sweep::{perturbation_sweep, PerturbRow};
 use pann_nn::Model;
 use std::path::PathBuf;
@@ -44,14 +44,19 @@ pub fn run(a: PerturbArgs) -> Result<()> {
                 .with_context(|| format!("--log2-deltas: '{s}' is not a number"))
         })
         .collect::<Result<_>>()?;
-    if deltas.is_empty() || deltas.iter().any(|d| !d.is_finite()) {
-        bail!("--log2-deltas needs finite exponents");
+    // exp2 of a very negative exponent is 0 (or subnormal): no perturbation, and a log axis cannot show it.
+    if deltas.is_empty() || deltas.iter().any(|d| !d.is_normal()) {
+        bail!("--log2-deltas needs finite exponents between -1022 and 1023");
     }
+    if a.images == 0 {
+        bail!("--images must be at least 1");
+    }
+    crate::output::ensure_writable_dir(&a.out)?;
     let shared = shared_dir();
     let model_path = a.model.unwrap_or_else(crate::commands::eval::bundled_model);
     let model = Model::load(&model_path)?;
     let data_dir = a.data.unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
-    let data = load_cifar10(&data_dir, Split::Test, Some(a.images))?;
+    let data = load_data(DatasetKind::Cifar10, &data_dir, Split::Test, Some(a.images))?;
     let rows = perturbation_sweep(
         &model,
         &data,

@@ -129,6 +129,7 @@ struct Entry {
 pub fn run(a: PrecisionArgs) -> Result<()> {
     let alphas = alpha_list::parse(&a.alpha)?;
     let rules = parse_rules(&a.rules)?;
+    crate::output::ensure_writable_dir(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let test = a.data.test(a.images)?;
@@ -139,7 +140,7 @@ pub fn run(a: PrecisionArgs) -> Result<()> {
     };
     let mut entries = Vec::new();
     let mut bar = Bar::new(true);
-    for spec in models_or_bundled(&a.models) {
+    for spec in models_or_bundled(&a.models)? {
         let model = load_model(&spec.path)?;
         for rule in &rules {
             let cfg = rule.config(alphas.clone(), a.margin, batch);

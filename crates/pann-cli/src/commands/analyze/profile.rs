@@ -47,6 +47,7 @@ struct Entry {
 pub fn run(a: ProfileArgs) -> Result<()> {
     let alphas = alpha_list::parse(&a.alpha)?;
     pann_approx::ops::check_bound(a.global_bound)?;
+    crate::output::ensure_writable_dir(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let test = a.data.test(Some(a.images))?;
@@ -65,7 +66,7 @@ pub fn run(a: ProfileArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let mut bar = Bar::new(true);
     let mut entries = Vec::new();
-    for spec in models_or_bundled(&a.models) {
+    for spec in models_or_bundled(&a.models)? {
         let model = load_model(&spec.path)?;
         let calibrated = calibrate(&model, &calib, &norm, batch, a.margin, &mut bar)?;
         let obs = observe(&model, &test, &norm, batch, &mut bar)?;
