@@ -5,7 +5,10 @@
 //! * `momentum/<name>`: the SGD momentum buffer of every trainable parameter, `f32`;
 //! * metadata `pann-train`: a JSON [`State`] — the [`TrainConfig`], the epochs done, the step
 //!   count (the schedule position), the epoch records, and a CRC-32 of all tensor names and
-//!   bytes; `architecture`: the architecture name (so `pann eval --model` could read it too).
+//!   bytes; `pann-train-crc`: a CRC-32 of that JSON text itself (format 2), so that an altered
+//!   epoch count or schedule position is caught like altered weights; `architecture`: the
+//!   architecture name (so `pann eval --model` could read it too). Format-1 checkpoints (no
+//!   state CRC, written before 2026-12-03) are still read.
 //!
 //! There is no generator state to store: every random draw derives from `(seed, epoch)` (see
 //! [`crate::loader`]), so the seed in the config and the epoch count are the RNG state.
@@ -36,9 +39,12 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 pub const MODEL_FILE: &str = "model.safetensors";
 /// File name of the run's config (a readable copy of the one in the checkpoint).
 pub const CONFIG_FILE: &str = "config.json";
-/// Version of the checkpoint layout.
-pub const FORMAT: u32 = 1;
+/// Version of the checkpoint layout that is written (2: the state JSON has its own CRC).
+pub const FORMAT: u32 = 2;
+/// The oldest layout still read (1: only the tensors are checksummed).
+const OLDEST_FORMAT: u32 = 1;
 const META_KEY: &str = "pann-train";
+const STATE_CRC_KEY: &str = "pann-train-crc";
 
 /// The training state beside the tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,12 +118,15 @@ pub fn save(path: &Path, model: &Model, sgd: &Sgd, state: &State) -> Result<()> 
         data.insert(format!("momentum/{name}"), f32_bytes(t)?);
     }
     let mut state = state.clone();
+    state.format = FORMAT;
     state.checksum = checksum(data.iter().map(|(n, (_, b))| (n.as_str(), b.as_slice())));
+    let json = serde_json::to_string(&state).expect("state serialises");
     let meta = HashMap::from([
         (
-            META_KEY.to_string(),
-            serde_json::to_string(&state).expect("state serialises"),
+            STATE_CRC_KEY.to_string(),
+            format!("{:08x}", crc32fast::hash(json.as_bytes())),
         ),
+        (META_KEY.to_string(), json),
         ("architecture".to_string(), model.architecture().to_string()),
         ("format".to_string(), "pt".to_string()),
     ]);
@@ -144,17 +153,27 @@ pub fn load(path: &Path) -> Result<Loaded> {
         ))
     })?;
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let json = meta
-        .metadata()
-        .as_ref()
+    let metadata = meta.metadata().as_ref();
+    let json = metadata
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| corrupt("no pann-train state in the metadata (not a pann train checkpoint)".into()))?;
     let state: State = serde_json::from_str(json).map_err(|e| corrupt(format!("unreadable state: {e}")))?;
-    if state.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&state.format) {
         return Err(corrupt(format!(
-            "checkpoint format {}, this pann reads {FORMAT}",
+            "checkpoint format {}, this pann reads {OLDEST_FORMAT} to {FORMAT}",
             state.format
         )));
+    }
+    if state.format >= 2 {
+        let stored = metadata
+            .and_then(|m| m.get(STATE_CRC_KEY))
+            .ok_or_else(|| corrupt("the state's CRC is missing".into()))?;
+        let sum = format!("{:08x}", crc32fast::hash(json.as_bytes()));
+        if &sum != stored {
+            return Err(corrupt(format!(
+                "state checksum {sum} does not match the stored {stored} (the epoch count, records or recipe were altered)"
+            )));
+        }
     }
     let mut views: Vec<(String, TensorView<'_>)> = st.tensors();
     views.sort_by(|a, b| a.0.cmp(&b.0));

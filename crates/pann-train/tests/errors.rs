@@ -64,6 +64,22 @@ fn corrupt_truncated_and_mismatched_resumes_are_clear_errors() -> anyhow::Result
         .expect("must fail");
     assert!(matches!(err, Error::CorruptCheckpoint { .. }), "{err}");
 
+    // The epoch count edited in the metadata: the weights' checksum still matches, the state's does not.
+    let edited = replace_once(&good, br#"\"epochs_done\":1"#, br#"\"epochs_done\":0"#);
+    std::fs::write(&ckpt, &edited)?;
+    let err = Trainer::resume(common::opts(dir.path()), None)
+        .err()
+        .expect("must fail");
+    assert!(
+        err.to_string().contains("state checksum") && err.to_string().contains(&name),
+        "{err}"
+    );
+
+    // A format-1 checkpoint (before the state had its own CRC) is still read.
+    let old = replace_once(&edited, br#"\"format\":2"#, br#"\"format\":1"#);
+    std::fs::write(&ckpt, &old)?;
+    assert_eq!(Trainer::resume(common::opts(dir.path()), Some(&cfg))?.epochs_done(), 0);
+
     // Intact again: resumes.
     std::fs::write(&ckpt, &good)?;
     assert_eq!(Trainer::resume(common::opts(dir.path()), Some(&cfg))?.epochs_done(), 1);
@@ -141,4 +157,23 @@ fn bad_options_are_refused() {
         let err = cfg.validate().expect_err(needle);
         assert!(err.to_string().contains(needle), "{needle}: {err}");
     }
+}
+
+/// `bytes` with the one occurrence of `from` replaced by `to` (same length, so the safetensors
+/// header stays well-formed).
+fn replace_once(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let hits: Vec<usize> = (0..=bytes.len() - from.len())
+        .filter(|&i| &bytes[i..i + from.len()] == from)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{} found {} times",
+        String::from_utf8_lossy(from),
+        hits.len()
+    );
+    let mut out = bytes.to_vec();
+    out[hits[0]..hits[0] + to.len()].copy_from_slice(to);
+    out
 }
