@@ -272,6 +272,15 @@ fn analyses_reject_bad_arguments_in_one_line() {
         &["--log2-deltas"],
     );
     assert_clean_error(&pann(&["analyze", "perturb", "--images", "0"]), &["--images"]);
+    // An image count of 0 is refused by name in every analysis, before any data is read.
+    let out = dir.path().join("zero-images");
+    let out = out.to_str().unwrap();
+    for cmd in ["precision", "profile", "headline"] {
+        assert_clean_error(
+            &pann(&["analyze", cmd, "--images", "0", "--out", out]),
+            &["--images", "at least 1"],
+        );
+    }
     let m = shared_model();
     let (a, b) = (format!("x={m}"), format!("x={m}"));
     assert_clean_error(

@@ -37,10 +37,7 @@ fn corrupt_truncated_and_mismatched_resumes_are_clear_errors() -> anyhow::Result
     assert!(err.to_string().contains("--resume"), "{err}");
 
     // Truncated.
-    std::fs::write(&ckpt, &good[..good.len() / 2])?;
-    let err = Trainer::resume(common::opts(dir.path()), None)
-        .err()
-        .expect("must fail");
+    let err = resume_err(dir.path(), &good[..good.len() / 2])?;
     assert!(matches!(err, Error::CorruptCheckpoint { .. }), "{err}");
     assert!(err.to_string().contains(&name), "{err}");
 
@@ -48,28 +45,19 @@ fn corrupt_truncated_and_mismatched_resumes_are_clear_errors() -> anyhow::Result
     let mut bad = good.clone();
     let at = bad.len() - 100;
     bad[at] ^= 0x40;
-    std::fs::write(&ckpt, &bad)?;
-    let err = Trainer::resume(common::opts(dir.path()), None)
-        .err()
-        .expect("must fail");
+    let err = resume_err(dir.path(), &bad)?;
     assert!(
         err.to_string().contains("checksum") && err.to_string().contains(&name),
         "{err}"
     );
 
     // Not a checkpoint at all.
-    std::fs::write(&ckpt, b"hello")?;
-    let err = Trainer::resume(common::opts(dir.path()), None)
-        .err()
-        .expect("must fail");
+    let err = resume_err(dir.path(), b"hello")?;
     assert!(matches!(err, Error::CorruptCheckpoint { .. }), "{err}");
 
     // The epoch count edited in the metadata: the weights' checksum still matches, the state's does not.
     let edited = replace_once(&good, br#"\"epochs_done\":1"#, br#"\"epochs_done\":0"#);
-    std::fs::write(&ckpt, &edited)?;
-    let err = Trainer::resume(common::opts(dir.path()), None)
-        .err()
-        .expect("must fail");
+    let err = resume_err(dir.path(), &edited)?;
     assert!(
         err.to_string().contains("state checksum") && err.to_string().contains(&name),
         "{err}"
@@ -84,6 +72,14 @@ fn corrupt_truncated_and_mismatched_resumes_are_clear_errors() -> anyhow::Result
     std::fs::write(&ckpt, &good)?;
     assert_eq!(Trainer::resume(common::opts(dir.path()), Some(&cfg))?.epochs_done(), 1);
     Ok(())
+}
+
+/// Writes `bytes` as the checkpoint of `dir` and returns the error that resuming from it must give.
+fn resume_err(dir: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Error> {
+    std::fs::write(dir.join(CHECKPOINT_FILE), bytes)?;
+    Ok(Trainer::resume(common::opts(dir), None)
+        .err()
+        .expect("resuming from a damaged checkpoint must fail"))
 }
 
 #[test]

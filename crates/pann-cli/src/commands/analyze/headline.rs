@@ -56,6 +56,9 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
             a.out.display()
         );
     };
+    if a.images == Some(0) {
+        bail!("--images must be at least 1");
+    }
     crate::output::ensure_writable_file(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;

@@ -143,6 +143,9 @@ impl DataArgs {
 
     /// The first `limit` test images.
     pub fn test(&self, limit: Option<usize>) -> Result<Dataset> {
+        if limit == Some(0) {
+            bail!("--images must be at least 1");
+        }
         load_data(self.dataset, &self.dir(), Split::Test, limit)
     }
 

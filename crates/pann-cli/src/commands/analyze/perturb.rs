@@ -66,7 +66,6 @@ pub fn run(a: PerturbArgs) -> Result<()> {
         a.seed,
         &mut Bar::new(true),
     )?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let mut csv = String::from("region,sign,magnitude,delta,accuracy\n");
     for r in &rows {
         csv += &format!("{},{},{},{},{}\n", r.region, r.sign, r.magnitude, r.delta, r.accuracy);
