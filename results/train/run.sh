@@ -125,6 +125,36 @@ if finished results/train/r20-pann-150; then
         --epochs 10 --batch 128 --lr 0.01 --momentum 0.9 --wd 1e-4 --cutout 8 --schedule cosine --seed 0
     recalibrate results/train/r20-pann-150-tail 8
 fi
+# (11) The friendly model of models/ and its approximation-aware fine-tunes. The pick, by the rule fixed in (10)
+#      before the results were known: the SWA model (9) if its exact accuracy after recalibration reaches 90%, else
+#      the tail (10) if that does, else (no friendly model reaches 90%; said so in README.md) the better of the two.
+#      Then one fine-tune per α = 6..9 from the pick, as (6) did from the 100-epoch model but with the friendly
+#      recipe's wd 1e-4: 1 epoch through that α's polynomial ReLU at B = 50, mixup 0.5, cutout 8, cosine 0.01 -> 0.
+#      About 4 min each.
+after_acc() { grep -o '[0-9.]*% after' "$1" 2>/dev/null | head -1 | grep -o '^[0-9.]*'; }
+reaches90() { [ -n "$1" ] && awk -v a="$1" 'BEGIN { exit !(a >= 90) }'; }
+pick_friendly() {
+    local swa tail
+    swa=$(after_acc results/train/r20-pann-150-swa/swa.out)
+    tail=$(after_acc results/train/r20-pann-150-tail/recalibrate.out)
+    if reaches90 "$swa"; then echo results/train/r20-pann-150-swa/model-swa.safetensors
+    elif reaches90 "$tail"; then echo results/train/r20-pann-150-tail/model-bn.safetensors
+    elif [ -n "$swa" ] && [ -n "$tail" ]; then
+        if awk -v a="$swa" -v b="$tail" 'BEGIN { exit !(a >= b) }'; then
+            echo results/train/r20-pann-150-swa/model-swa.safetensors
+        else
+            echo results/train/r20-pann-150-tail/model-bn.safetensors
+        fi
+    fi
+}
+friendly=$(pick_friendly)
+if [ -n "$friendly" ]; then
+    echo "$friendly" > results/train/friendly-pick.txt
+    for alpha in 6 7 8 9; do
+        run results/train/r20-pann-150-ft$alpha --arch resnet20 --init "$friendly" --epochs 1 --batch 128 \
+            --lr 0.01 --momentum 0.9 --wd 1e-4 --mixup 0.5 --cutout 8 --schedule cosine --pann-alpha $alpha --seed 0
+    done
+fi
 run results/train/r20-common-150 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
     --cutout 8 --schedule onecycle --seed 0
 recalibrate results/train/r20-common-150 8
