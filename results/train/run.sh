@@ -158,4 +158,16 @@ fi
 run results/train/r20-common-150 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
     --cutout 8 --schedule onecycle --seed 0
 recalibrate results/train/r20-common-150 8
-swa results/train/r20-common-150-swa results/train/r20-common-150 5e-4 0
+# (12) The common model gets the post-processing of the friendly pick (11), so that the pair of models/ differs in
+#      the training recipe only (rule fixed 2026-12-03, before any result of the common 150-epoch run): the SWA of
+#      (9) if the friendly pick is its SWA model, else (10)'s 10-epoch mixup-free tail with the common recipe's
+#      wd 5e-4, then recalibration.
+case "$(cat results/train/friendly-pick.txt 2>/dev/null)" in
+    *-tail/*)
+        if finished results/train/r20-common-150; then
+            run results/train/r20-common-150-tail --arch resnet20 --init results/train/r20-common-150/model.safetensors \
+                --epochs 10 --batch 128 --lr 0.01 --momentum 0.9 --wd 5e-4 --cutout 8 --schedule cosine --seed 0
+            recalibrate results/train/r20-common-150-tail 8
+        fi ;;
+    *-swa/*) swa results/train/r20-common-150-swa results/train/r20-common-150 5e-4 0 ;;
+esac
