@@ -55,23 +55,33 @@ if [ ${#ft[@]} -gt 1 ]; then
     $pann analyze precision "${ft[@]}" --alpha 6..10 --rules lee,lee+leak,calibrate --out $out/finetune
 fi
 
-# 1. Accuracy vs precision and the headline table, on the 100-epoch pair (results/train/r20-{common,pann}-100; they
-#    stay under results/train/ because both are below the 90% that models/ asks, results/train/README.md) and the
-#    bundled ResNet-20: α = 4..14, Lee's global B and per-layer calibrated B; the headline also shows the friendly
-#    model after BatchNorm recalibration (results/train/run.sh step 7). The headline on all 10,000 test
-#    images (27 min on the 2-core machine), the precision curves on the first 2,000 (3 min; they overlap the
-#    headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5 and the plot). Console tables go to *.txt.
-r100=results/train
-if [ -f $r100/r20-common-100/model.safetensors ] && [ -f $r100/r20-pann-100/model.safetensors ]; then
-    $pann analyze headline --common $r100/r20-common-100/model.safetensors \
-        --friendly $r100/r20-pann-100/model.safetensors \
-        --finetuned "$r100/r20-pann-100-ft{alpha}/model.safetensors" \
-        --recalibrated $r100/r20-pann-100/model-bn.safetensors --allow-missing --out results/headline.md
+# 1. Accuracy vs precision and the headline table. With issue 4's committed pair (models/resnet20-{common,pann},
+#    both >= 90% exact, results/train/run.sh steps 8-12) and its per-α fine-tunes (step 11): the headline on all
+#    10,000 test images (about 27 min on the 2-core machine); the precision curves on the first 2,000 (they overlap
+#    the headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5, the plot and the friendly model as
+#    trained, before its tail and recalibration); the ReLU-input profile of the pair. Console tables go to *.txt.
+#    Without the pair, the same on the 100-epoch pair of results/train/ (below 90%, results/train/README.md), the
+#    friendly model also after BatchNorm recalibration (step 7).
+tr=results/train
+if [ -f models/resnet20-common.safetensors ] && [ -f models/resnet20-pann.safetensors ]; then
+    $pann analyze headline --common models/resnet20-common.safetensors --friendly models/resnet20-pann.safetensors \
+        --finetuned "$tr/r20-pann-150-ft{alpha}/model.safetensors" --allow-missing --out results/headline.md
     $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
-        --model common-100=$r100/r20-common-100/model.safetensors \
-        --model pann-100=$r100/r20-pann-100/model.safetensors --out $out/precision > $out/precision.txt
-    $pann analyze profile --model common-100=$r100/r20-common-100/model.safetensors \
-        --model pann-100=$r100/r20-pann-100/model.safetensors --images 2000 --out $out/profile-100ep \
+        --model common=models/resnet20-common.safetensors --model pann=models/resnet20-pann.safetensors \
+        --model pann-as-trained=$tr/r20-pann-150/model.safetensors --out $out/precision > $out/precision.txt
+    $pann analyze profile --model common=models/resnet20-common.safetensors \
+        --model pann=models/resnet20-pann.safetensors --images 2000 --out $out/profile-pair > $out/profile-pair.txt
+elif [ -f $tr/r20-common-100/model.safetensors ] && [ -f $tr/r20-pann-100/model.safetensors ]; then
+    $pann analyze headline --common $tr/r20-common-100/model.safetensors \
+        --friendly $tr/r20-pann-100/model.safetensors \
+        --finetuned "$tr/r20-pann-100-ft{alpha}/model.safetensors" \
+        --recalibrated $tr/r20-pann-100/model-bn.safetensors --allow-missing --out results/headline.md
+    $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
+        --model akamaster=../shared/models/resnet20-akamaster.safetensors \
+        --model common-100=$tr/r20-common-100/model.safetensors \
+        --model pann-100=$tr/r20-pann-100/model.safetensors --out $out/precision > $out/precision.txt
+    $pann analyze profile --model common-100=$tr/r20-common-100/model.safetensors \
+        --model pann-100=$tr/r20-pann-100/model.safetensors --images 2000 --out $out/profile-100ep \
         > $out/profile-100ep.txt
 fi
