@@ -67,6 +67,11 @@ fn bad_flags_are_one_line_errors() {
         (vec!["--pann-alpha", "3"], "3"),
         (vec!["--arch", "resnet19"], "resnet19"),
         (vec!["--lr", "0"], "--lr"),
+        (vec!["--mixup-epochs", "3"], "needs --mixup"),
+        (
+            vec!["--mixup", "0.5", "--epochs", "2", "--mixup-epochs", "3"],
+            "--mixup-epochs 3",
+        ),
     ] {
         let mut args = vec!["train", "--out", &out_dir, "--data", &data];
         args.extend(flags);

@@ -308,7 +308,7 @@ impl Trainer {
             batch: self.config.batch,
             augment: self.config.augment,
             cutout: self.config.cutout,
-            mixup: self.config.mixup,
+            mixup: self.config.mixup_at(epoch),
             smoothing: self.config.label_smoothing as f32,
             luts: self.luts.clone(),
         };

@@ -148,6 +148,30 @@ fn bad_options_are_refused() {
             },
             "imagenett",
         ),
+        (
+            TrainConfig {
+                mixup_epochs: Some(5),
+                ..TrainConfig::default()
+            },
+            "needs --mixup",
+        ),
+        (
+            TrainConfig {
+                mixup: 0.5,
+                mixup_epochs: Some(0),
+                ..TrainConfig::default()
+            },
+            "--mixup-epochs 0",
+        ),
+        (
+            TrainConfig {
+                mixup: 0.5,
+                epochs: 30,
+                mixup_epochs: Some(31),
+                ..TrainConfig::default()
+            },
+            "--mixup-epochs 31",
+        ),
     ];
     for (cfg, needle) in cases {
         let err = cfg.validate().expect_err(needle);

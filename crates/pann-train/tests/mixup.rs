@@ -127,3 +127,26 @@ fn cutout_blanks_one_clipped_square_per_image_and_changes_nothing_else() -> anyh
     assert!(sizes.contains(&64), "most squares lie inside the image: {sizes:?}");
     Ok(())
 }
+
+#[test]
+fn mixup_epochs_limits_mixing_to_the_first_epochs() {
+    let cfg = pann_train::TrainConfig {
+        epochs: 10,
+        mixup: 0.5,
+        mixup_epochs: Some(8),
+        ..Default::default()
+    };
+    cfg.validate().expect("a valid config");
+    let alphas: Vec<f64> = (0..10).map(|e| cfg.mixup_at(e)).collect();
+    assert_eq!(alphas, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0]);
+    let every = pann_train::TrainConfig {
+        mixup_epochs: None,
+        ..cfg.clone()
+    };
+    assert!((0..10).all(|e| every.mixup_at(e) == 0.5));
+    // Older configs (checkpoints written before the option existed) read as "every epoch".
+    let mut json = serde_json::to_value(&cfg).unwrap();
+    json.as_object_mut().unwrap().remove("mixup_epochs");
+    let old: pann_train::TrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.mixup_epochs, None);
+}

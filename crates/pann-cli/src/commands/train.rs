@@ -108,6 +108,9 @@ pub struct TrainArgs {
     /// Mixup α: inputs and targets mixed with λ ~ Beta(α, α); 0 is off [default: 0].
     #[arg(long)]
     mixup: Option<f64>,
+    /// Mixup only in the first N epochs; the last ones train on unmixed images [default: every epoch].
+    #[arg(long)]
+    mixup_epochs: Option<usize>,
     /// No random crop / horizontal flip.
     #[arg(long)]
     no_augment: bool,
@@ -192,6 +195,9 @@ impl TrainArgs {
         }
         if self.train_images.is_some() {
             c.train_images = self.train_images;
+        }
+        if self.mixup_epochs.is_some() {
+            c.mixup_epochs = self.mixup_epochs;
         }
         if self.warmup_epochs.is_some() {
             c.warmup_epochs = self.warmup_epochs;
