@@ -56,7 +56,7 @@ if [ ${#ft[@]} -gt 1 ]; then
 fi
 
 # 1. Accuracy vs precision and the headline table. With issue 4's committed pair (models/resnet20-{common,pann},
-#    both >= 90% exact, results/train/run.sh steps 8-12) and its per-α fine-tunes (step 11): the headline on all
+#    both >= 90% exact, copied there by results/train/publish.sh) and its per-α fine-tunes: the headline on all
 #    10,000 test images (about 27 min on the 2-core machine); the precision curves on the first 2,000 (they overlap
 #    the headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5, the plot and the friendly model as
 #    trained, before its tail and recalibration); the ReLU-input profile of the pair. Console tables go to *.txt.
@@ -65,7 +65,7 @@ fi
 tr=results/train
 if [ -f models/resnet20-common.safetensors ] && [ -f models/resnet20-pann.safetensors ]; then
     $pann analyze headline --common models/resnet20-common.safetensors --friendly models/resnet20-pann.safetensors \
-        --finetuned "$tr/r20-pann-150-ft{alpha}/model.safetensors" --allow-missing --out results/headline.md
+        --finetuned "models/resnet20-pann-ft{alpha}.safetensors" --allow-missing --out results/headline.md
     $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
         --model common=models/resnet20-common.safetensors --model pann=models/resnet20-pann.safetensors \
