@@ -59,17 +59,21 @@ fi
 #    both >= 90% exact, copied there by results/train/publish.sh) and its per-α fine-tunes: the headline on all
 #    10,000 test images (about 27 min on the 2-core machine); the precision curves on the first 2,000 (they overlap
 #    the headline's Lee and calibrated columns at α = 6..14 but add α = 4, 5, the plot and the friendly model as
-#    trained, before its tail and recalibration); the ReLU-input profile of the pair. Console tables go to *.txt.
+#    trained, before its recalibration); the ReLU-input profile of the pair. Console tables go to *.txt.
 #    Without the pair, the same on the 100-epoch pair of results/train/ (below 90%, results/train/README.md), the
 #    friendly model also after BatchNorm recalibration (step 7).
 tr=results/train
 if [ -f models/resnet20-common.safetensors ] && [ -f models/resnet20-pann.safetensors ]; then
+    # The friendly model before its recalibration: the model its recalibration log names first.
+    as_trained=()
+    m=$(head -1 models/resnet20-pann.recalibrate.out | cut -d: -f1)
+    [ -f "$m" ] && as_trained=(--model "pann-as-trained=$m")
     $pann analyze headline --common models/resnet20-common.safetensors --friendly models/resnet20-pann.safetensors \
         --finetuned "models/resnet20-pann-ft{alpha}.safetensors" --allow-missing --out results/headline.md
     $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
         --model common=models/resnet20-common.safetensors --model pann=models/resnet20-pann.safetensors \
-        --model pann-as-trained=$tr/r20-pann-150/model.safetensors --out $out/precision > $out/precision.txt
+        "${as_trained[@]}" --out $out/precision > $out/precision.txt
     $pann analyze profile --model common=models/resnet20-common.safetensors \
         --model pann=models/resnet20-pann.safetensors --images 2000 --out $out/profile-pair > $out/profile-pair.txt
 elif [ -f $tr/r20-common-100/model.safetensors ] && [ -f $tr/r20-pann-100/model.safetensors ]; then
