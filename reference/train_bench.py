@@ -7,7 +7,7 @@ then normalisation), cross-entropy, torch.optim.SGD with Nesterov momentum 0.9 a
 linear weights. Augmentation runs in the training loop on whole batches with tensor ops (what a DataLoader with
 num_workers=0 costs at most); the time of every step after the warm-up is counted, augmentation included.
 
-    .venv-ref/bin/python reference/train_bench.py --steps 40 --warmup 5 --batch 128
+    .venv-ref/bin/python reference/train_bench.py --steps 40 --warmup 5 --batch 128 [--channels-last]
 
 prints one JSON object: {"images_per_sec": ..., "threads": ..., "peak_rss_mib": ..., ...}.
 """
@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-augment", action="store_true")
+    # The input batch in channels-last (NHWC) memory, as pann trains: oneDNN then runs every layer in NHWC.
+    ap.add_argument("--channels-last", action="store_true")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -130,6 +132,8 @@ def main():
             start = time.perf_counter()
         idx = order[s * a.batch : (s + 1) * a.batch]
         x = augment(images[idx], gen, mean, std, not a.no_augment)
+        if a.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         loss = F.cross_entropy(model(x), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -141,6 +145,7 @@ def main():
         "steps": a.steps,
         "batch": a.batch,
         "threads": torch.get_num_threads(),
+        "channels_last": a.channels_last,
         "torch": torch.__version__,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))

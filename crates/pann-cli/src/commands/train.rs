@@ -392,7 +392,10 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
         .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
     let comparable =
         cfg.arch == "resnet20" && cfg.dataset == DatasetKind::Cifar10 && cfg.pann_alpha.is_none() && cfg.mixup == 0.0;
-    let (mut ours, mut theirs): (Option<Throughput>, Option<serde_json::Value>) = (None, None);
+    // PyTorch's loop as it is usually written (NCHW) and with the input in channels-last memory, as pann trains.
+    let layouts = [false, true];
+    let mut ours: Option<Throughput> = None;
+    let mut theirs: [Option<serde_json::Value>; 2] = [None, None];
     for _ in 0..args.bench_rounds {
         let data = pann_train::data::load(cfg.dataset, data_dir, Split::Train, Some(images))?;
         let t = pann_train::measure(&cfg, data, args.bench_warmup, args.bench_steps)?;
@@ -400,13 +403,13 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
             ours = Some(t);
         }
         if comparable && python.exists() {
-            let v = torch_bench(&python, &cfg, data_dir, args, ours.as_ref().map_or(0, |o| o.threads))?;
-            let best = theirs
-                .as_ref()
-                .and_then(|b| b["images_per_sec"].as_f64())
-                .unwrap_or(0.0);
-            if v["images_per_sec"].as_f64().unwrap_or(0.0) > best {
-                theirs = Some(v);
+            for (best, &channels_last) in theirs.iter_mut().zip(&layouts) {
+                let threads = ours.as_ref().map_or(0, |o| o.threads);
+                let v = torch_bench(&python, &cfg, data_dir, args, threads, channels_last)?;
+                let so_far = best.as_ref().and_then(|b| b["images_per_sec"].as_f64()).unwrap_or(0.0);
+                if v["images_per_sec"].as_f64().unwrap_or(0.0) > so_far {
+                    *best = Some(v);
+                }
             }
         }
     }
@@ -426,27 +429,31 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
         println!("(the PyTorch reference covers ResNet-20 on CIFAR-10 without mixup or PANN only)");
         return Ok(());
     }
-    let Some(v) = theirs else {
+    if theirs.iter().any(Option::is_none) {
         println!(
             "(no PyTorch at {}: run reference/setup.sh for the comparison)",
             python.display()
         );
         return Ok(());
-    };
-    let theirs = v["images_per_sec"]
-        .as_f64()
-        .context("PyTorch benchmark: no images_per_sec")?;
-    println!(
-        "PyTorch {} batch {} augment {}: {:.0} images/s (best of {} rounds, {} threads, peak {:.0} MiB)",
-        cfg.arch,
-        cfg.batch,
-        cfg.augment,
-        theirs,
-        args.bench_rounds,
-        v["threads"],
-        v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
-    );
-    println!("ratio pann/PyTorch: {:.2}×", ours.images_per_sec / theirs);
+    }
+    for (v, channels_last) in theirs.iter().flatten().zip(layouts) {
+        let rate = v["images_per_sec"]
+            .as_f64()
+            .context("PyTorch benchmark: no images_per_sec")?;
+        println!(
+            "PyTorch {} batch {} augment {} {}: {:.0} images/s (best of {} rounds, {} threads, peak {:.0} MiB): \
+             pann/PyTorch {:.2}×",
+            cfg.arch,
+            cfg.batch,
+            cfg.augment,
+            if channels_last { "channels-last" } else { "NCHW" },
+            rate,
+            args.bench_rounds,
+            v["threads"],
+            v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            ours.images_per_sec / rate
+        );
+    }
     Ok(())
 }
 
@@ -457,6 +464,7 @@ fn torch_bench(
     data_dir: &Path,
     args: &TrainArgs,
     threads: i32,
+    channels_last: bool,
 ) -> Result<serde_json::Value> {
     let out = Command::new(python)
         .arg(repo_root().join("reference/train_bench.py"))
@@ -466,6 +474,11 @@ fn torch_bench(
         .args(["--warmup", &args.bench_warmup.to_string()])
         .args(["--threads", &threads.to_string()])
         .args(if cfg.augment { &[][..] } else { &["--no-augment"][..] })
+        .args(if channels_last {
+            &["--channels-last"][..]
+        } else {
+            &[][..]
+        })
         .output()
         .with_context(|| format!("cannot run {}", python.display()))?;
     if !out.status.success() {
