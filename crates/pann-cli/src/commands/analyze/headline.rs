@@ -56,9 +56,8 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
             a.out.display()
         );
     };
-    if a.images == Some(0) {
-        bail!("--images must be at least 1");
-    }
+    // Before the model files are checked, so that a zero count is named first.
+    DataArgs::check_images(a.images)?;
     crate::output::ensure_writable_file(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;

@@ -141,11 +141,17 @@ impl DataArgs {
         format!("{:?} at {}", self.dataset, self.dir().display())
     }
 
-    /// The first `limit` test images.
-    pub fn test(&self, limit: Option<usize>) -> Result<Dataset> {
+    /// Refuses an `--images` count of 0, by name, before any file is read.
+    pub fn check_images(limit: Option<usize>) -> Result<()> {
         if limit == Some(0) {
             bail!("--images must be at least 1");
         }
+        Ok(())
+    }
+
+    /// The first `limit` test images.
+    pub fn test(&self, limit: Option<usize>) -> Result<Dataset> {
+        Self::check_images(limit)?;
         load_data(self.dataset, &self.dir(), Split::Test, limit)
     }
 
