@@ -11,8 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 check=false
 [ "${1:-}" = "--check" ] && check=true
 tr=results/train
-after_acc() { grep -o '[0-9.]*% after' "$1" 2>/dev/null | head -1 | grep -o '^[0-9.]*'; }
-reaches90() { [ -n "$1" ] && awk -v a="$1" 'BEGIN { exit !(a >= 90) }'; }
+source "$tr/rules.sh"  # after_acc, reaches90
 
 # The pair, in the order of preference fixed in run.sh: (13) mixup in the first 120 epochs + plain recalibration of
 # both; else the friendly pick of (11) with the common model's matching post-processing (12).

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
 cargo build --release --quiet -p pann-cli
+source results/train/rules.sh  # after_acc, reaches90, model_acc
 # The last epoch logged and the epochs configured, of the run in directory $1.
 epochs_done() { grep -o '"epoch": *[0-9]*' "$1/log.json" 2>/dev/null | tail -1 | grep -o '[0-9]*$'; }
 epochs_planned() { grep -o '"epochs": *[0-9]*' "$1/config.json" 2>/dev/null | grep -o '[0-9]*$'; }
@@ -131,8 +132,14 @@ fi
 #      Then one fine-tune per α = 6..9 from the pick, as (6) did from the 100-epoch model but with the friendly
 #      recipe's wd 1e-4: 1 epoch through that α's polynomial ReLU at B = 50, mixup 0.5, cutout 8, cosine 0.01 -> 0.
 #      About 4 min each.
-after_acc() { grep -o '[0-9.]*% after' "$1" 2>/dev/null | head -1 | grep -o '^[0-9.]*'; }
-reaches90() { [ -n "$1" ] && awk -v a="$1" 'BEGIN { exit !(a >= 90) }'; }
+# One fine-tune per α = 6..9 into directories $1<α>, from the model $2, with the friendly recipe (wd 1e-4).
+finetunes() {
+    local prefix=$1 init=$2 alpha
+    for alpha in 6 7 8 9; do
+        run "$prefix$alpha" --arch resnet20 --init "$init" --epochs 1 --batch 128 --lr 0.01 --momentum 0.9 \
+            --wd 1e-4 --mixup 0.5 --cutout 8 --schedule cosine --pann-alpha $alpha --seed 0
+    done
+}
 pick_friendly() {
     local swa tail
     swa=$(after_acc results/train/r20-pann-150-swa/swa.out)
@@ -150,18 +157,8 @@ pick_friendly() {
 friendly=$(pick_friendly)
 if [ -n "$friendly" ]; then
     echo "$friendly" > results/train/friendly-pick.txt
-    for alpha in 6 7 8 9; do
-        run results/train/r20-pann-150-ft$alpha --arch resnet20 --init "$friendly" --epochs 1 --batch 128 \
-            --lr 0.01 --momentum 0.9 --wd 1e-4 --mixup 0.5 --cutout 8 --schedule cosine --pann-alpha $alpha --seed 0
-    done
+    finetunes results/train/r20-pann-150-ft "$friendly"
 fi
-# The exact accuracy of a picked model, from the log of the recalibration that wrote it.
-model_acc() {
-    case "$1" in
-        *model-swa.safetensors) after_acc "$(dirname "$1")/swa.out" ;;
-        *) after_acc "$(dirname "$1")/recalibrate.out" ;;
-    esac
-}
 pick=$(cat results/train/friendly-pick.txt 2>/dev/null || true)
 # (13) The friendly recipe, fourth attempt, since none of (8)-(10) reaches 90% (89.79 / 89.68 / 89.69%): the same
 #      150 one-cycle epochs, wd 1e-4, cutout 8, mixup 0.5 in the first 120 epochs only (--mixup-epochs 120), so the
@@ -178,11 +175,7 @@ if ! reaches90 "$(model_acc "$pick")"; then
     recalibrate results/train/r20-pann-150-mix120 8
     m=results/train/r20-pann-150-mix120/model-bn.safetensors
     if [ -f "$m" ] && reaches90 "$(model_acc "$m")"; then
-        for alpha in 6 7 8 9; do
-            run results/train/r20-pann-150-mix120-ft$alpha --arch resnet20 --init "$m" --epochs 1 --batch 128 \
-                --lr 0.01 --momentum 0.9 --wd 1e-4 --mixup 0.5 --cutout 8 --schedule cosine --pann-alpha $alpha \
-                --seed 0
-        done
+        finetunes results/train/r20-pann-150-mix120-ft "$m"
     fi
 fi
 run results/train/r20-common-150 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
