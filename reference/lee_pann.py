@@ -9,7 +9,7 @@ ones of `pann approx --json`.
 
 Used two ways:
   check:  python reference/lee_pann.py --alpha 4..14 --pann-json pann.json   (compares per α, in test images)
-  bench:  python reference/lee_pann.py --bench                              (images/s, for `pann bench`)
+  bench:  python reference/lee_pann.py --bench [--channels-last]            (images/s, for `pann bench`)
 """
 import argparse
 import json
@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--pann-json", help="pann eval --json output to compare with")
     ap.add_argument("--bench", action="store_true", help="time exact and α=14 (B=50) inference, print JSON")
     ap.add_argument("--coeffs", help="with --bench: `pann approx --alpha 14 --json` output to use")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="with --bench: the input in torch.channels_last memory (PyTorch's fast CPU layout)")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     net = ResNet20(load_safetensors(os.path.join(SHARED, "models", "resnet20-akamaster.safetensors")))
@@ -153,6 +155,10 @@ def main():
     relu = lambda v, site: F.relu(v)
 
     if args.bench:
+        if args.channels_last:
+            # The input only: converting the conv weights as well (model.to(memory_format=...)) was slower here.
+            x = x.contiguous(memory_format=torch.channels_last)
+        run(net, x[:500], labels[:500], relu)  # warm-up, as `pann bench` does
         t = time.perf_counter()
         run(net, x, labels, relu)
         exact_s = time.perf_counter() - t
@@ -161,7 +167,7 @@ def main():
         t = time.perf_counter()
         correct, _ = run(net, x, labels, lambda v, site, f=poly_relu(comps, 50.0): f(v))
         pann_s = time.perf_counter() - t
-        print(json.dumps({"images": len(x), "exact_seconds": exact_s, "pann_alpha14_seconds": pann_s, "pann_alpha14_correct": correct, "torch": torch.__version__}))
+        print(json.dumps({"images": len(x), "exact_seconds": exact_s, "pann_alpha14_seconds": pann_s, "pann_alpha14_correct": correct, "channels_last": args.channels_last, "torch": torch.__version__}))
         return
 
     correct, max_in = run(net, x, labels, relu)

@@ -197,6 +197,26 @@ fn eval_json_contract_on_real_data() {
 }
 
 #[test]
+fn eval_channels_last_gives_the_nchw_counts_and_bounds() {
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["eval", "--images", "300", "--alpha", "8,12", "--json"];
+        args.extend_from_slice(extra);
+        let out = pann(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (nchw, nhwc) = (run(&[]), run(&["--channels-last"]));
+    let correct = |v: &serde_json::Value, i: usize| v["rows"][i]["correct"].as_i64().unwrap();
+    // The same network up to the convolutions' summation order: at most a near-tie image or two may flip.
+    let exact = |v: &serde_json::Value| v["exact"]["correct"].as_i64().unwrap();
+    assert!((exact(&nchw) - exact(&nhwc)).abs() <= 1, "{nchw} vs {nhwc}");
+    for i in 0..2 {
+        assert!((correct(&nchw, i) - correct(&nhwc, i)).abs() <= 2, "{nchw} vs {nhwc}");
+        assert_eq!(nchw["rows"][i]["B"], nhwc["rows"][i]["B"]);
+    }
+}
+
+#[test]
 fn eval_refuses_empty_and_repeated_inputs_before_running() {
     assert_clean_error(&pann(&["eval", "--images", "0"]), &["--images", "at least 1"]);
     assert_clean_error(
@@ -261,4 +281,5 @@ fn bench_refuses_an_explicit_python_that_does_not_exist() {
         &["--python", "/nonexistent/python3"],
     );
     assert_clean_error(&pann(&["bench", "--images", "0"]), &["--images"]);
+    assert_clean_error(&pann(&["bench", "--rounds", "0"]), &["--rounds"]);
 }

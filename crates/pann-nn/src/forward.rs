@@ -250,7 +250,9 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
             )),
         };
     }
-    let mut x = cpu_f32_contiguous(x)?;
+    // Values in memory order, NCHW or channels-last alike: every activation here is element-wise
+    // (channel offsets follow the layout), so a channels-last layer output stays channels-last.
+    let mut x = cpu_f32_dense(x)?;
     let offsets = match act {
         PreparedRelu::Poly { offsets, .. } if !offsets.is_empty() => {
             let (c, plane) = channel_layout(&x);
@@ -266,8 +268,8 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
         _ => None,
     };
     let st = {
-        // SAFETY: `x` is a contiguous CPU f32 tensor we own, and nothing else reads or writes
-        // its storage while the slice lives.
+        // SAFETY: `x` is a dense (NCHW or channels-last) CPU f32 tensor we own, and nothing
+        // else reads or writes its storage while the slice lives.
         let v = unsafe { f32_slice_mut(&mut x) };
         match act {
             PreparedRelu::Exact => kernel::relu_exact(v),
@@ -282,12 +284,17 @@ fn relu_in_place(x: Tensor, act: &PreparedRelu) -> Result<(Tensor, SiteStats)> {
     Ok((x, st))
 }
 
-/// Channels and values per channel and image of a tensor `[N, C, …]`: `(C, product of the
-/// rest)`; a tensor of fewer than two dimensions is one channel.
+/// Channels and run length of a dense tensor `[N, C, …]` in memory order: `(C, plane)` such that
+/// value `i` of its buffer is in channel `(i / plane) % C`. NCHW-contiguous: `plane` is the product
+/// of the dimensions after `C`; channels-last (NHWC in memory): the channel changes with every
+/// value, `plane = 1`. A tensor of fewer than two dimensions is one channel.
 pub(crate) fn channel_layout(x: &Tensor) -> (usize, usize) {
     let size = x.size();
     if size.len() < 2 {
         return (1, (x.numel()).max(1));
+    }
+    if !x.is_contiguous() && crate::tensor::is_channels_last(x) {
+        return (size[1].max(0) as usize, 1);
     }
     let plane: i64 = size[2..].iter().product();
     (size[1].max(0) as usize, plane.max(1) as usize)
@@ -345,6 +352,16 @@ fn max_pool(x: &Tensor, k: i64, act: &PreparedPool) -> Result<(Tensor, SiteStats
     }
 }
 
+/// `x` as a CPU `f32` tensor whose values fill its storage densely, NCHW-contiguous or
+/// channels-last (the same tensor when it already is one; else an NCHW-contiguous copy).
+pub(crate) fn cpu_f32_dense(x: Tensor) -> Result<Tensor> {
+    if x.device() == Device::Cpu && x.kind() == Kind::Float && crate::tensor::is_channels_last(&x) {
+        Ok(x)
+    } else {
+        cpu_f32_contiguous(x)
+    }
+}
+
 /// `x` as a contiguous CPU `f32` tensor (the same tensor when it already is one).
 fn cpu_f32_contiguous(x: Tensor) -> Result<Tensor> {
     if x.device() == Device::Cpu && x.kind() == Kind::Float && x.is_contiguous() {
@@ -354,11 +371,12 @@ fn cpu_f32_contiguous(x: Tensor) -> Result<Tensor> {
     }
 }
 
-/// The storage of a contiguous CPU `f32` tensor as a slice.
+/// The storage of a dense (NCHW-contiguous or channels-last) CPU `f32` tensor as a slice, in
+/// memory order.
 ///
 /// # Safety
-/// `x` must be contiguous, on the CPU, of kind `Float`, and no other live slice or tensor op
-/// may access its storage while the returned slice is used.
+/// `x` must be dense (see [`cpu_f32_dense`]), on the CPU, of kind `Float`, and no other live
+/// slice or tensor op may access its storage while the returned slice is used.
 unsafe fn f32_slice_mut(x: &mut Tensor) -> &mut [f32] {
     let n = x.numel();
     if n == 0 {

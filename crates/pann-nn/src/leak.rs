@@ -11,11 +11,11 @@
 //! polynomial sees are then the exact ones, a first-order estimate — the corrected approximate
 //! network's own inputs differ by the (small) errors of the earlier sites.
 
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 use crate::activation::{Activation, Activations};
 use crate::error::{Error, Result};
-use crate::forward::{channel_layout, SiteHook};
+use crate::forward::{channel_layout, cpu_f32_dense, SiteHook};
 use crate::kernel::poly_relu_error_sums;
 use crate::poly::PolyRelu;
 
@@ -61,10 +61,10 @@ impl LeakMeter {
         if x.numel() == 0 {
             return Ok(());
         }
-        let (c, plane) = channel_layout(x);
-        let x = x.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
-        // SAFETY: `x` is a contiguous CPU f32 tensor of `numel` values, only read while the
-        // slice lives.
+        let x = cpu_f32_dense(x.shallow_clone())?;
+        let (c, plane) = channel_layout(&x);
+        // SAFETY: `x` is a dense CPU f32 tensor of `numel` values, only read while the slice
+        // lives.
         let v = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
         let s = poly_relu_error_sums(v, relu, c, plane)?;
         let sums = &mut self.sums[site];

@@ -6,7 +6,7 @@
 //! one that hurts. [`Perturbation`] injects each ingredient separately — where (negative, positive, all inputs),
 //! which sign (random ±1 or always +1) and which size (`δ·|x|` or `δ`) — into an otherwise exact ReLU.
 //!
-//! The random signs come from a hash of the seed, the element's position and its value, so a run is
+//! The random signs come from a hash of the seed, the element's position in memory and its value, so a run is
 //! reproducible and the signs are independent across elements, images and sites.
 
 /// Which inputs are perturbed.

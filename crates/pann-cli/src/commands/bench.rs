@@ -1,14 +1,16 @@
 //! `pann bench`: pann's inference speed against PyTorch's own on the same machine.
 //!
 //! Times exact inference and PANN inference at α = 14 (fixed B = 50, so both sides do identical work) of the
-//! bundled ResNet-20 over the CIFAR-10 test images, then runs the independent PyTorch implementation
-//! (`reference/lee_pann.py --bench`, tensor ops in float64 for the polynomial) if a Python with torch is there,
-//! and prints both with their ratio. Run it on an otherwise idle machine.
+//! bundled ResNet-20 over the CIFAR-10 test images, in both memory layouts (NCHW, and channels-last, the faster
+//! one for oneDNN's convolutions), then runs the independent PyTorch implementation (`reference/lee_pann.py
+//! --bench [--channels-last]`, tensor ops in float64 for the polynomial) in the same layouts if a Python with
+//! torch is there, and prints each pair with its ratio. Run it on an otherwise idle machine.
 
 use crate::commands::eval::shared_dir;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pann_approx::CompositeSign;
+use pann_data::Dataset;
 use pann_data::{load_cifar10, Normalization, Split};
 use pann_eval::plan::{plan, Bounds, ReluShift};
 use pann_eval::run::run;
@@ -27,13 +29,19 @@ pub struct BenchArgs {
     /// Python with PyTorch for the comparison (default: .venv-ref/bin/python, made by reference/setup.sh).
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Rounds: each times every side in every layout once; the fastest round of each is kept (rates here move
+    /// by ±20% with the machine's state between runs).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// One memory layout's timings, pann's and (if it ran) PyTorch's.
 #[derive(Serialize)]
 struct Timing {
+    channels_last: bool,
     images: usize,
     pann_exact_seconds: f64,
     pann_alpha14_seconds: f64,
@@ -43,6 +51,21 @@ struct Timing {
     torch_alpha14_correct: Option<usize>,
 }
 
+impl Timing {
+    /// Keeps, per side and pass, the shorter time of `self` and `other` (the same layout and images).
+    fn keep_faster(&mut self, other: &Timing) {
+        let min = |a: f64, b: f64| a.min(b);
+        let min_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.pann_exact_seconds = min(self.pann_exact_seconds, other.pann_exact_seconds);
+        self.pann_alpha14_seconds = min(self.pann_alpha14_seconds, other.pann_alpha14_seconds);
+        self.torch_exact_seconds = min_opt(self.torch_exact_seconds, other.torch_exact_seconds);
+        self.torch_alpha14_seconds = min_opt(self.torch_alpha14_seconds, other.torch_alpha14_seconds);
+    }
+}
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -50,38 +73,10 @@ fn repo_root() -> PathBuf {
 /// Runs `pann bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {
     let shared = shared_dir();
-    let model = Model::load(&crate::commands::eval::bundled_model())?;
-    if args.images == 0 {
-        bail!("--images must be at least 1");
+    let mut model = Model::load(&crate::commands::eval::bundled_model())?;
+    if args.images == 0 || args.rounds == 0 {
+        bail!("--images and --rounds must be at least 1");
     }
-    let data = load_cifar10(
-        &shared.join("data/cifar-10-batches-bin"),
-        Split::Test,
-        Some(args.images),
-    )?;
-    let norm = Normalization::imagenet();
-    let exact = Activations::exact_for(&model);
-    let sign = CompositeSign::for_alpha(14)?;
-    let pann14 = plan(
-        &model,
-        &[&sign],
-        &Bounds::Global(50.0),
-        OverflowPolicy::Count,
-        ReluShift::NONE,
-    )?;
-    let warm = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, Some(500))?;
-    run(&model, &warm, &norm, &exact, 500, false, "", &mut Silent)?;
-    let e = run(&model, &data, &norm, &exact, 500, false, "", &mut Silent)?;
-    let p = run(&model, &data, &norm, &pann14, 500, false, "", &mut Silent)?;
-    let mut t = Timing {
-        images: data.n,
-        pann_exact_seconds: e.seconds,
-        pann_alpha14_seconds: p.seconds,
-        pann_alpha14_correct: p.correct,
-        torch_exact_seconds: None,
-        torch_alpha14_seconds: None,
-        torch_alpha14_correct: None,
-    };
     // Without --python a missing reference venv only skips the comparison; a path given
     // explicitly that does not exist is a mistake.
     if let Some(p) = &args.python {
@@ -93,69 +88,126 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         .python
         .clone()
         .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
-    if python.exists() {
-        let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
-        std::fs::write(
-            &coeffs,
-            serde_json::to_string(&pann_approx::ApproxSummary::from(&sign))?,
-        )
-        .with_context(|| format!("cannot write {}", coeffs.display()))?;
-        let out = Command::new(&python)
-            .arg(repo_root().join("reference/lee_pann.py"))
-            .args(["--bench", "--images", &data.n.to_string(), "--coeffs"])
-            .arg(&coeffs)
-            .output();
-        let _ = std::fs::remove_file(&coeffs);
-        let out = out.with_context(|| format!("cannot run {}", python.display()))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            bail!(
-                "the PyTorch reference ({} reference/lee_pann.py) failed with {}{}",
-                python.display(),
-                out.status,
-                if stderr.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", stderr.trim())
-                }
-            );
+    let data = load_cifar10(
+        &shared.join("data/cifar-10-batches-bin"),
+        Split::Test,
+        Some(args.images),
+    )?;
+    let warm = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, Some(500))?;
+    let sign = CompositeSign::for_alpha(14)?;
+    let mut timings: Vec<Timing> = Vec::new();
+    for _ in 0..args.rounds {
+        for (i, channels_last) in [false, true].into_iter().enumerate() {
+            model.set_channels_last(channels_last);
+            let mut t = time_pann(&model, &sign, &data, &warm)?;
+            if python.exists() {
+                time_torch(&python, &sign, &mut t)?;
+            }
+            match timings.get_mut(i) {
+                Some(best) => best.keep_faster(&t),
+                None => timings.push(t),
+            }
         }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("PyTorch reference output")?;
-        t.torch_exact_seconds = v["exact_seconds"].as_f64();
-        t.torch_alpha14_seconds = v["pann_alpha14_seconds"].as_f64();
-        t.torch_alpha14_correct = v["pann_alpha14_correct"].as_u64().map(|c| c as usize);
     }
     if args.json {
-        println!("{}", serde_json::to_string(&t)?);
+        println!("{}", serde_json::to_string(&timings)?);
         return Ok(());
     }
-    let ips = |s: f64| t.images as f64 / s;
     println!(
-        "ResNet-20, {} CIFAR-10 test images, batch 500, {} threads",
-        t.images,
-        tch::get_num_threads()
+        "ResNet-20, {} CIFAR-10 test images, batch 500, {} threads, best of {} round(s)",
+        data.n,
+        tch::get_num_threads(),
+        args.rounds
     );
-    println!("{:<28} {:>12} {:>12} {:>10}", "", "pann img/s", "torch img/s", "ratio");
-    for (name, ours, theirs) in [
-        ("exact inference", t.pann_exact_seconds, t.torch_exact_seconds),
-        ("PANN α=14 (B=50)", t.pann_alpha14_seconds, t.torch_alpha14_seconds),
-    ] {
-        match theirs {
-            Some(s) => println!("{name:<28} {:>12.0} {:>12.0} {:>9.2}×", ips(ours), ips(s), s / ours),
-            None => println!("{name:<28} {:>12.0} {:>12} {:>10}", ips(ours), "—", "—"),
+    println!("{:<36} {:>12} {:>12} {:>10}", "", "pann img/s", "torch img/s", "ratio");
+    let ips = |s: f64| data.n as f64 / s;
+    for t in &timings {
+        let layout = if t.channels_last { "channels-last" } else { "NCHW" };
+        for (what, ours, theirs) in [
+            ("exact inference", t.pann_exact_seconds, t.torch_exact_seconds),
+            ("PANN α=14 (B=50)", t.pann_alpha14_seconds, t.torch_alpha14_seconds),
+        ] {
+            let name = format!("{what}, {layout}");
+            match theirs {
+                Some(s) => println!("{name:<36} {:>12.0} {:>12.0} {:>9.2}×", ips(ours), ips(s), s / ours),
+                None => println!("{name:<36} {:>12.0} {:>12} {:>10}", ips(ours), "—", "—"),
+            }
         }
     }
-    if t.torch_exact_seconds.is_none() {
+    if !python.exists() {
         println!(
             "(no PyTorch at {}: run reference/setup.sh for the comparison)",
             python.display()
         );
     }
-    if let Some(c) = t.torch_alpha14_correct {
-        println!(
-            "same predictions check: pann {} correct, PyTorch {} correct",
-            t.pann_alpha14_correct, c
+    for t in &timings {
+        let layout = if t.channels_last { "channels-last" } else { "NCHW" };
+        match t.torch_alpha14_correct {
+            Some(c) => println!(
+                "same predictions check, {layout}: pann {} correct, PyTorch {c} correct",
+                t.pann_alpha14_correct
+            ),
+            None => println!("α=14, {layout}: pann {} correct", t.pann_alpha14_correct),
+        }
+    }
+    Ok(())
+}
+
+/// pann's exact and α = 14 passes over `data` in the model's current layout, after a warm-up pass over `warm`.
+fn time_pann(model: &Model, sign: &CompositeSign, data: &Dataset, warm: &Dataset) -> Result<Timing> {
+    let norm = Normalization::imagenet();
+    let exact = Activations::exact_for(model);
+    let pann14 = plan(
+        model,
+        &[sign],
+        &Bounds::Global(50.0),
+        OverflowPolicy::Count,
+        ReluShift::NONE,
+    )?;
+    run(model, warm, &norm, &exact, 500, false, "", &mut Silent)?;
+    let e = run(model, data, &norm, &exact, 500, false, "", &mut Silent)?;
+    let p = run(model, data, &norm, &pann14, 500, false, "", &mut Silent)?;
+    Ok(Timing {
+        channels_last: model.channels_last(),
+        images: data.n,
+        pann_exact_seconds: e.seconds,
+        pann_alpha14_seconds: p.seconds,
+        pann_alpha14_correct: p.correct,
+        torch_exact_seconds: None,
+        torch_alpha14_seconds: None,
+        torch_alpha14_correct: None,
+    })
+}
+
+/// Runs `reference/lee_pann.py --bench` in `t`'s layout on as many images and fills in its timings.
+fn time_torch(python: &Path, sign: &CompositeSign, t: &mut Timing) -> Result<()> {
+    let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
+    std::fs::write(&coeffs, serde_json::to_string(&pann_approx::ApproxSummary::from(sign))?)
+        .with_context(|| format!("cannot write {}", coeffs.display()))?;
+    let out = Command::new(python)
+        .arg(repo_root().join("reference/lee_pann.py"))
+        .args(["--bench", "--images", &t.images.to_string(), "--coeffs"])
+        .arg(&coeffs)
+        .args(t.channels_last.then_some("--channels-last"))
+        .output();
+    let _ = std::fs::remove_file(&coeffs);
+    let out = out.with_context(|| format!("cannot run {}", python.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "the PyTorch reference ({} reference/lee_pann.py) failed with {}{}",
+            python.display(),
+            out.status,
+            if stderr.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", stderr.trim())
+            }
         );
     }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("PyTorch reference output")?;
+    t.torch_exact_seconds = v["exact_seconds"].as_f64();
+    t.torch_alpha14_seconds = v["pann_alpha14_seconds"].as_f64();
+    t.torch_alpha14_correct = v["pann_alpha14_correct"].as_u64().map(|c| c as usize);
     Ok(())
 }

@@ -91,6 +91,11 @@ pub struct EvalArgs {
     /// Draw accuracy against α to this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Run the network in channels-last memory (NHWC): faster convolutions (`pann bench`), logits equal to
+    /// NCHW's up to the convolutions' summation order, so a near-tie image may be classified differently.
+    /// Results under results/ were made without it (NCHW) and are reproduced bit for bit only without it.
+    #[arg(long)]
+    channels_last: bool,
 }
 
 /// `../shared` beside the repository, or `$PANN_SHARED` (the bundled models and data).
@@ -237,7 +242,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
-    let model = load_model(&model_path, args.arch.as_deref())?;
+    let mut model = load_model(&model_path, args.arch.as_deref())?;
+    model.set_channels_last(args.channels_last);
     let test = load_data(args.dataset, &data_dir, Split::Test, args.images)?;
     let calib = if matches!(range, RangeRule::Calibrate { .. }) || args.leak_correction {
         Some(load_data(
@@ -265,11 +271,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     };
     if !args.json {
         println!(
-            "{} ({}) on {} ({} images)",
+            "{} ({}) on {} ({} images{})",
             model.architecture(),
             model_path.display(),
             data_dir.display(),
-            test.n
+            test.n,
+            if args.channels_last { ", channels-last" } else { "" }
         );
     }
     let mut bar = Bar::new(!args.json);

@@ -228,6 +228,8 @@ pub struct Model {
     relu_sites: Vec<String>,
     pool_sites: Vec<String>,
     pool_windows: Vec<i64>,
+    /// Feed [`Model::forward`] its input channels-last ([`Model::set_channels_last`]).
+    channels_last: bool,
 }
 
 impl Model {
@@ -262,6 +264,7 @@ impl Model {
             relu_sites,
             pool_sites,
             pool_windows,
+            channels_last: false,
         })
     }
 
@@ -308,6 +311,21 @@ impl Model {
         &self.pool_windows
     }
 
+    /// Runs [`Model::forward`] on a channels-last copy of its input from now on (off: NCHW, as
+    /// given). oneDNN's convolutions are faster in NHWC on the CPUs here and keep the layout for
+    /// every later layer; the activation kernels work on either. The logits agree with NCHW up to
+    /// the summation order of the convolutions (a few ULPs), so an image whose top two logits
+    /// are that close can be classified differently: results made in one layout are reproduced
+    /// bit for bit only in that layout.
+    pub fn set_channels_last(&mut self, on: bool) {
+        self.channels_last = on;
+    }
+
+    /// Whether [`Model::forward`] runs channels-last.
+    pub fn channels_last(&self) -> bool {
+        self.channels_last
+    }
+
     /// The parameters, e.g. for an optimiser.
     pub fn var_store(&self) -> &nn::VarStore {
         &self.vs
@@ -346,7 +364,10 @@ impl Model {
                 xs.kind()
             )));
         }
-        let xs = xs.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?;
+        let mut xs = xs.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?;
+        if self.channels_last {
+            xs = crate::tensor::to_channels_last(&xs)?;
+        }
         match &self.net {
             Net::ResNet(n) => n.forward(&xs, ctx),
             Net::Vgg(n) => n.forward(&xs, ctx),

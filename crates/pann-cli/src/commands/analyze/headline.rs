@@ -1,7 +1,7 @@
 //! `pann analyze headline`: the headline table of issue 5, `results/headline.md`, from one command.
 
 use super::precision::Rule;
-use super::{load_model, write_out, DataArgs};
+use super::{write_out, DataArgs};
 use crate::{alpha_list, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -104,7 +104,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
         if missing.contains(*path) {
             continue;
         }
-        let model = load_model(path)?;
+        let model = a.data.load_model(path)?;
         let cfg = rule.config(alphas.clone(), 1.1, batch);
         let summary = evaluate_pann(&model, &test, &norm, Some(&calib), &cfg, &mut bar, &mut ())?;
         eprintln!("{label}: exact {:.2}%", 100.0 * summary.exact.accuracy);
@@ -125,7 +125,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
                      uncorrected polynomial at B = 50";
     match &finetuned {
         Finetuned::One(path) if path.exists() => {
-            let model = load_model(path)?;
+            let model = a.data.load_model(path)?;
             let summary = evaluate_pann(
                 &model,
                 &test,
@@ -149,7 +149,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
                 (Some(base), false) => {
                     let mut evaluated = Vec::new();
                     for (alpha, path) in present {
-                        let model = load_model(path)?;
+                        let model = a.data.load_model(path)?;
                         let cfg = lee.config(vec![*alpha], 1.1, batch);
                         let summary = evaluate_pann(&model, &test, &norm, None, &cfg, &mut bar, &mut ())?;
                         evaluated.push((path.display().to_string(), summary));

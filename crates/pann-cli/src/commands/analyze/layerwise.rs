@@ -1,7 +1,7 @@
 //! `pann analyze layerwise`: the cheapest per-layer α within a tolerance of exact accuracy, searched on one part
 //! of the test set and reported on the rest.
 
-use super::{load_model, write_out, DataArgs};
+use super::{write_out, DataArgs};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -91,7 +91,7 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let model_path = a.model.clone().unwrap_or_else(crate::commands::eval::bundled_model);
-    let model = load_model(&model_path)?;
+    let model = a.data.load_model(&model_path)?;
     let test = a.data.test(Some(a.images))?;
     if test.n <= a.search_images {
         bail!(

@@ -104,11 +104,6 @@ pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Result<Vec<ModelSpec>> {
     Ok(specs.to_vec())
 }
 
-/// Loads a model, naming the file in the error.
-pub(crate) fn load_model(path: &Path) -> Result<Model> {
-    Model::load(path).with_context(|| format!("model {}", path.display()))
-}
-
 /// The data set flags shared by the analyses.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct DataArgs {
@@ -127,6 +122,10 @@ pub(crate) struct DataArgs {
     /// Images per batch.
     #[arg(long, default_value_t = 500)]
     batch: usize,
+    /// Run the networks in channels-last memory (NHWC): faster, logits equal up to the convolutions'
+    /// summation order (see `pann eval --channels-last`); results/ were made without it.
+    #[arg(long)]
+    channels_last: bool,
 }
 
 impl DataArgs {
@@ -136,9 +135,21 @@ impl DataArgs {
             .unwrap_or_else(|| pann_data::shared_dir().join("data/cifar-10-batches-bin"))
     }
 
-    /// The data set, for reports: its layout and directory.
+    /// The data set, for reports: its layout and directory (and the networks' memory layout if not NCHW).
     pub fn describe(&self) -> String {
-        format!("{:?} at {}", self.dataset, self.dir().display())
+        let layout = if self.channels_last {
+            ", networks run channels-last"
+        } else {
+            ""
+        };
+        format!("{:?} at {}{layout}", self.dataset, self.dir().display())
+    }
+
+    /// Loads a model, naming the file in the error, in the memory layout of `--channels-last`.
+    pub fn load_model(&self, path: &Path) -> Result<Model> {
+        let mut model = Model::load(path).with_context(|| format!("model {}", path.display()))?;
+        model.set_channels_last(self.channels_last);
+        Ok(model)
     }
 
     /// Refuses an `--images` count of 0, by name, before any file is read.

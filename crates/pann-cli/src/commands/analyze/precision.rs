@@ -1,6 +1,6 @@
 //! `pann analyze precision`: accuracy against α for several models and range rules, in one CSV/JSON/SVG.
 
-use super::{load_model, models_or_bundled, write_out, DataArgs, ModelSpec};
+use super::{models_or_bundled, write_out, DataArgs, ModelSpec};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -141,7 +141,7 @@ pub fn run(a: PrecisionArgs) -> Result<()> {
     let mut entries = Vec::new();
     let mut bar = Bar::new(true);
     for spec in models_or_bundled(&a.models)? {
-        let model = load_model(&spec.path)?;
+        let model = a.data.load_model(&spec.path)?;
         for rule in &rules {
             let cfg = rule.config(alphas.clone(), a.margin, batch);
             let summary = evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut ())?;

@@ -1,6 +1,6 @@
 //! `pann analyze profile`: what each model's ReLUs see, relative to the bounds a PANN would use.
 
-use super::{load_model, models_or_bundled, write_out, DataArgs, ModelSpec};
+use super::{models_or_bundled, write_out, DataArgs, ModelSpec};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::Result;
 use clap::Args;
@@ -67,7 +67,7 @@ pub fn run(a: ProfileArgs) -> Result<()> {
     let mut bar = Bar::new(true);
     let mut entries = Vec::new();
     for spec in models_or_bundled(&a.models)? {
-        let model = load_model(&spec.path)?;
+        let model = a.data.load_model(&spec.path)?;
         let calibrated = calibrate(&model, &calib, &norm, batch, a.margin, &mut bar)?;
         let obs = observe(&model, &test, &norm, batch, &mut bar)?;
         for (label, bounds) in [
