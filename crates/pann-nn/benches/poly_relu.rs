@@ -7,7 +7,7 @@
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pann_nn::{poly_relu_slice, OverflowPolicy, PolyRelu};
+use pann_nn::{kernel_isa, poly_relu_slice, set_kernel_isa_cap, KernelIsa, OverflowPolicy, PolyRelu};
 
 /// An odd polynomial of the given degree with placeholder coefficients.
 fn odd(degree: usize) -> Vec<f64> {
@@ -22,7 +22,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("poly_relu");
     group.throughput(Throughput::Elements(n as u64));
     group.sample_size(20);
-    for degrees in [vec![7usize], vec![15, 15, 27]] {
+    // Each build the CPU has, best first (the cap only lowers what `kernel_isa` picks).
+    let mut isas = Vec::new();
+    for cap in [KernelIsa::Avx512, KernelIsa::Avx2, KernelIsa::Portable] {
+        set_kernel_isa_cap(cap);
+        if !isas.contains(&kernel_isa()) {
+            isas.push(kernel_isa());
+        }
+    }
+    for (isa, degrees) in isas
+        .iter()
+        .flat_map(|&isa| [vec![7usize], vec![15, 15, 27]].map(|d| (isa, d)))
+    {
+        set_kernel_isa_cap(isa);
         let relu = PolyRelu {
             components: degrees.iter().map(|&d| odd(d)).collect(),
             bound: 50.0,
@@ -30,7 +42,7 @@ fn bench(c: &mut Criterion) {
             shift: 0.0,
             offsets: Vec::new(),
         };
-        let name = format!("{degrees:?}");
+        let name = format!("{isa:?} {degrees:?}");
         group.bench_with_input(BenchmarkId::from_parameter(name), &relu, |b, relu| {
             let mut y = x.clone();
             b.iter(|| {
