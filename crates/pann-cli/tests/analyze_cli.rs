@@ -311,3 +311,37 @@ fn shared_model() -> String {
         .display()
         .to_string()
 }
+
+#[test]
+fn precision_channels_last_matches_nchw() {
+    let run = |extra: &[&str]| -> Vec<Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "analyze",
+            "precision",
+            "--alpha",
+            "8,12",
+            "--rules",
+            "lee",
+            "--images",
+            "100",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", dir.path().to_str().unwrap()]);
+        let out = pann(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let csv = std::fs::read_to_string(dir.path().join("precision.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (nchw, nhwc) = (run(&[]), run(&["--channels-last"]));
+    assert_eq!(nchw.len(), 2);
+    for (a, b) in nchw.iter().zip(&nhwc) {
+        // alpha, B, depths equal; the accuracy (column 5) within one image of 100.
+        assert_eq!((&a[3], &a[6], &a[8]), (&b[3], &b[6], &b[8]), "{a:?} vs {b:?}");
+        let acc = |r: &[String]| r[5].parse::<f64>().unwrap();
+        assert!((acc(a) - acc(b)).abs() <= 0.0101, "{a:?} vs {b:?}");
+    }
+}
