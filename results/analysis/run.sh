@@ -62,7 +62,7 @@ fi
 #    trained, before its recalibration); the ReLU-input profile of the pair. Console tables go to *.txt.
 #    Without the pair, the same on the 100-epoch pair of results/train/ (below 90%, results/train/README.md), the
 #    friendly model also after BatchNorm recalibration (step 7).
-#    The pair's runs go channels-last (`--channels-last`, 1.1–1.5× faster, the same counts as NCHW on the bundled
+#    The pair's runs go channels-last (`--channels-last`, about 1.25× faster, the same counts as NCHW on the bundled
 #    model: results/bench/layout_check.txt); the 100-epoch files were made in NCHW, and stay reproducible so.
 tr=results/train
 if [ -f models/resnet20-common.safetensors ] && [ -f models/resnet20-pann.safetensors ]; then

@@ -206,6 +206,23 @@ fn eval_channels_last_gives_the_nchw_counts_and_bounds() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let (nchw, nhwc) = (run(&[]), run(&["--channels-last"]));
+    // The flag reaches the model: the table's header names the layout.
+    let table = pann(&[
+        "eval",
+        "--images",
+        "20",
+        "--alpha",
+        "9",
+        "--range",
+        "50",
+        "--channels-last",
+    ]);
+    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    assert!(String::from_utf8_lossy(&table.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .contains(", channels-last"));
     let correct = |v: &serde_json::Value, i: usize| v["rows"][i]["correct"].as_i64().unwrap();
     // The same network up to the convolutions' summation order: at most a near-tie image or two may flip.
     let exact = |v: &serde_json::Value| v["exact"]["correct"].as_i64().unwrap();

@@ -5,8 +5,9 @@
 //! checked then, not per batch) and is passed to every [`crate::Model::forward`] call; it
 //! accumulates [`ForwardStats`] over the calls. Exact and polynomial ReLU run through the
 //! fused kernels of [`crate::kernel`] in place on the layer's output, which the model owns, so
-//! no extra copy is made; the polynomial max-pool reads its input once and writes a new,
-//! smaller tensor. The statistics come out of the same pass.
+//! no extra copy is made; the polynomial max-pool reads its input once (an NCHW copy of a
+//! channels-last one) and writes a new, smaller tensor in the input's layout. The statistics
+//! come out of the same pass.
 //!
 //! A [`SiteHook`] sees each site's input tensor before the activation, for statistics the
 //! built-in ones do not cover (histograms, percentiles).
@@ -331,6 +332,9 @@ fn max_pool(x: &Tensor, k: i64, act: &PreparedPool) -> Result<(Tensor, SiteStats
                     "polynomial max-pool runs outside autograd; use tch::no_grad".into(),
                 ));
             }
+            // The plane kernel reads NCHW; a channels-last input is copied to NCHW and the result
+            // handed back channels-last, so that the next convolution stays in NHWC.
+            let channels_last = !x.is_contiguous() && crate::tensor::is_channels_last(x);
             let mut x = cpu_f32_contiguous(x.shallow_clone())?;
             let mut y = Tensor::f_empty([n, c, h / k, w / k], (Kind::Float, Device::Cpu))?;
             let args = PoolPlane {
@@ -347,6 +351,9 @@ fn max_pool(x: &Tensor, k: i64, act: &PreparedPool) -> Result<(Tensor, SiteStats
                 let input: &[f32] = f32_slice_mut(&mut x);
                 kernel::max_pool_poly(&args, input, out)
             };
+            if channels_last {
+                y = crate::tensor::to_channels_last(&y)?;
+            }
             Ok((y, st))
         }
     }

@@ -244,7 +244,7 @@ fn check_layout(channels: usize, plane: usize, len: usize) -> crate::Result<()> 
 pub(crate) struct ChannelOffsets<'a> {
     /// One offset per channel.
     pub values: &'a [f64],
-    /// Values per channel and image (`H·W` for NCHW, 1 for `[N, C]`).
+    /// Values per channel and image (`H·W` for NCHW, 1 for `[N, C]` and for channels-last).
     pub plane: usize,
 }
 

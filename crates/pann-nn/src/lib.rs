@@ -8,8 +8,9 @@
 //! * [`ForwardCtx`] runs a plan through [`Model::forward`] and accumulates [`ForwardStats`]
 //!   (per-site input maxima and overflow counts); a [`SiteHook`] can watch every site.
 //! * [`evaluate`]: accuracy and statistics over a [`pann_data::Dataset`].
-//! * [`Model::set_channels_last`]: run the network in NHWC memory, faster on oneDNN; the
-//!   activation kernels take either layout in place ([`tensor::is_channels_last`]).
+//! * [`Model::set_channels_last`]: run the network in NHWC memory, faster on oneDNN; the ReLU
+//!   kernels take either layout in place ([`tensor::is_channels_last`]), the polynomial
+//!   max-pool an NCHW copy, and every site hands its output on in its input's layout.
 //!
 //! libtorch comes from `scripts/env.sh`; test binaries get its directory as rpath (build.rs).
 //!

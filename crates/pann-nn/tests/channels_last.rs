@@ -134,3 +134,62 @@ fn resnet20_channels_last_agrees_with_nchw_and_stays_channels_last() -> anyhow::
     }
     Ok(())
 }
+
+/// Records whether each ReLU and max-pool input arrived channels-last.
+#[derive(Default)]
+struct SiteLayouts {
+    relu: Vec<bool>,
+    pool: Vec<bool>,
+}
+
+impl SiteHook for SiteLayouts {
+    fn relu_input(&mut self, _site: usize, _name: &str, x: &Tensor) -> pann_nn::Result<()> {
+        self.relu.push(is_channels_last(x));
+        Ok(())
+    }
+    fn pool_input(&mut self, _site: usize, _name: &str, x: &Tensor) -> pann_nn::Result<()> {
+        self.pool.push(is_channels_last(x));
+        Ok(())
+    }
+}
+
+#[test]
+fn vgg_with_polynomial_pools_agrees_and_stays_channels_last() -> anyhow::Result<()> {
+    tch::manual_seed(3);
+    let mut model = Model::new("vgg11".parse()?)?;
+    let composite = CompositeSign::for_alpha(8).unwrap().coefficient_lists();
+    let acts = Activations::uniform(
+        model.relu_sites().len(),
+        Activation::Exact,
+        model.pool_sites().len(),
+        pann_nn::PoolActivation::Poly(pann_nn::PolyMax {
+            components: composite,
+            divisors: vec![60.0, 120.0],
+            overflow: OverflowPolicy::Clamp,
+        }),
+    );
+    let x = Tensor::randn([4, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
+    let mut outputs = Vec::new();
+    for channels_last in [false, true] {
+        model.set_channels_last(channels_last);
+        let mut layouts = SiteLayouts::default();
+        let mut ctx = ForwardCtx::new(&model, &acts)?.with_hook(&mut layouts);
+        outputs.push(tch::no_grad(|| model.forward(&x, &mut ctx))?);
+        drop(ctx);
+        // The first max-pool's output feeds a convolution whose output feeds the second ReLU: all channels-last.
+        assert_eq!(layouts.pool.len(), model.pool_sites().len());
+        assert!(
+            layouts.relu.iter().chain(&layouts.pool).all(|&c| c == channels_last),
+            "channels-last {channels_last}: ReLU {:?}, pool {:?}",
+            layouts.relu,
+            layouts.pool
+        );
+    }
+    let diff = (&outputs[0] - &outputs[1]).abs().max().double_value(&[]);
+    let scale = outputs[0].abs().max().double_value(&[]);
+    assert!(
+        diff <= 1e-4 * scale,
+        "max logit difference {diff} (logits up to {scale})"
+    );
+    Ok(())
+}

@@ -52,8 +52,20 @@ struct Timing {
 }
 
 impl Timing {
-    /// Keeps, per side and pass, the shorter time of `self` and `other` (the same layout and images).
-    fn keep_faster(&mut self, other: &Timing) {
+    /// Keeps, per side and pass, the shorter time of `self` and `other` (the same layout and images). The
+    /// predictions must not change between rounds: a difference would be a nondeterminism bug, not noise.
+    fn keep_faster(&mut self, other: &Timing) -> Result<()> {
+        if (self.pann_alpha14_correct, self.torch_alpha14_correct)
+            != (other.pann_alpha14_correct, other.torch_alpha14_correct)
+        {
+            bail!(
+                "α = 14 correct counts changed between rounds: pann {} then {}, PyTorch {:?} then {:?}",
+                self.pann_alpha14_correct,
+                other.pann_alpha14_correct,
+                self.torch_alpha14_correct,
+                other.torch_alpha14_correct
+            );
+        }
         let min = |a: f64, b: f64| a.min(b);
         let min_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -63,6 +75,7 @@ impl Timing {
         self.pann_alpha14_seconds = min(self.pann_alpha14_seconds, other.pann_alpha14_seconds);
         self.torch_exact_seconds = min_opt(self.torch_exact_seconds, other.torch_exact_seconds);
         self.torch_alpha14_seconds = min_opt(self.torch_alpha14_seconds, other.torch_alpha14_seconds);
+        Ok(())
     }
 }
 
@@ -104,7 +117,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
                 time_torch(&python, &sign, &mut t)?;
             }
             match timings.get_mut(i) {
-                Some(best) => best.keep_faster(&t),
+                Some(best) => best.keep_faster(&t)?,
                 None => timings.push(t),
             }
         }

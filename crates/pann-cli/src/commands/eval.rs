@@ -93,7 +93,8 @@ pub struct EvalArgs {
     plot: Option<PathBuf>,
     /// Run the network in channels-last memory (NHWC): faster convolutions (`pann bench`), logits equal to
     /// NCHW's up to the convolutions' summation order, so a near-tie image may be classified differently.
-    /// Results under results/ were made without it (NCHW) and are reproduced bit for bit only without it.
+    /// A result is reproduced bit for bit only in the layout it was made in (results/: NCHW unless its command
+    /// says otherwise).
     #[arg(long)]
     channels_last: bool,
 }
@@ -276,7 +277,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             model_path.display(),
             data_dir.display(),
             test.n,
-            if args.channels_last { ", channels-last" } else { "" }
+            if model.channels_last() { ", channels-last" } else { "" }
         );
     }
     let mut bar = Bar::new(!args.json);

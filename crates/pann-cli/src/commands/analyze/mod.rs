@@ -123,7 +123,7 @@ pub(crate) struct DataArgs {
     #[arg(long, default_value_t = 500)]
     batch: usize,
     /// Run the networks in channels-last memory (NHWC): faster, logits equal up to the convolutions'
-    /// summation order (see `pann eval --channels-last`); results/ were made without it.
+    /// summation order (see `pann eval --channels-last`).
     #[arg(long)]
     channels_last: bool,
 }
