@@ -206,7 +206,9 @@ fn eval_channels_last_gives_the_nchw_counts_and_bounds() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let (nchw, nhwc) = (run(&[]), run(&["--channels-last"]));
-    // The flag reaches the model: the table's header names the layout.
+    // The flag reaches the model: the table's header names the layout. --json-out writes the JSON beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
     let table = pann(&[
         "eval",
         "--images",
@@ -216,13 +218,15 @@ fn eval_channels_last_gives_the_nchw_counts_and_bounds() {
         "--range",
         "50",
         "--channels-last",
+        "--json-out",
+        json.to_str().unwrap(),
     ]);
     assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
-    assert!(String::from_utf8_lossy(&table.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .contains(", channels-last"));
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(stdout.lines().next().unwrap().contains(", channels-last"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["rows"][0]["alpha"], 9);
+    assert!(v["rows"][0]["correct"].as_i64().unwrap() > 0, "{v}");
     let correct = |v: &serde_json::Value, i: usize| v["rows"][i]["correct"].as_i64().unwrap();
     // The same network up to the convolutions' summation order: at most a near-tie image or two may flip.
     let exact = |v: &serde_json::Value| v["exact"]["correct"].as_i64().unwrap();

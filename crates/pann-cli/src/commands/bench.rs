@@ -33,7 +33,7 @@ pub struct BenchArgs {
     /// by ±20% with the machine's state between runs).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
-    /// Print JSON.
+    /// Print JSON: an array of two objects, NCHW then channels-last, each with its pann and PyTorch seconds.
     #[arg(long)]
     json: bool,
 }

@@ -91,6 +91,10 @@ pub struct EvalArgs {
     /// Draw accuracy against α to this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Also write the JSON object of `--json` to this file, while the table goes to standard output: one run
+    /// gives both.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
     /// Run the network in channels-last memory (NHWC): faster convolutions (`pann bench`), logits equal to
     /// NCHW's up to the convolutions' summation order, so a near-tie image may be classified differently.
     /// A result is reproduced bit for bit only in the layout it was made in (results/: NCHW unless its command
@@ -237,6 +241,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(p) = &args.plot {
         crate::output::ensure_writable_file(p).context("--plot")?;
     }
+    if let Some(p) = &args.json_out {
+        crate::output::ensure_writable_file(p).context("--json-out")?;
+    }
     let shared = shared_dir();
     let model_path = args.model.clone().unwrap_or_else(bundled_model);
     let data_dir = args
@@ -301,6 +308,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
+    }
+    if let Some(p) = &args.json_out {
+        std::fs::write(p, serde_json::to_string(&summary)? + "\n")
+            .with_context(|| format!("cannot write --json-out {}", p.display()))?;
     }
     Ok(())
 }
