@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--no-augment", action="store_true")
     # The input batch in channels-last (NHWC) memory, as pann trains: oneDNN then runs every layer in NHWC.
     ap.add_argument("--channels-last", action="store_true")
+    # bfloat16 autocast (PyTorch's CPU mixed precision), for `pann train --bench --bf16`.
+    ap.add_argument("--bf16", action="store_true")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -134,7 +136,9 @@ def main():
         x = augment(images[idx], gen, mean, std, not a.no_augment)
         if a.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        loss = F.cross_entropy(model(x), labels[idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -146,6 +150,7 @@ def main():
         "batch": a.batch,
         "threads": torch.get_num_threads(),
         "channels_last": a.channels_last,
+        "bf16": a.bf16,
         "torch": torch.__version__,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))

@@ -72,6 +72,7 @@ fn bad_flags_are_one_line_errors() {
             vec!["--mixup", "0.5", "--epochs", "2", "--mixup-epochs", "3"],
             "--mixup-epochs 3",
         ),
+        (vec!["--bf16", "--pann-alpha", "8"], "--bf16 with --pann-alpha"),
     ] {
         let mut args = vec!["train", "--out", &out_dir, "--data", &data];
         args.extend(flags);

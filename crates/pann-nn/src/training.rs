@@ -102,6 +102,12 @@ impl TrainActivation {
         Ok(())
     }
 
+    /// Whether the activation can run on bf16 values: exact ReLU (with or without noise) can; a polynomial,
+    /// whose composite needs far more than bf16's 8 significant bits, cannot.
+    pub fn is_bf16_safe(&self) -> bool {
+        matches!(self.relu, TrainRelu::Exact)
+    }
+
     /// Applies the site activation to `x`; `train` switches the noise on.
     pub fn apply(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = match &self.relu {

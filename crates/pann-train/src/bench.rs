@@ -48,7 +48,8 @@ pub fn measure(cfg: &TrainConfig, data: Dataset, warmup: usize, steps: usize) ->
         )));
     }
     tch::manual_seed(cfg.seed as i64);
-    let model = Model::new(cfg.architecture()?)?;
+    let mut model = Model::new(cfg.architecture()?)?;
+    model.set_bf16_training(cfg.bf16);
     let mut sgd = Sgd::new(model.var_store(), cfg.momentum, cfg.nesterov, cfg.wd, cfg.decay_bn_bias)?;
     let act: TrainActivation = crate::trainer::train_activation(cfg)?;
     let norm: Normalization = cfg.norm.parse()?;

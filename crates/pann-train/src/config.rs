@@ -134,6 +134,12 @@ pub struct TrainConfig {
     /// which read it as off.
     #[serde(default)]
     pub snapshots: bool,
+    /// bfloat16 mixed precision ([`pann_nn::Model::set_bf16_training`]): convolutions and activations in bf16,
+    /// parameters, optimiser state, BatchNorm statistics and the loss in `f32`. Faster on CPUs with AVX-512 BF16,
+    /// a different computation from `f32` training. Not with `--pann-alpha`. Absent from older checkpoints,
+    /// which read it as off.
+    #[serde(default)]
+    pub bf16: bool,
 }
 
 impl Default for TrainConfig {
@@ -168,6 +174,7 @@ impl Default for TrainConfig {
             noise_alpha: None,
             init: None,
             snapshots: false,
+            bf16: false,
         }
     }
 }
@@ -292,6 +299,13 @@ impl TrainConfig {
         }
         if self.train_images == Some(0) {
             return bad("--train-images must be at least 1".into());
+        }
+        if self.bf16 && self.pann_alpha.is_some() {
+            return bad(
+                "--bf16 with --pann-alpha: the polynomial ReLU needs more than bf16's 8 significant bits; \
+                 train through it in f32"
+                    .into(),
+            );
         }
         Ok(())
     }

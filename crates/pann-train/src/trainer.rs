@@ -208,12 +208,13 @@ impl Trainer {
     fn assemble(
         config: TrainConfig,
         opts: RunOptions,
-        model: Model,
+        mut model: Model,
         sgd: Sgd,
         records: Vec<EpochRecord>,
         epochs_done: usize,
         step: usize,
     ) -> Result<Self> {
+        model.set_bf16_training(config.bf16);
         let train = data::load(config.dataset, &opts.data_dir, Split::Train, config.train_images)?;
         let test = data::load(config.dataset, &opts.data_dir, Split::Test, opts.test_images)?;
         if train.num_classes != config.num_classes() || train.n < 2 {

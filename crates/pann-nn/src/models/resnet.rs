@@ -17,6 +17,8 @@
 //! Input `[N, 3, H, W]` (CIFAR: 32×32), output logits `[N, num_classes]`.
 
 use tch::nn::{self, ModuleT};
+
+use super::mixed::Conv;
 use tch::Tensor;
 
 use super::Shortcut;
@@ -36,15 +38,15 @@ enum Path {
     },
     /// Option B: 1×1 stride-2 convolution and BN.
     Conv {
-        conv: nn::Conv2D,
+        conv: Conv,
         bn: nn::BatchNorm,
     },
 }
 
 struct Block {
-    conv1: nn::Conv2D,
+    conv1: Conv,
     bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
+    conv2: Conv,
     bn2: nn::BatchNorm,
     shortcut: Path,
     /// Index of `relu1`; `relu2` is the next one.
@@ -53,20 +55,14 @@ struct Block {
 
 /// A CIFAR ResNet built over an `nn::Path`.
 pub(crate) struct ResNet {
-    conv1: nn::Conv2D,
+    conv1: Conv,
     bn1: nn::BatchNorm,
     blocks: Vec<Block>,
     linear: nn::Linear,
 }
 
-fn conv3x3(p: nn::Path, cin: i64, cout: i64, stride: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig {
-        stride,
-        padding: 1,
-        bias: false,
-        ..Default::default()
-    };
-    nn::conv2d(p, cin, cout, 3, cfg)
+fn conv3x3(p: nn::Path, cin: i64, cout: i64, stride: i64) -> Conv {
+    Conv::new(p, cin, cout, 3, stride, 1, false)
 }
 
 fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
@@ -90,13 +86,8 @@ impl ResNet {
                         Shortcut::A => Path::Pad { pad: planes / 4 },
                         Shortcut::B => {
                             let s = &q / "shortcut";
-                            let cfg = nn::ConvConfig {
-                                stride,
-                                bias: false,
-                                ..Default::default()
-                            };
                             Path::Conv {
-                                conv: nn::conv2d(&s / 0, cin, planes, 1, cfg),
+                                conv: Conv::new(&s / 0, cin, planes, 1, stride, 0, false),
                                 bn: bn(&s / 1, planes),
                             }
                         }
@@ -156,7 +147,7 @@ impl Block {
                 .f_slice(2, 0, None, 2)?
                 .f_slice(3, 0, None, 2)?
                 .f_constant_pad_nd([0, 0, 0, 0, *pad, *pad])?,
-            Path::Conv { conv, bn } => bn.forward_t(&x.apply(conv), train),
+            Path::Conv { conv, bn } => bn.forward_t(&super::mixed::conv(conv, x)?, train),
         })
     }
 }

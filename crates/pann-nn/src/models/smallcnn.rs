@@ -19,6 +19,8 @@
 //! `c2 · (32/4) · (32/4)` features), output logits `[N, num_classes]`.
 
 use tch::nn::{self, ModuleT};
+
+use super::mixed::Conv;
 use tch::Tensor;
 
 use crate::error::Result;
@@ -40,20 +42,15 @@ pub(crate) fn fc_features(c2: i64) -> i64 {
 
 /// A SmallCNN built over an `nn::Path`.
 pub(crate) struct SmallCnn {
-    conv1: nn::Conv2D,
+    conv1: Conv,
     bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
+    conv2: Conv,
     bn2: nn::BatchNorm,
     fc: nn::Linear,
 }
 
-fn conv3x3(p: nn::Path, cin: i64, cout: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig {
-        padding: 1,
-        bias: false,
-        ..Default::default()
-    };
-    nn::conv2d(p, cin, cout, 3, cfg)
+fn conv3x3(p: nn::Path, cin: i64, cout: i64) -> Conv {
+    Conv::new(p, cin, cout, 3, 1, 1, false)
 }
 
 /// The 2×2 stride-2 average pool (no padding, so every window has four inputs).

@@ -33,10 +33,20 @@ impl Model {
             )));
         }
         act.validate()?;
+        let xs = if self.bf16_training {
+            if !act.is_bf16_safe() {
+                return Err(Error::BadActivation(
+                    "polynomial activations need more precision than bf16 training gives; train them in f32".into(),
+                ));
+            }
+            xs.f_to_kind(Kind::BFloat16)?
+        } else {
+            xs.shallow_clone()
+        };
         match &self.net {
-            Net::ResNet(n) => n.forward_t(xs, act, train),
-            Net::Vgg(n) => n.forward_t(xs, act, train),
-            Net::SmallCnn(n) => n.forward_t(xs, act, train),
+            Net::ResNet(n) => n.forward_t(&xs, act, train),
+            Net::Vgg(n) => n.forward_t(&xs, act, train),
+            Net::SmallCnn(n) => n.forward_t(&xs, act, train),
         }
     }
 

@@ -15,6 +15,8 @@
 //! Input `[N, 3, 32, 32]`, output logits `[N, num_classes]`.
 
 use tch::nn::{self, ModuleT};
+
+use super::mixed::Conv;
 use tch::Tensor;
 
 use crate::error::Result;
@@ -109,14 +111,8 @@ pub(crate) fn config(depth: usize) -> Option<Vec<Option<i64>>> {
 // Built once per model; the size of the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Layer {
-    Conv {
-        conv: nn::Conv2D,
-        bn: nn::BatchNorm,
-        site: usize,
-    },
-    Pool {
-        site: usize,
-    },
+    Conv { conv: Conv, bn: nn::BatchNorm, site: usize },
+    Pool { site: usize },
 }
 
 /// A CIFAR VGG built over an `nn::Path`.
@@ -137,12 +133,8 @@ impl Vgg {
         for entry in config(depth)? {
             match entry {
                 Some(cout) => {
-                    let cfg = nn::ConvConfig {
-                        padding: 1,
-                        ..Default::default()
-                    };
                     layers.push(Layer::Conv {
-                        conv: nn::conv2d(&f / index, cin, cout, 3, cfg),
+                        conv: Conv::new(&f / index, cin, cout, 3, 1, 1, true),
                         bn: super::batch_norm2d(&f / (index + 1), cout),
                         site: relus.len(),
                     });

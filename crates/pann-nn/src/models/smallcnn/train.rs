@@ -5,15 +5,16 @@ use tch::Tensor;
 
 use super::{avg_pool, SmallCnn};
 use crate::error::Result;
+use crate::models::mixed;
 use crate::training::TrainActivation;
 
 impl SmallCnn {
     /// Logits of `x` with BN in training mode if `train`, ReLUs from `act`, exact average pools.
     pub(crate) fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
-        let y = self.bn1.forward_t(&x.apply(&self.conv1), train);
+        let y = self.bn1.forward_t(&mixed::conv(&self.conv1, x)?, train);
         let y = avg_pool(&act.apply(&y, train)?)?;
-        let y = self.bn2.forward_t(&y.apply(&self.conv2), train);
+        let y = self.bn2.forward_t(&mixed::conv(&self.conv2, &y)?, train);
         let y = avg_pool(&act.apply(&y, train)?)?;
-        Ok(y.f_flatten(1, -1)?.apply(&self.fc))
+        mixed::linear(&self.fc, &y.f_flatten(1, -1)?)
     }
 }

@@ -5,6 +5,7 @@ use tch::Tensor;
 
 use super::{Layer, Vgg, POOL};
 use crate::error::Result;
+use crate::models::mixed;
 use crate::training::TrainActivation;
 
 impl Vgg {
@@ -13,11 +14,11 @@ impl Vgg {
         let mut y = x.shallow_clone();
         for layer in &self.layers {
             y = match layer {
-                Layer::Conv { conv, bn, .. } => act.apply(&bn.forward_t(&y.apply(conv), train), train)?,
+                Layer::Conv { conv, bn, .. } => act.apply(&bn.forward_t(&mixed::conv(conv, &y)?, train), train)?,
                 Layer::Pool { .. } => y.f_max_pool2d([POOL, POOL], [POOL, POOL], [0, 0], [1, 1], false)?,
             };
         }
         // [N, 512, 1, 1] -> [N, 512].
-        Ok(y.f_flatten(1, -1)?.apply(&self.classifier))
+        mixed::linear(&self.classifier, &y.f_flatten(1, -1)?)
     }
 }

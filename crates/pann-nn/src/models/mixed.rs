@@ -1,0 +1,84 @@
+//! bfloat16 mixed precision for the training forward pass ([`super::Model::set_bf16_training`]).
+//!
+//! The same scheme as PyTorch's CPU autocast: parameters stay `f32` (the optimiser updates `f32` master weights),
+//! each convolution casts its input (already bf16 after the first one) and its weight to bf16 and returns bf16,
+//! BatchNorm takes the bf16 activations with its `f32` parameters and statistics, and the linear head runs in
+//! `f32`. oneDNN's bf16 convolutions use the CPU's AVX-512 BF16 instructions where there are any. The casts are
+//! autograd ops, so gradients reach the `f32` weights. Which layers run in which precision is decided by the
+//! activation's kind alone: in `f32` every function here is the plain layer.
+
+use tch::{nn, Kind, Tensor};
+
+use crate::error::Result;
+
+/// A 2-d convolution (zero padding, no dilation or groups, as every model here has) that keeps its stride and
+/// padding, which `tch`'s `Conv2D` does not expose, so that it can also run on bf16 input.
+#[derive(Debug)]
+pub(crate) struct Conv {
+    inner: nn::Conv2D,
+    stride: i64,
+    padding: i64,
+}
+
+impl Conv {
+    /// A `k×k` convolution from `cin` to `cout` channels under `p` (weights `p/weight`, `p/bias` if `bias`).
+    pub(crate) fn new<'a>(
+        p: impl std::borrow::Borrow<nn::Path<'a>>,
+        cin: i64,
+        cout: i64,
+        k: i64,
+        stride: i64,
+        padding: i64,
+        bias: bool,
+    ) -> Self {
+        let cfg = nn::ConvConfig {
+            stride,
+            padding,
+            bias,
+            ..Default::default()
+        };
+        Self {
+            inner: nn::conv2d(p, cin, cout, k, cfg),
+            stride,
+            padding,
+        }
+    }
+
+    /// The convolution of `x`, in bf16 if `x` is bf16 (its weights cast for the call).
+    pub(crate) fn forward_mixed(&self, x: &Tensor) -> Result<Tensor> {
+        if x.kind() != Kind::BFloat16 {
+            return Ok(x.apply(&self.inner));
+        }
+        let ws = self.inner.ws.f_to_kind(Kind::BFloat16)?;
+        let bs = self
+            .inner
+            .bs
+            .as_ref()
+            .map(|b| b.f_to_kind(Kind::BFloat16))
+            .transpose()?;
+        Ok(x.f_conv2d(
+            &ws,
+            bs.as_ref(),
+            [self.stride, self.stride],
+            [self.padding, self.padding],
+            [1, 1],
+            1,
+        )?)
+    }
+}
+
+impl nn::Module for Conv {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.apply(&self.inner)
+    }
+}
+
+/// `c` applied to `x`, in bf16 if `x` is bf16.
+pub(crate) fn conv(c: &Conv, x: &Tensor) -> Result<Tensor> {
+    c.forward_mixed(x)
+}
+
+/// `l` applied to `x` in `f32` (the logits the loss sees stay `f32`).
+pub(crate) fn linear(l: &nn::Linear, x: &Tensor) -> Result<Tensor> {
+    Ok(x.f_to_kind(Kind::Float)?.apply(l))
+}
