@@ -121,8 +121,13 @@ macro_rules! kernels_for {
             }
 
             #[target_feature(enable = $features)]
-            pub(super) unsafe fn max_pool_plane(args: &PoolPlane<'_>, x: &[f32], out: &mut [f32]) -> SiteStats {
-                super::max_pool_plane::<true>(args, x, out)
+            pub(super) unsafe fn max_pool_outputs(
+                args: &PoolPlane<'_>,
+                x: &[f32],
+                start: usize,
+                out: &mut [f32],
+            ) -> SiteStats {
+                super::max_pool_outputs::<true>(args, x, start, out)
             }
         }
     };
@@ -487,34 +492,39 @@ pub(crate) struct PoolPlane<'a> {
 
 /// Polynomial `k×k` max-pool with stride `k` (no padding, floor mode) over `planes` planes of
 /// `h×w` values; `out` holds `planes × (h/k) × (w/k)` values.
+///
+/// The outputs are taken as one flat run across planes, in blocks of [`LANES`], so that small late planes (a
+/// 2×2 → 1×1 pool has one output per plane) still fill every lane.
 pub(crate) fn max_pool_poly(args: &PoolPlane<'_>, x: &[f32], out: &mut [f32]) -> SiteStats {
-    let (ho, wo) = (args.h / args.k, args.w / args.k);
+    let work = |(k, o): (usize, &mut [f32])| dispatch!(max_pool_outputs(args, x, k * POOL_CHUNK, o));
     if x.len() < PARALLEL_MIN {
         return out
-            .chunks_mut((ho * wo).max(1))
-            .zip(x.chunks(args.h * args.w))
-            .map(|(o, plane)| dispatch!(max_pool_plane(args, plane, o)))
+            .chunks_mut(POOL_CHUNK)
+            .enumerate()
+            .map(work)
             .fold(SiteStats::default(), SiteStats::merged);
     }
-    out.par_chunks_mut((ho * wo).max(1))
-        .zip(x.par_chunks(args.h * args.w))
-        .map(|(o, plane)| dispatch!(max_pool_plane(args, plane, o)))
+    out.par_chunks_mut(POOL_CHUNK)
+        .enumerate()
+        .map(work)
         .reduce(SiteStats::default, SiteStats::merged)
 }
 
-// Lanes index several arrays at once; iterators would hide that.
-#[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn max_pool_plane<const FMA: bool>(args: &PoolPlane<'_>, x: &[f32], out: &mut [f32]) -> SiteStats {
+/// Pool outputs per parallel work item (a multiple of [`LANES`]).
+const POOL_CHUNK: usize = 1 << 10;
+
+/// Computes the outputs `out` = outputs `start..start + out.len()` of the flat output (all planes) from `x`.
+fn max_pool_outputs<const FMA: bool>(args: &PoolPlane<'_>, x: &[f32], start: usize, out: &mut [f32]) -> SiteStats {
     let PoolPlane {
         p,
         divisors,
         clamp,
+        h,
         w,
         k,
-        ..
     } = *args;
-    let wo = args.w / k;
+    let (ho, wo) = (h / k, w / k);
+    let per_plane = (ho * wo).max(1);
     let window = k * k;
     let mut stats = SiteStats::default();
     // vals[e][lane]: element e of the window of output lane.
@@ -523,11 +533,13 @@ fn max_pool_plane<const FMA: bool>(args: &PoolPlane<'_>, x: &[f32], out: &mut [f
         let valid = o.len();
         for lane in 0..LANES {
             // Pad the last block by repeating its last output: same values, no new statistics.
-            let idx = block * LANES + lane.min(valid - 1);
-            let (i, j) = (idx / wo, idx % wo);
+            let idx = start + block * LANES + lane.min(valid - 1);
+            let (plane, within) = (idx / per_plane, idx % per_plane);
+            let (i, j) = (within / wo, within % wo);
+            let base = plane * h * w;
             for di in 0..k {
                 for dj in 0..k {
-                    let v = x[(i * k + di) * w + j * k + dj] as f64;
+                    let v = x[base + (i * k + di) * w + j * k + dj] as f64;
                     vals[di * k + dj][lane] = v;
                     if lane < valid {
                         stats.max_abs = stats.max_abs.max(v.abs());

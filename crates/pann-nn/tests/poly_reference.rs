@@ -129,9 +129,9 @@ fn exact_relu_kernel_matches_libtorch() -> anyhow::Result<()> {
 
 #[test]
 fn max_pool_kernel_matches_tensor_reference() -> anyhow::Result<()> {
-    // Odd planes: the last row and column are dropped, as PyTorch's floor mode does. The
-    // large tensor goes through the parallel path.
-    for shape in [[2, 3, 9, 9], [4, 16, 131, 129]] {
+    // Planes of one output (2×2 → 1×1) and of a few, so that a block of lanes spans several planes; odd planes,
+    // whose last row and column are dropped as PyTorch's floor mode does; a large tensor for the parallel path.
+    for shape in [[3, 5, 2, 2], [2, 7, 4, 6], [2, 3, 9, 9], [4, 16, 131, 129]] {
         max_pool_matches_reference_for(&shape)?;
     }
     Ok(())
