@@ -531,19 +531,19 @@ fn max_pool_outputs<const FMA: bool>(args: &PoolPlane<'_>, x: &[f32], start: usi
     let mut vals = vec![[0.0f64; LANES]; window];
     for (block, o) in out.chunks_mut(LANES).enumerate() {
         let valid = o.len();
-        for lane in 0..LANES {
-            // Pad the last block by repeating its last output: same values, no new statistics.
+        // The top-left input of each lane's window. Pad the last block by repeating its last output: same
+        // values, no new statistics.
+        let corner: [usize; LANES] = std::array::from_fn(|lane| {
             let idx = start + block * LANES + lane.min(valid - 1);
             let (plane, within) = (idx / per_plane, idx % per_plane);
-            let (i, j) = (within / wo, within % wo);
-            let base = plane * h * w;
-            for di in 0..k {
-                for dj in 0..k {
-                    let v = x[base + (i * k + di) * w + j * k + dj] as f64;
-                    vals[di * k + dj][lane] = v;
-                    if lane < valid {
-                        stats.max_abs = stats.max_abs.max(v.abs());
-                    }
+            plane * h * w + (within / wo) * k * w + (within % wo) * k
+        });
+        for di in 0..k {
+            for dj in 0..k {
+                let e = &mut vals[di * k + dj];
+                *e = std::array::from_fn(|lane| x[corner[lane] + di * w + dj] as f64);
+                for v in &e[..valid] {
+                    stats.max_abs = stats.max_abs.max(v.abs());
                 }
             }
         }
