@@ -514,6 +514,8 @@ pub(crate) fn max_pool_poly(args: &PoolPlane<'_>, x: &[f32], out: &mut [f32]) ->
 const POOL_CHUNK: usize = 1 << 10;
 
 /// Computes the outputs `out` = outputs `start..start + out.len()` of the flat output (all planes) from `x`.
+/// Inlined into the feature-compiled wrappers, like every kernel body here (else `mul_add` is a library call).
+#[inline(always)]
 fn max_pool_outputs<const FMA: bool>(args: &PoolPlane<'_>, x: &[f32], start: usize, out: &mut [f32]) -> SiteStats {
     let PoolPlane {
         p,

@@ -131,7 +131,13 @@ fn exact_relu_kernel_matches_libtorch() -> anyhow::Result<()> {
 fn max_pool_kernel_matches_tensor_reference() -> anyhow::Result<()> {
     // Planes of one output (2×2 → 1×1) and of a few, so that a block of lanes spans several planes; odd planes,
     // whose last row and column are dropped as PyTorch's floor mode does; a large tensor for the parallel path.
-    for shape in [[3, 5, 2, 2], [2, 7, 4, 6], [2, 3, 9, 9], [4, 16, 131, 129]] {
+    for shape in [
+        [3, 5, 2, 2],
+        [2, 7, 4, 6],
+        [2, 3, 9, 9],
+        [4, 16, 131, 129],
+        [3, 16, 131, 129],
+    ] {
         max_pool_matches_reference_for(&shape)?;
     }
     Ok(())
@@ -159,6 +165,9 @@ fn max_pool_matches_reference_for(shape: &[i64; 4]) -> anyhow::Result<()> {
     assert!(err <= 1e-6, "{shape:?}: relative error {err}");
     assert_eq!(st.elements, (n * c * h * w * 4) as u64);
     assert_eq!(st.overflows, 0);
+    // The largest |input| over the pooled windows only (floor mode drops an odd last row and column).
+    let pooled = x.slice(2, 0, Some(2 * h), 1).slice(3, 0, Some(2 * w), 1);
+    assert_eq!(st.max_abs, pooled.abs().max().double_value(&[]), "{shape:?}");
 
     // Overflow: level-0 differences beyond D_0 are counted exactly. Clamping keeps the level-0
     // maxima bounded, so that level 1 (divisor 100) does not overflow in turn.

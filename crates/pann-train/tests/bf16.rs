@@ -23,7 +23,7 @@ fn bf16_forward_is_close_to_f32_and_trains_f32_weights() -> anyhow::Result<()> {
         let diff = (&f32_logits - &bf16_logits).abs().max().double_value(&[]);
         let scale = f32_logits.abs().max().double_value(&[]);
         assert!(diff <= 0.1 * scale, "{arch}: bf16 logits off by {diff} (scale {scale})");
-        assert!(diff > 0.0, "{arch}: bf16 changed nothing — did it run in bf16?");
+        assert!(diff > 0.0, "{arch}: bf16 changed nothing");
         bf16_logits.sum(Kind::Float).backward();
         for (name, v) in model.var_store().trainable_variables().iter().enumerate() {
             assert_eq!(v.kind(), Kind::Float, "{arch}: parameter {name}");
@@ -77,6 +77,23 @@ fn bf16_run_learns_and_resumes_bit_identically() -> anyhow::Result<()> {
     for (name, t) in &x.model {
         assert!(t.equal(&y.model[name]), "{name}: resumed bf16 run differs");
     }
+    Ok(())
+}
+
+#[test]
+fn bf16_model_refuses_a_polynomial_activation() -> anyhow::Result<()> {
+    let mut model = Model::new("resnet20".parse()?)?;
+    model.set_bf16_training(true);
+    let poly = TrainConfig {
+        pann_alpha: Some(8),
+        ..TrainConfig::default()
+    };
+    let act = pann_train::trainer::train_activation(&poly)?;
+    let xs = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let err = model.forward_t(&xs, &act, true).unwrap_err().to_string();
+    assert!(err.contains("bf16"), "{err}");
+    model.set_bf16_training(false);
+    assert!(model.forward_t(&xs, &act, true).is_ok());
     Ok(())
 }
 

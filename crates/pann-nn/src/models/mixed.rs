@@ -1,6 +1,6 @@
 //! bfloat16 mixed precision for the training forward pass ([`super::Model::set_bf16_training`]).
 //!
-//! The same scheme as PyTorch's CPU autocast: parameters stay `f32` (the optimiser updates `f32` master weights),
+//! The scheme of PyTorch's CPU autocast, except that the linear head stays `f32`: parameters stay `f32` (the optimiser updates `f32` master weights),
 //! each convolution casts its input (already bf16 after the first one) and its weight to bf16 and returns bf16,
 //! BatchNorm takes the bf16 activations with its `f32` parameters and statistics, and the linear head runs in
 //! `f32`. oneDNN's bf16 convolutions use the CPU's AVX-512 BF16 instructions where there are any. The casts are
@@ -81,4 +81,36 @@ pub(crate) fn conv(c: &Conv, x: &Tensor) -> Result<Tensor> {
 /// `l` applied to `x` in `f32` (the logits the loss sees stay `f32`).
 pub(crate) fn linear(l: &nn::Linear, x: &Tensor) -> Result<Tensor> {
     Ok(x.f_to_kind(Kind::Float)?.apply(l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bf16_input_runs_the_convolution_in_bf16() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        for (stride, padding, bias) in [(1, 1, false), (2, 1, true), (2, 0, false)] {
+            let c = Conv::new(
+                vs.root() / format!("c{stride}{padding}{bias}"),
+                3,
+                8,
+                3,
+                stride,
+                padding,
+                bias,
+            );
+            let x = Tensor::randn([2, 3, 9, 9], (Kind::Float, tch::Device::Cpu));
+            let full = c.forward_mixed(&x).unwrap();
+            let half = c.forward_mixed(&x.to_kind(Kind::BFloat16)).unwrap();
+            assert_eq!(half.kind(), Kind::BFloat16);
+            assert_eq!(half.size(), full.size(), "stride {stride} padding {padding}");
+            let diff = (half.to_kind(Kind::Float) - &full).abs().max().double_value(&[]);
+            let scale = full.abs().max().double_value(&[]);
+            assert!(
+                diff <= 0.05 * scale,
+                "stride {stride} padding {padding}: {diff} vs {scale}"
+            );
+        }
+    }
 }

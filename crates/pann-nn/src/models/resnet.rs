@@ -17,10 +17,9 @@
 //! Input `[N, 3, H, W]` (CIFAR: 32×32), output logits `[N, num_classes]`.
 
 use tch::nn::{self, ModuleT};
-
-use super::mixed::Conv;
 use tch::Tensor;
 
+use super::mixed::Conv;
 use super::Shortcut;
 use crate::error::Result;
 use crate::forward::ForwardCtx;

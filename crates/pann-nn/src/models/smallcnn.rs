@@ -19,10 +19,9 @@
 //! `c2 · (32/4) · (32/4)` features), output logits `[N, num_classes]`.
 
 use tch::nn::{self, ModuleT};
-
-use super::mixed::Conv;
 use tch::Tensor;
 
+use super::mixed::Conv;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 

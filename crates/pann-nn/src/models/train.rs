@@ -12,7 +12,8 @@ impl Model {
     /// site runs `act` (see [`crate::training`]), max-pools and average pools run exactly.
     ///
     /// With exact activations and `train = false` this computes the same logits as
-    /// [`Model::forward`] up to float rounding, but keeps the graph for `backward`.
+    /// [`Model::forward`] up to float rounding (bf16 rounding with [`Model::set_bf16_training`]),
+    /// but keeps the graph for `backward`.
     ///
     /// # Shapes
     /// `xs`: `[N, 3, H, W]` float (32×32 for VGG and SmallCNN); result `[N, num_classes]`.
