@@ -73,11 +73,6 @@ impl nn::Module for Conv {
     }
 }
 
-/// `c` applied to `x`, in bf16 if `x` is bf16.
-pub(crate) fn conv(c: &Conv, x: &Tensor) -> Result<Tensor> {
-    c.forward_mixed(x)
-}
-
 /// `l` applied to `x` in `f32` (the logits the loss sees stay `f32`).
 pub(crate) fn linear(l: &nn::Linear, x: &Tensor) -> Result<Tensor> {
     Ok(x.f_to_kind(Kind::Float)?.apply(l))

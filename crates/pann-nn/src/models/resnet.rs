@@ -146,7 +146,7 @@ impl Block {
                 .f_slice(2, 0, None, 2)?
                 .f_slice(3, 0, None, 2)?
                 .f_constant_pad_nd([0, 0, 0, 0, *pad, *pad])?,
-            Path::Conv { conv, bn } => bn.forward_t(&super::mixed::conv(conv, x)?, train),
+            Path::Conv { conv, bn } => bn.forward_t(&conv.forward_mixed(x)?, train),
         })
     }
 }

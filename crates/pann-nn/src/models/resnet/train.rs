@@ -11,7 +11,7 @@ use crate::training::TrainActivation;
 impl ResNet {
     /// Logits of `x` with BN in training mode if `train`, activations from `act`.
     pub(crate) fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
-        let y = self.bn1.forward_t(&mixed::conv(&self.conv1, x)?, train);
+        let y = self.bn1.forward_t(&self.conv1.forward_mixed(x)?, train);
         let mut y = act.apply(&y, train)?;
         for b in &self.blocks {
             y = b.forward_t(&y, act, train)?;
@@ -24,9 +24,9 @@ impl ResNet {
 
 impl Block {
     fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
-        let y = self.bn1.forward_t(&mixed::conv(&self.conv1, x)?, train);
+        let y = self.bn1.forward_t(&self.conv1.forward_mixed(x)?, train);
         let y = act.apply(&y, train)?;
-        let y = self.bn2.forward_t(&mixed::conv(&self.conv2, &y)?, train);
+        let y = self.bn2.forward_t(&self.conv2.forward_mixed(&y)?, train);
         let short = self.shortcut(x, train)?;
         act.apply(&y.f_add(&short)?, train)
     }
