@@ -27,10 +27,61 @@ fn train_then_eval_then_refused_resumes() {
         "--batch",
         "32",
     ];
-    let mut args = vec!["train", "--out", &run_s, "--epochs", "2", "--quiet"];
+    let mut args = vec![
+        "train",
+        "--out",
+        &run_s,
+        "--epochs",
+        "2",
+        "--keep-checkpoints",
+        "1",
+        "--quiet",
+    ];
     args.extend(base);
     let out = pann(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A branch from the kept epoch-1 checkpoint: a longer one-cycle would have annealed epoch 1
+    // differently, so it is refused; the unchanged recipe continues from epoch 2.
+    let kept = run.join("checkpoint-e001.safetensors").display().to_string();
+    let twin = dir.path().join("twin");
+    let twin_s = twin.display().to_string();
+    let branch = |extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "--branch",
+            &kept,
+            "--out",
+            &twin_s,
+            "--data",
+            &data,
+            "--test-images",
+            "50",
+        ];
+        a.extend(extra);
+        a.push("--quiet");
+        pann(&a)
+    };
+    assert_clean_error(
+        &branch(&["--epochs", "3"]),
+        &["checkpoint-e001", "cannot branch after epoch 1", "schedule"],
+    );
+    assert_clean_error(&branch(&["--wd", "0"]), &["checkpoint-e001", "--wd"]);
+    assert!(!twin.exists(), "a refused branch created its directory");
+    let out = branch(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = |d: &std::path::Path| std::fs::read_to_string(d.join("log.csv")).unwrap();
+    let (parent_log, twin_log) = (log(&run), log(&twin));
+    assert_eq!(twin_log.lines().count(), 3, "{twin_log}");
+    assert_eq!(
+        parent_log.lines().nth(1),
+        twin_log.lines().nth(1),
+        "epoch 1 is inherited"
+    );
+    assert!(
+        !twin.join("checkpoint-e001.safetensors").exists(),
+        "the parent's kept epochs are its own"
+    );
 
     // Stop after one epoch is simulated by resuming a finished run: refused, naming the file.
     let out = pann(&["train", "--resume", &run_s, "--data", &data, "--quiet"]);
@@ -73,12 +124,17 @@ fn bad_flags_are_one_line_errors() {
             "--mixup-epochs 3",
         ),
         (vec!["--bf16", "--pann-alpha", "8"], "--bf16 with --pann-alpha"),
+        (
+            vec!["--epochs", "2", "--keep-checkpoints", "1,5"],
+            "--keep-checkpoints 5",
+        ),
     ] {
         let mut args = vec!["train", "--out", &out_dir, "--data", &data];
         args.extend(flags);
         assert_clean_error(&pann(&args), &[needle]);
     }
     assert_clean_error(&pann(&["train"]), &["--out"]);
+    assert_clean_error(&pann(&["train", "--branch", "x.safetensors"]), &["--out"]);
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let file = file.display().to_string();

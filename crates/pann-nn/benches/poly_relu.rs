@@ -12,8 +12,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pann_nn::tch::{Device, Kind, Tensor};
 use pann_nn::{
-    apply_max_pool, kernel_isa, poly_relu_slice, set_kernel_isa_cap, KernelIsa, OverflowPolicy, PolyMax,
-    PolyRelu, PoolActivation,
+    apply_max_pool, kernel_isa, poly_relu_slice, set_kernel_isa_cap, KernelIsa, OverflowPolicy, PolyMax, PolyRelu,
+    PoolActivation,
 };
 
 /// Each kernel build the CPU has, best first (the cap only lowers what `kernel_isa` picks).

@@ -134,6 +134,11 @@ pub struct TrainConfig {
     /// which read it as off.
     #[serde(default)]
     pub snapshots: bool,
+    /// Also keep the checkpoint after each of these epochs (from 1), as `checkpoint-eNNN.safetensors`, so that a
+    /// variant that differs only after such an epoch can start there (`pann train --branch`, see
+    /// [`crate::branch`]). Changes no weight. Absent from older checkpoints, which read it as none.
+    #[serde(default)]
+    pub keep_checkpoints: Vec<usize>,
     /// bfloat16 mixed precision ([`pann_nn::Model::set_bf16_training`]): convolutions and activations in bf16,
     /// parameters, optimiser state, BatchNorm statistics and the loss in `f32`. Faster on CPUs with AVX-512 BF16,
     /// a different computation from `f32` training. Not with `--pann-alpha`. Absent from older checkpoints,
@@ -174,6 +179,7 @@ impl Default for TrainConfig {
             noise_alpha: None,
             init: None,
             snapshots: false,
+            keep_checkpoints: Vec::new(),
             bf16: false,
         }
     }
@@ -299,6 +305,12 @@ impl TrainConfig {
         }
         if self.train_images == Some(0) {
             return bad("--train-images must be at least 1".into());
+        }
+        if let Some(&e) = self.keep_checkpoints.iter().find(|&&e| e == 0 || e > self.epochs) {
+            return bad(format!(
+                "--keep-checkpoints {e}: epochs are counted from 1 to --epochs {}",
+                self.epochs
+            ));
         }
         if self.bf16 && self.pann_alpha.is_some() {
             return bad(

@@ -43,6 +43,23 @@ pub enum Error {
         /// Its value now.
         requested: String,
     },
+    /// A branch whose options would not have trained the checkpoint's epochs as they were trained.
+    #[error(
+        "{path}: cannot branch after epoch {epoch}: {field} was {stored}, this command asks for {requested}; \
+         a branch may change only what acts after epoch {epoch} (the schedule's later steps, --mixup-epochs)"
+    )]
+    BranchMismatch {
+        /// The checkpoint branched from.
+        path: PathBuf,
+        /// Epochs in the checkpoint.
+        epoch: usize,
+        /// The option that differs.
+        field: String,
+        /// What it was in the checkpoint's run.
+        stored: String,
+        /// What the branch asks for.
+        requested: String,
+    },
     /// The run has already finished all its epochs.
     #[error("{path}: the run already finished its {epochs} epochs")]
     AlreadyFinished {

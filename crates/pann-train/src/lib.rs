@@ -32,6 +32,7 @@
 
 pub mod augment;
 pub mod bench;
+pub mod branch;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
@@ -52,4 +53,6 @@ pub use config::{DatasetKind, ScheduleKind, TrainConfig};
 pub use error::{Error, Result};
 pub use log::EpochRecord;
 pub use recalibrate::{recalibrate_on, RecalibrationInputs};
-pub use trainer::{snapshot_file, train_activation, BatchProgress, Observer, RunOptions, Trainer};
+pub use trainer::{
+    kept_checkpoint_file, snapshot_file, train_activation, BatchProgress, Observer, RunOptions, Trainer,
+};

@@ -4,7 +4,8 @@
 //! (the latest weights, readable by `pann eval --model`), `config.json`, `log.csv` and
 //! `log.json`. [`Trainer::new`] starts a run in an empty directory; [`Trainer::resume`]
 //! continues one from its checkpoint, bit-identically to an uninterrupted run with the same
-//! config on the same machine (same libtorch, same thread count).
+//! config on the same machine (same libtorch, same thread count). [`Trainer::branch`] starts a
+//! new directory from another run's checkpoint with a config that differs only after it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use pann_data::{Dataset, Normalization, Split};
 use pann_nn::{ChebyshevComponent, Model, TrainActivation, TrainPoly, TrainRelu};
 use tch::Tensor;
 
+use crate::branch::branch_conflict;
 use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
 use crate::config::TrainConfig;
 use crate::data::{self, lookup_tables};
@@ -122,20 +124,7 @@ impl Trainer {
     /// Starts a run in `opts.dir` (created if missing; refused if it holds a checkpoint).
     pub fn new(config: TrainConfig, opts: RunOptions) -> Result<Self> {
         config.validate()?;
-        let ckpt = opts.dir.join(CHECKPOINT_FILE);
-        if ckpt.exists() {
-            return Err(Error::BadConfig(format!(
-                "{} already holds a run; continue it with --resume {} or choose another --out",
-                opts.dir.display(),
-                opts.dir.display()
-            )));
-        }
-        if opts.dir.exists() && !opts.dir.is_dir() {
-            return Err(Error::BadConfig(format!(
-                "--out {}: exists and is not a directory",
-                opts.dir.display()
-            )));
-        }
+        check_new_dir(&opts.dir)?;
         std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
         tch::manual_seed(derive_seed(&[config.seed, 0x696e6974]) as i64);
         let mut model = Model::new(config.architecture()?)?;
@@ -153,7 +142,8 @@ impl Trainer {
     }
 
     /// Continues the run in `opts.dir` from its checkpoint. With `requested`, every option must
-    /// equal the stored one, or this fails naming the first that differs.
+    /// equal the stored one, or this fails naming the first that differs; only the options that
+    /// change no weight (`snapshots`, `keep_checkpoints`) are taken from `requested` instead.
     pub fn resume(opts: RunOptions, requested: Option<&TrainConfig>) -> Result<Self> {
         let path = opts.dir.join(CHECKPOINT_FILE);
         if !path.exists() {
@@ -163,7 +153,13 @@ impl Trainer {
             ));
         }
         let loaded = checkpoint::load(&path)?;
-        let config = loaded.state.config.clone();
+        let mut config = loaded.state.config.clone();
+        if let Some(r) = requested {
+            // Options that change no weight may change between sessions (e.g. keep epoch 120's
+            // checkpoint, decided after the run started).
+            config.snapshots = r.snapshots;
+            config.keep_checkpoints = r.keep_checkpoints.clone();
+        }
         if let Some((field, stored, requested)) = requested.and_then(|r| config.first_difference(r)) {
             return Err(Error::ResumeMismatch {
                 path,
@@ -182,20 +178,7 @@ impl Trainer {
                 epochs: config.epochs,
             });
         }
-        let mut model = Model::new(config.architecture()?)?;
-        checkpoint::restore_model(&path, &mut model, &loaded.model)?;
-        let mut sgd = Sgd::new(
-            model.var_store(),
-            config.momentum,
-            config.nesterov,
-            config.wd,
-            config.decay_bn_bias,
-        )?;
-        sgd.load_buffers(&loaded.momentum, &path.display().to_string())
-            .map_err(|e| Error::CorruptCheckpoint {
-                path: path.clone(),
-                problem: e.to_string(),
-            })?;
+        let (model, sgd) = restore(&path, &config, &loaded)?;
         let State {
             records,
             epochs_done,
@@ -203,6 +186,51 @@ impl Trainer {
             ..
         } = loaded.state;
         Self::assemble(config, opts, model, sgd, records, epochs_done, step)
+    }
+
+    /// Starts a new run in `opts.dir` from the checkpoint file `from` (a run's kept
+    /// `checkpoint-eNNN.safetensors`, see [`TrainConfig::keep_checkpoints`], or its latest
+    /// `checkpoint.safetensors`) with `config`. `config` must train the checkpoint's epochs exactly as
+    /// they were trained ([`crate::branch::branch_conflict`]), so that the new directory's one
+    /// config describes its whole history; the new run inherits the checkpoint's epoch records and
+    /// continues bit-identically to an uninterrupted run of `config`.
+    pub fn branch(from: &Path, config: TrainConfig, opts: RunOptions) -> Result<Self> {
+        config.validate()?;
+        check_new_dir(&opts.dir)?;
+        let loaded = checkpoint::load(from)?;
+        let stored = loaded.state.config.clone();
+        // Built as the checkpoint's run was, so that any option that differs is reported by the
+        // conflict check below, not as a failed restore.
+        let (model, sgd) = restore(from, &stored, &loaded)?;
+        let State {
+            records,
+            epochs_done,
+            step,
+            ..
+        } = loaded.state;
+        let run = Self::assemble(config, opts, model, sgd, records, epochs_done, step)?;
+        let steps_per_epoch = batches_per_epoch(run.train.n, run.config.batch);
+        let conflict = if step != epochs_done * steps_per_epoch {
+            Some((
+                "--train-images/--batch".into(),
+                format!("{step} steps in {epochs_done} epochs"),
+                format!("{steps_per_epoch} steps per epoch"),
+            ))
+        } else {
+            branch_conflict(&stored, &run.config, epochs_done, steps_per_epoch)
+        };
+        if let Some((field, stored, requested)) = conflict {
+            return Err(Error::BranchMismatch {
+                path: from.to_path_buf(),
+                epoch: epochs_done,
+                field,
+                stored,
+                requested,
+            });
+        }
+        std::fs::create_dir_all(&run.opts.dir).map_err(|e| Error::io(&run.opts.dir, e))?;
+        run.save()?;
+        Ok(run)
     }
 
     fn assemble(
@@ -406,6 +434,12 @@ impl Trainer {
             checksum: 0,
         };
         checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.sgd, &state)?;
+        if self.config.keep_checkpoints.contains(&self.epochs_done) {
+            let kept = dir.join(kept_checkpoint_file(self.epochs_done));
+            let tmp = kept.with_extension("safetensors.tmp");
+            std::fs::copy(dir.join(CHECKPOINT_FILE), &tmp).map_err(|e| Error::io(&tmp, e))?;
+            std::fs::rename(&tmp, &kept).map_err(|e| Error::io(&kept, e))?;
+        }
         save_model_atomic(&self.model, &dir.join(MODEL_FILE))?;
         if self.config.snapshots {
             save_model_atomic(&self.model, &dir.join(snapshot_file(self.epochs_done)))?;
@@ -414,6 +448,48 @@ impl Trainer {
         checkpoint::write_atomic(&dir.join(CONFIG_FILE), &config)?;
         write_logs(dir, &self.records)
     }
+}
+
+/// The file `--keep-checkpoints` keeps the checkpoint after epoch `epoch` (from 1) in.
+pub fn kept_checkpoint_file(epoch: usize) -> String {
+    format!("checkpoint-e{epoch:03}.safetensors")
+}
+
+/// Refuses a run directory that already holds a run, or is a file.
+fn check_new_dir(dir: &Path) -> Result<()> {
+    if dir.join(CHECKPOINT_FILE).exists() {
+        return Err(Error::BadConfig(format!(
+            "{} already holds a run; continue it with --resume {} or choose another --out",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::BadConfig(format!(
+            "--out {}: exists and is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The model and optimiser of `config`, with the weights and momentum of the checkpoint `path`.
+fn restore(path: &Path, config: &TrainConfig, loaded: &checkpoint::Loaded) -> Result<(Model, Sgd)> {
+    let mut model = Model::new(config.architecture()?)?;
+    checkpoint::restore_model(path, &mut model, &loaded.model)?;
+    let mut sgd = Sgd::new(
+        model.var_store(),
+        config.momentum,
+        config.nesterov,
+        config.wd,
+        config.decay_bn_bias,
+    )?;
+    sgd.load_buffers(&loaded.momentum, &path.display().to_string())
+        .map_err(|e| Error::CorruptCheckpoint {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+    Ok((model, sgd))
 }
 
 /// The file `--snapshots` keeps the weights after epoch `epoch` (from 1) in.

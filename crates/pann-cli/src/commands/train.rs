@@ -47,6 +47,12 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Start the new run --out from this checkpoint of another run (a checkpoint-eNNN.safetensors kept by
+    /// --keep-checkpoints, or a checkpoint.safetensors), with that run's recipe changed by the flags given here.
+    /// Refused unless the changed recipe would have trained the checkpoint's epochs exactly as they were trained:
+    /// only the schedule after them and --mixup-epochs may change.
+    #[arg(long, conflicts_with = "resume")]
+    branch: Option<PathBuf>,
     /// Data directory [default: the bundled CIFAR-10].
     #[arg(long)]
     data: Option<PathBuf>,
@@ -142,6 +148,10 @@ pub struct TrainArgs {
     /// `pann recalibrate-bn --model a,b,…`).
     #[arg(long)]
     snapshots: bool,
+    /// Also keep the checkpoint after these epochs as checkpoint-eNNN.safetensors, e.g. 60,120, to --branch
+    /// variants from later; may be added when resuming.
+    #[arg(long, value_delimiter = ',')]
+    keep_checkpoints: Option<Vec<usize>>,
     /// bfloat16 mixed precision, as PyTorch's CPU autocast: convolutions and activations in bf16, weights,
     /// BatchNorm statistics and loss in f32. Faster where the CPU has AVX-512 BF16 (`--bench --bf16`); not with
     /// --pann-alpha.
@@ -188,7 +198,7 @@ impl TrainArgs {
             norm,
             bound
         );
-        set!(milestones);
+        set!(milestones, keep_checkpoints);
         if let Some(v) = self.neg_noise {
             c.neg_noise = v;
         }
@@ -319,7 +329,27 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return bench(&args, &data_dir);
     }
     let test_images = args.test_images;
+    if let (Some(from), None) = (&args.branch, &args.out) {
+        bail!("--branch {}: give the new run's directory with --out", from.display());
+    }
     let mut trainer = match (&args.out, &args.resume) {
+        (Some(out), None) if args.branch.is_some() => {
+            let from = args.branch.as_deref().expect("checked by the guard");
+            let stored = pann_train::checkpoint::load(from)?;
+            // The parent's kept epochs are its own; the branch keeps what its flags ask for.
+            let cfg = args.apply(TrainConfig {
+                keep_checkpoints: Vec::new(),
+                ..stored.state.config.clone()
+            })?;
+            drop(stored);
+            let opts = RunOptions {
+                dir: out.clone(),
+                data_dir,
+                test_images,
+                eval_batch: 500,
+            };
+            Trainer::branch(from, cfg, opts)?
+        }
         (Some(out), None) => {
             let cfg = args.apply(TrainConfig::default())?;
             let opts = RunOptions {

@@ -1,0 +1,161 @@
+//! Which config may continue a checkpoint as a new run (`pann train --branch`).
+//!
+//! An ablation that changes only what happens after epoch N (mixup off from epoch N, a longer step
+//! schedule) shares its first N epochs with a finished run. Instead of retraining them, a branch
+//! starts from that run's kept checkpoint of epoch N (`--keep-checkpoints`) with a new config. The
+//! new run directory then holds one config for the whole history, so the branch is allowed only if
+//! that config would have trained the first N epochs exactly as they were trained: every option
+//! equal, except that the schedule and the mixup epochs may differ where they act after epoch N —
+//! checked value by value (the learning rate of each of the first N epochs' steps, bit for bit,
+//! and the mixup α of each of the first N epochs), not by comparing flags. Options that change no
+//! weight (`--snapshots`, `--keep-checkpoints`) are free.
+
+use crate::config::TrainConfig;
+use crate::schedule::LrSchedule;
+
+/// The options whose effect is compared per step or per epoch instead of by value.
+const PER_STEP: [&str; 8] = [
+    "epochs",
+    "schedule",
+    "lr",
+    "milestones",
+    "gamma",
+    "warmup_epochs",
+    "mixup",
+    "mixup_epochs",
+];
+
+/// Options that change no weight.
+const FREE: [&str; 2] = ["snapshots", "keep_checkpoints"];
+
+/// Why `requested` cannot continue the first `epochs_done` epochs of `stored`: the option (as
+/// `--flag`), its stored and its requested value, and a reason. `None`: it can.
+pub fn branch_conflict(
+    stored: &TrainConfig,
+    requested: &TrainConfig,
+    epochs_done: usize,
+    steps_per_epoch: usize,
+) -> Option<(String, String, String)> {
+    let flag = |k: &str| format!("--{}", k.replace('_', "-"));
+    let (a, b) = (
+        serde_json::to_value(stored).ok()?,
+        serde_json::to_value(requested).ok()?,
+    );
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    let plain = a.iter().find_map(|(k, va)| {
+        let vb = b.get(k)?;
+        let compared_later = PER_STEP.contains(&k.as_str()) || FREE.contains(&k.as_str());
+        (!compared_later && va != vb).then(|| (flag(k), va.to_string(), vb.to_string()))
+    });
+    if plain.is_some() {
+        return plain;
+    }
+    if requested.epochs <= epochs_done {
+        return Some((
+            "--epochs".into(),
+            format!("{} done", epochs_done),
+            format!("{} (a branch must train at least one more epoch)", requested.epochs),
+        ));
+    }
+    if let Some(e) = (0..epochs_done).find(|&e| stored.mixup_at(e) != requested.mixup_at(e)) {
+        return Some((
+            "--mixup/--mixup-epochs".into(),
+            format!("mixup {} in epoch {}", stored.mixup_at(e), e + 1),
+            format!("mixup {}", requested.mixup_at(e)),
+        ));
+    }
+    let (s, r) = (
+        LrSchedule::new(stored, steps_per_epoch),
+        LrSchedule::new(requested, steps_per_epoch),
+    );
+    (0..epochs_done * steps_per_epoch)
+        .find(|&i| s.lr(i).to_bits() != r.lr(i).to_bits())
+        .map(|i| {
+            (
+                "the learning-rate schedule (--epochs, --schedule, --lr, --milestones, --gamma, --warmup-epochs)"
+                    .into(),
+                format!("lr {:e} at step {} (epoch {})", s.lr(i), i, i / steps_per_epoch + 1),
+                format!("lr {:e}", r.lr(i)),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ScheduleKind;
+
+    fn base() -> TrainConfig {
+        TrainConfig {
+            epochs: 10,
+            mixup: 0.5,
+            schedule: ScheduleKind::Step,
+            milestones: vec![5, 8],
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn mixup_ending_after_the_branch_point_is_allowed() {
+        let later = TrainConfig {
+            mixup_epochs: Some(6),
+            ..base()
+        };
+        assert_eq!(branch_conflict(&base(), &later, 6, 50), None);
+        let conflict = branch_conflict(&base(), &later, 7, 50).expect("epoch 7 was mixed");
+        assert!(conflict.1.contains("epoch 7"), "{conflict:?}");
+    }
+
+    #[test]
+    fn a_later_milestone_is_allowed_an_earlier_one_is_not() {
+        let longer = TrainConfig {
+            epochs: 20,
+            milestones: vec![5, 15],
+            ..base()
+        };
+        assert_eq!(branch_conflict(&base(), &longer, 8, 50), None);
+        let conflict = branch_conflict(&base(), &longer, 9, 50).expect("epoch 9 had lr 0.001");
+        assert!(
+            conflict.0.contains("schedule") && conflict.1.contains("epoch 9"),
+            "{conflict:?}"
+        );
+    }
+
+    #[test]
+    fn a_longer_one_cycle_changes_the_past_and_is_refused() {
+        let stored = TrainConfig {
+            schedule: ScheduleKind::OneCycle,
+            ..base()
+        };
+        let longer = TrainConfig {
+            epochs: 12,
+            ..stored.clone()
+        };
+        assert!(branch_conflict(&stored, &longer, 4, 50).is_some());
+    }
+
+    #[test]
+    fn weight_decay_and_seed_must_match_output_options_need_not() {
+        let wd = TrainConfig { wd: 1e-4, ..base() };
+        assert_eq!(branch_conflict(&base(), &wd, 3, 50).map(|c| c.0), Some("--wd".into()));
+        let seed = TrainConfig { seed: 1, ..base() };
+        assert_eq!(
+            branch_conflict(&base(), &seed, 3, 50).map(|c| c.0),
+            Some("--seed".into())
+        );
+        let outputs = TrainConfig {
+            snapshots: true,
+            keep_checkpoints: vec![4],
+            ..base()
+        };
+        assert_eq!(branch_conflict(&base(), &outputs, 3, 50), None);
+    }
+
+    #[test]
+    fn a_branch_must_add_epochs() {
+        assert_eq!(
+            branch_conflict(&base(), &base(), 10, 50).map(|c| c.0),
+            Some("--epochs".into())
+        );
+    }
+}
