@@ -10,7 +10,7 @@
 //! and the mixup α of each of the first N epochs), not by comparing flags. Options that change no
 //! weight (`--snapshots`, `--keep-checkpoints`) are free.
 
-use crate::config::TrainConfig;
+use crate::config::{ScheduleKind, TrainConfig};
 use crate::schedule::LrSchedule;
 
 /// The options whose effect is compared per step or per epoch instead of by value.
@@ -28,34 +28,38 @@ const PER_STEP: [&str; 8] = [
 /// Options that change no weight.
 const FREE: [&str; 2] = ["snapshots", "keep_checkpoints"];
 
-/// Why `requested` cannot continue the first `epochs_done` epochs of `stored`: the option (as
-/// `--flag`), its stored and its requested value, and a reason. `None`: it can.
+/// A reason a branch is refused: the option (as `--flag` or a description), what it was in the
+/// checkpoint's run, and what the branch asks for.
+pub type Conflict = (String, String, String);
+
+/// The first option that must be equal in `stored` and `requested` and is not (every option but
+/// the schedule's, the mixup's and those that change no weight). Serialisation cannot fail for a
+/// config; if it ever did, that is reported as a conflict rather than waved through.
+pub fn value_conflict(stored: &TrainConfig, requested: &TrainConfig) -> Option<Conflict> {
+    let flag = |k: &str| format!("--{}", k.replace('_', "-"));
+    let objects = |c: &TrainConfig| serde_json::to_value(c).ok().and_then(|v| v.as_object().cloned());
+    let (Some(a), Some(b)) = (objects(stored), objects(requested)) else {
+        return Some(("the config".into(), "not serialisable".into(), "not comparable".into()));
+    };
+    a.iter().find_map(|(k, va)| {
+        let vb = b.get(k).unwrap_or(&serde_json::Value::Null);
+        let compared_later = PER_STEP.contains(&k.as_str()) || FREE.contains(&k.as_str());
+        (!compared_later && va != vb).then(|| (flag(k), va.to_string(), vb.to_string()))
+    })
+}
+
+/// Why `requested` cannot continue the first `epochs_done` epochs (of `steps_per_epoch` steps)
+/// of `stored`: [`value_conflict`], then the mixup α of each of those epochs, then the learning
+/// rate of each of their steps, bit for bit. `None`: it can. (That `requested` trains more epochs
+/// than `epochs_done` is the caller's check.)
 pub fn branch_conflict(
     stored: &TrainConfig,
     requested: &TrainConfig,
     epochs_done: usize,
     steps_per_epoch: usize,
-) -> Option<(String, String, String)> {
-    let flag = |k: &str| format!("--{}", k.replace('_', "-"));
-    let (a, b) = (
-        serde_json::to_value(stored).ok()?,
-        serde_json::to_value(requested).ok()?,
-    );
-    let (a, b) = (a.as_object()?, b.as_object()?);
-    let plain = a.iter().find_map(|(k, va)| {
-        let vb = b.get(k)?;
-        let compared_later = PER_STEP.contains(&k.as_str()) || FREE.contains(&k.as_str());
-        (!compared_later && va != vb).then(|| (flag(k), va.to_string(), vb.to_string()))
-    });
-    if plain.is_some() {
-        return plain;
-    }
-    if requested.epochs <= epochs_done {
-        return Some((
-            "--epochs".into(),
-            format!("{} done", epochs_done),
-            format!("{} (a branch must train at least one more epoch)", requested.epochs),
-        ));
+) -> Option<Conflict> {
+    if let Some(c) = value_conflict(stored, requested) {
+        return Some(c);
     }
     if let Some(e) = (0..epochs_done).find(|&e| stored.mixup_at(e) != requested.mixup_at(e)) {
         return Some((
@@ -68,6 +72,15 @@ pub fn branch_conflict(
         LrSchedule::new(stored, steps_per_epoch),
         LrSchedule::new(requested, steps_per_epoch),
     );
+    let hint = if stored.milestones.is_empty() && stored.schedule == ScheduleKind::Step {
+        format!(
+            " (the default milestones move with --epochs: keep the run's with --milestones {},{})",
+            stored.epochs / 2,
+            stored.epochs * 3 / 4
+        )
+    } else {
+        String::new()
+    };
     (0..epochs_done * steps_per_epoch)
         .find(|&i| s.lr(i).to_bits() != r.lr(i).to_bits())
         .map(|i| {
@@ -75,7 +88,7 @@ pub fn branch_conflict(
                 "the learning-rate schedule (--epochs, --schedule, --lr, --milestones, --gamma, --warmup-epochs)"
                     .into(),
                 format!("lr {:e} at step {} (epoch {})", s.lr(i), i, i / steps_per_epoch + 1),
-                format!("lr {:e}", r.lr(i)),
+                format!("lr {:e}{hint}", r.lr(i)),
             )
         })
 }
@@ -83,7 +96,6 @@ pub fn branch_conflict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ScheduleKind;
 
     fn base() -> TrainConfig {
         TrainConfig {
@@ -152,10 +164,18 @@ mod tests {
     }
 
     #[test]
-    fn a_branch_must_add_epochs() {
-        assert_eq!(
-            branch_conflict(&base(), &base(), 10, 50).map(|c| c.0),
-            Some("--epochs".into())
-        );
+    fn moving_default_milestones_are_refused_with_a_hint() {
+        let stored = TrainConfig {
+            milestones: Vec::new(),
+            ..base()
+        };
+        let longer = TrainConfig {
+            epochs: 20,
+            ..stored.clone()
+        };
+        // Defaults 5 and 7 for 10 epochs, 10 and 15 for 20: epoch 6 differs.
+        assert_eq!(branch_conflict(&stored, &longer, 5, 50), None);
+        let conflict = branch_conflict(&stored, &longer, 6, 50).expect("epoch 6 differs");
+        assert!(conflict.2.contains("--milestones 5,7"), "{conflict:?}");
     }
 }

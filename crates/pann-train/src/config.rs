@@ -330,12 +330,15 @@ impl TrainConfig {
         }
     }
 
-    /// The first option (as `--flag`) in which `other` differs from `self`, with both values.
+    /// The first option (as `--flag`) in which `other` differs from `self`, with both values. A
+    /// config that does not serialise (cannot happen for these fields) counts as different.
     pub fn first_difference(&self, other: &TrainConfig) -> Option<(String, String, String)> {
-        let (a, b) = (serde_json::to_value(self).ok()?, serde_json::to_value(other).ok()?);
-        let (a, b) = (a.as_object()?, b.as_object()?);
+        let objects = |c: &TrainConfig| serde_json::to_value(c).ok().and_then(|v| v.as_object().cloned());
+        let (Some(a), Some(b)) = (objects(self), objects(other)) else {
+            return Some(("the config".into(), "not serialisable".into(), "not comparable".into()));
+        };
         a.iter().find_map(|(k, va)| {
-            let vb = b.get(k)?;
+            let vb = b.get(k).unwrap_or(&serde_json::Value::Null);
             (va != vb).then(|| (format!("--{}", k.replace('_', "-")), va.to_string(), vb.to_string()))
         })
     }

@@ -60,6 +60,16 @@ pub enum Error {
         /// What the branch asks for.
         requested: String,
     },
+    /// A branch that would train no epoch beyond its checkpoint.
+    #[error("{path}: the checkpoint has {epochs_done} epochs done; a branch needs --epochs above that, not {epochs}")]
+    BranchTooShort {
+        /// The checkpoint branched from.
+        path: PathBuf,
+        /// Epochs in the checkpoint.
+        epochs_done: usize,
+        /// Epochs the branch asks for.
+        epochs: usize,
+    },
     /// The run has already finished all its epochs.
     #[error("{path}: the run already finished its {epochs} epochs")]
     AlreadyFinished {

@@ -16,7 +16,7 @@ use pann_data::{Dataset, Normalization, Split};
 use pann_nn::{ChebyshevComponent, Model, TrainActivation, TrainPoly, TrainRelu};
 use tch::Tensor;
 
-use crate::branch::branch_conflict;
+use crate::branch::{branch_conflict, value_conflict};
 use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
 use crate::config::TrainConfig;
 use crate::data::{self, lookup_tables};
@@ -155,12 +155,19 @@ impl Trainer {
         let loaded = checkpoint::load(&path)?;
         let mut config = loaded.state.config.clone();
         if let Some(r) = requested {
+            r.validate()?;
             // Options that change no weight may change between sessions (e.g. keep epoch 120's
-            // checkpoint, decided after the run started).
+            // checkpoint, decided after the run started); kept epochs add to those asked before.
             config.snapshots = r.snapshots;
-            config.keep_checkpoints = r.keep_checkpoints.clone();
+            config.keep_checkpoints.extend(&r.keep_checkpoints);
+            config.keep_checkpoints.sort_unstable();
+            config.keep_checkpoints.dedup();
         }
-        if let Some((field, stored, requested)) = requested.and_then(|r| config.first_difference(r)) {
+        let with_kept = requested.map(|r| TrainConfig {
+            keep_checkpoints: config.keep_checkpoints.clone(),
+            ..r.clone()
+        });
+        if let Some((field, stored, requested)) = with_kept.and_then(|r| config.first_difference(&r)) {
             return Err(Error::ResumeMismatch {
                 path,
                 field,
@@ -185,6 +192,11 @@ impl Trainer {
             step,
             ..
         } = loaded.state;
+        // Asked for on this resume after that epoch ended, or the run was killed between the
+        // checkpoint and its copy: the checkpoint on disk is that epoch's.
+        if config.keep_checkpoints.contains(&epochs_done) {
+            keep_checkpoint(&opts.dir, epochs_done, false)?;
+        }
         Self::assemble(config, opts, model, sgd, records, epochs_done, step)
     }
 
@@ -199,34 +211,42 @@ impl Trainer {
         check_new_dir(&opts.dir)?;
         let loaded = checkpoint::load(from)?;
         let stored = loaded.state.config.clone();
-        // Built as the checkpoint's run was, so that any option that differs is reported by the
-        // conflict check below, not as a failed restore.
+        let mismatch = |epoch, (field, stored, requested)| Error::BranchMismatch {
+            path: from.to_path_buf(),
+            epoch,
+            field,
+            stored,
+            requested,
+        };
+        let epochs_done = loaded.state.epochs_done;
+        if config.epochs <= epochs_done {
+            return Err(Error::BranchTooShort {
+                path: from.to_path_buf(),
+                epochs_done,
+                epochs: config.epochs,
+            });
+        }
+        // Options compared by value first: a changed data set or architecture is named as such,
+        // before any data is read or model built.
+        if let Some(c) = value_conflict(&stored, &config) {
+            return Err(mismatch(epochs_done, c));
+        }
         let (model, sgd) = restore(from, &stored, &loaded)?;
-        let State {
-            records,
-            epochs_done,
-            step,
-            ..
-        } = loaded.state;
+        let State { records, step, .. } = loaded.state;
         let run = Self::assemble(config, opts, model, sgd, records, epochs_done, step)?;
         let steps_per_epoch = batches_per_epoch(run.train.n, run.config.batch);
-        let conflict = if step != epochs_done * steps_per_epoch {
-            Some((
-                "--train-images/--batch".into(),
-                format!("{step} steps in {epochs_done} epochs"),
-                format!("{steps_per_epoch} steps per epoch"),
-            ))
-        } else {
-            branch_conflict(&stored, &run.config, epochs_done, steps_per_epoch)
-        };
-        if let Some((field, stored, requested)) = conflict {
-            return Err(Error::BranchMismatch {
-                path: from.to_path_buf(),
-                epoch: epochs_done,
-                field,
-                stored,
-                requested,
-            });
+        if step != epochs_done * steps_per_epoch {
+            return Err(mismatch(
+                epochs_done,
+                (
+                    "the training-set size (--data, --train-images)".into(),
+                    format!("{step} steps in {epochs_done} epochs"),
+                    format!("{} images, {steps_per_epoch} steps per epoch", run.train.n),
+                ),
+            ));
+        }
+        if let Some(c) = branch_conflict(&stored, &run.config, epochs_done, steps_per_epoch) {
+            return Err(mismatch(epochs_done, c));
         }
         std::fs::create_dir_all(&run.opts.dir).map_err(|e| Error::io(&run.opts.dir, e))?;
         run.save()?;
@@ -435,10 +455,7 @@ impl Trainer {
         };
         checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.sgd, &state)?;
         if self.config.keep_checkpoints.contains(&self.epochs_done) {
-            let kept = dir.join(kept_checkpoint_file(self.epochs_done));
-            let tmp = kept.with_extension("safetensors.tmp");
-            std::fs::copy(dir.join(CHECKPOINT_FILE), &tmp).map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, &kept).map_err(|e| Error::io(&kept, e))?;
+            keep_checkpoint(dir, self.epochs_done, true)?;
         }
         save_model_atomic(&self.model, &dir.join(MODEL_FILE))?;
         if self.config.snapshots {
@@ -453,6 +470,18 @@ impl Trainer {
 /// The file `--keep-checkpoints` keeps the checkpoint after epoch `epoch` (from 1) in.
 pub fn kept_checkpoint_file(epoch: usize) -> String {
     format!("checkpoint-e{epoch:03}.safetensors")
+}
+
+/// Copies the run's checkpoint in `dir` to its kept file for `epoch` (atomically, synced), unless
+/// that exists and `overwrite` is off.
+fn keep_checkpoint(dir: &Path, epoch: usize, overwrite: bool) -> Result<()> {
+    let kept = dir.join(kept_checkpoint_file(epoch));
+    if overwrite || !kept.exists() {
+        let from = dir.join(CHECKPOINT_FILE);
+        let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
+        checkpoint::write_atomic(&kept, &bytes)?;
+    }
+    Ok(())
 }
 
 /// Refuses a run directory that already holds a run, or is a file.

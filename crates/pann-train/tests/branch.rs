@@ -50,20 +50,33 @@ fn a_branch_ends_bit_identical_to_the_variant_trained_from_scratch() -> anyhow::
         assert_eq!(branched.epochs_done(), 2);
         // Dropped before training: the directory alone must be a resumable run.
     }
-    // Kept checkpoints may be asked for on a resume (they change no weight).
-    let keep_third = TrainConfig {
-        keep_checkpoints: vec![3],
+    // A weight-affecting change is still refused on resume ...
+    let wd = TrainConfig { wd: 0.0, ..variant() };
+    let refused = Trainer::resume(common::opts(&dir("branch")), Some(&wd)).err();
+    assert!(
+        matches!(&refused, Some(Error::ResumeMismatch { field, .. }) if field == "--wd"),
+        "{refused:?}"
+    );
+    // ... while kept checkpoints may be asked for on each resume, and add up (they change no weight).
+    let keep = |epochs: Vec<usize>| TrainConfig {
+        keep_checkpoints: epochs,
         ..variant()
     };
-    Trainer::resume(common::opts(&dir("branch")), Some(&keep_third))?.run(&mut ())?;
-    assert!(dir("branch").join(kept_checkpoint_file(3)).exists());
+    Trainer::resume(common::opts(&dir("branch")), Some(&keep(vec![3])))?.run_epoch(&mut ())?;
+    Trainer::resume(common::opts(&dir("branch")), Some(&keep(vec![4])))?.run(&mut ())?;
+    for epoch in [3, 4] {
+        assert!(
+            dir("branch").join(kept_checkpoint_file(epoch)).exists(),
+            "epoch {epoch} not kept"
+        );
+    }
 
     let (a, b, p) = (
         load(&dir("scratch").join(CHECKPOINT_FILE))?,
         load(&dir("branch").join(CHECKPOINT_FILE))?,
         load(&dir("parent").join(CHECKPOINT_FILE))?,
     );
-    assert_eq!(b.state.config, keep_third);
+    assert_eq!(b.state.config, keep(vec![3, 4]));
     assert_eq!((a.state.step, a.state.records.len()), (b.state.step, 4));
     for (kind, ours, theirs) in [("weight", &a.model, &b.model), ("momentum", &a.momentum, &b.momentum)] {
         assert_eq!(ours.len(), theirs.len());
@@ -114,11 +127,10 @@ fn refusals(kept: &std::path::Path, runs: &std::path::Path) -> anyhow::Result<()
         ),
         (
             TrainConfig {
-                epochs: 2,
-                milestones: vec![1],
+                train_images: Some(96),
                 ..variant()
             },
-            "--epochs",
+            "--train-images",
         ),
     ];
     for (i, (cfg, field)) in cases.into_iter().enumerate() {
@@ -133,6 +145,15 @@ fn refusals(kept: &std::path::Path, runs: &std::path::Path) -> anyhow::Result<()
             Ok(_) => panic!("case {i}: branch accepted"),
         }
         assert!(!out.exists(), "case {i}: a refused branch created {}", out.display());
+    }
+    let short = TrainConfig {
+        epochs: 2,
+        milestones: vec![1],
+        ..variant()
+    };
+    match Trainer::branch(kept, short, common::opts(&runs.join("short"))) {
+        Err(e @ Error::BranchTooShort { .. }) => assert!(e.to_string().contains("--epochs above that"), "{e}"),
+        other => panic!("a branch without a new epoch: {:?}", other.err()),
     }
     let missing = kept.with_file_name(kept_checkpoint_file(7));
     let err = Trainer::branch(&missing, variant(), common::opts(&runs.join("m"))).err();

@@ -48,7 +48,8 @@ pub struct TrainArgs {
     #[arg(long)]
     resume: Option<PathBuf>,
     /// Start the new run --out from this checkpoint of another run (a checkpoint-eNNN.safetensors kept by
-    /// --keep-checkpoints, or a checkpoint.safetensors), with that run's recipe changed by the flags given here.
+    /// --keep-checkpoints, or a run directory for its latest checkpoint), with that run's recipe changed by the
+    /// flags given here.
     /// Refused unless the changed recipe would have trained the checkpoint's epochs exactly as they were trained:
     /// only the schedule after them and --mixup-epochs may change.
     #[arg(long, conflicts_with = "resume")]
@@ -334,7 +335,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let mut trainer = match (&args.out, &args.resume) {
         (Some(out), None) if args.branch.is_some() => {
-            let from = args.branch.as_deref().expect("checked by the guard");
+            let given = args.branch.as_deref().expect("checked by the guard");
+            // A run directory stands for its latest checkpoint.
+            let from = if given.is_dir() {
+                given.join(pann_train::checkpoint::CHECKPOINT_FILE)
+            } else {
+                given.to_path_buf()
+            };
+            let from = from.as_path();
             let stored = pann_train::checkpoint::load(from)?;
             // The parent's kept epochs are its own; the branch keeps what its flags ask for.
             let cfg = args.apply(TrainConfig {
