@@ -78,6 +78,17 @@ fn train_then_eval_then_refused_resumes() {
         twin_log.lines().nth(1),
         "epoch 1 is inherited"
     );
+    // Epoch 2, trained again from the kept checkpoint with the same recipe: the same loss, accuracy, lr.
+    let fields = |log: &str| -> Vec<String> {
+        log.lines()
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .take(6)
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(fields(&parent_log), fields(&twin_log));
     assert!(
         !twin.join("checkpoint-e001.safetensors").exists(),
         "the parent's kept epochs are its own"
