@@ -10,7 +10,7 @@
 //! and the mixup α of each of the first N epochs), not by comparing flags. Options that change no
 //! weight (`--snapshots`, `--keep-checkpoints`) are free.
 
-use crate::config::{ScheduleKind, TrainConfig};
+use crate::config::{ScheduleKind, TrainConfig, OUTPUT_ONLY};
 use crate::schedule::LrSchedule;
 
 /// The options whose effect is compared per step or per epoch instead of by value.
@@ -25,27 +25,15 @@ const PER_STEP: [&str; 8] = [
     "mixup_epochs",
 ];
 
-/// Options that change no weight.
-const FREE: [&str; 2] = ["snapshots", "keep_checkpoints"];
-
 /// A reason a branch is refused: the option (as `--flag` or a description), what it was in the
 /// checkpoint's run, and what the branch asks for.
 pub type Conflict = (String, String, String);
 
 /// The first option that must be equal in `stored` and `requested` and is not (every option but
-/// the schedule's, the mixup's and those that change no weight). Serialisation cannot fail for a
-/// config; if it ever did, that is reported as a conflict rather than waved through.
+/// the schedule's, the mixup's and those that change no weight, [`OUTPUT_ONLY`]).
 pub fn value_conflict(stored: &TrainConfig, requested: &TrainConfig) -> Option<Conflict> {
-    let flag = |k: &str| format!("--{}", k.replace('_', "-"));
-    let objects = |c: &TrainConfig| serde_json::to_value(c).ok().and_then(|v| v.as_object().cloned());
-    let (Some(a), Some(b)) = (objects(stored), objects(requested)) else {
-        return Some(("the config".into(), "not serialisable".into(), "not comparable".into()));
-    };
-    a.iter().find_map(|(k, va)| {
-        let vb = b.get(k).unwrap_or(&serde_json::Value::Null);
-        let compared_later = PER_STEP.contains(&k.as_str()) || FREE.contains(&k.as_str());
-        (!compared_later && va != vb).then(|| (flag(k), va.to_string(), vb.to_string()))
-    })
+    let ignored: Vec<&str> = PER_STEP.iter().chain(&OUTPUT_ONLY).copied().collect();
+    stored.first_difference_except(requested, &ignored)
 }
 
 /// Why `requested` cannot continue the first `epochs_done` epochs (of `steps_per_epoch` steps)

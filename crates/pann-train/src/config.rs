@@ -147,6 +147,10 @@ pub struct TrainConfig {
     pub bf16: bool,
 }
 
+/// The options that change no weight (serde names): a resume may change them, a branch need not
+/// match them.
+pub const OUTPUT_ONLY: [&str; 2] = ["snapshots", "keep_checkpoints"];
+
 impl Default for TrainConfig {
     /// ResNet-20 on CIFAR-10, 30 epochs of batch 128, SGD lr 0.1 with Nesterov momentum 0.9,
     /// weight decay 5e-4 on conv/linear weights, one-cycle, augmentation on.
@@ -333,13 +337,20 @@ impl TrainConfig {
     /// The first option (as `--flag`) in which `other` differs from `self`, with both values. A
     /// config that does not serialise (cannot happen for these fields) counts as different.
     pub fn first_difference(&self, other: &TrainConfig) -> Option<(String, String, String)> {
+        self.first_difference_except(other, &[])
+    }
+
+    /// [`Self::first_difference`] over every option but the `ignored` fields (serde names).
+    pub fn first_difference_except(&self, other: &TrainConfig, ignored: &[&str]) -> Option<(String, String, String)> {
         let objects = |c: &TrainConfig| serde_json::to_value(c).ok().and_then(|v| v.as_object().cloned());
         let (Some(a), Some(b)) = (objects(self), objects(other)) else {
             return Some(("the config".into(), "not serialisable".into(), "not comparable".into()));
         };
-        a.iter().find_map(|(k, va)| {
-            let vb = b.get(k).unwrap_or(&serde_json::Value::Null);
-            (va != vb).then(|| (format!("--{}", k.replace('_', "-")), va.to_string(), vb.to_string()))
-        })
+        a.iter()
+            .filter(|(k, _)| !ignored.contains(&k.as_str()))
+            .find_map(|(k, va)| {
+                let vb = b.get(k).unwrap_or(&serde_json::Value::Null);
+                (va != vb).then(|| (format!("--{}", k.replace('_', "-")), va.to_string(), vb.to_string()))
+            })
     }
 }

@@ -18,7 +18,7 @@ use tch::Tensor;
 
 use crate::branch::{branch_conflict, value_conflict};
 use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
-use crate::config::TrainConfig;
+use crate::config::{TrainConfig, OUTPUT_ONLY};
 use crate::data::{self, lookup_tables};
 use crate::error::{Error, Result};
 use crate::loader::{batches_per_epoch, derive_seed, EpochPlan, Prefetcher};
@@ -131,13 +131,7 @@ impl Trainer {
         if let Some(init) = &config.init {
             model.load_weights(init)?;
         }
-        let sgd = Sgd::new(
-            model.var_store(),
-            config.momentum,
-            config.nesterov,
-            config.wd,
-            config.decay_bn_bias,
-        )?;
+        let sgd = optimiser(&model, &config)?;
         Self::assemble(config, opts, model, sgd, Vec::new(), 0, 0)
     }
 
@@ -156,24 +150,20 @@ impl Trainer {
         let mut config = loaded.state.config.clone();
         if let Some(r) = requested {
             r.validate()?;
+            if let Some((field, stored, requested)) = config.first_difference_except(r, &OUTPUT_ONLY) {
+                return Err(Error::ResumeMismatch {
+                    path,
+                    field,
+                    stored,
+                    requested,
+                });
+            }
             // Options that change no weight may change between sessions (e.g. keep epoch 120's
             // checkpoint, decided after the run started); kept epochs add to those asked before.
             config.snapshots = r.snapshots;
             config.keep_checkpoints.extend(&r.keep_checkpoints);
             config.keep_checkpoints.sort_unstable();
             config.keep_checkpoints.dedup();
-        }
-        let with_kept = requested.map(|r| TrainConfig {
-            keep_checkpoints: config.keep_checkpoints.clone(),
-            ..r.clone()
-        });
-        if let Some((field, stored, requested)) = with_kept.and_then(|r| config.first_difference(&r)) {
-            return Err(Error::ResumeMismatch {
-                path,
-                field,
-                stored,
-                requested,
-            });
         }
         config.validate().map_err(|e| Error::CorruptCheckpoint {
             path: path.clone(),
@@ -502,17 +492,22 @@ fn check_new_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The model and optimiser of `config`, with the weights and momentum of the checkpoint `path`.
-fn restore(path: &Path, config: &TrainConfig, loaded: &checkpoint::Loaded) -> Result<(Model, Sgd)> {
-    let mut model = Model::new(config.architecture()?)?;
-    checkpoint::restore_model(path, &mut model, &loaded.model)?;
-    let mut sgd = Sgd::new(
+/// A fresh SGD optimiser over `model`'s parameters with `config`'s momentum and weight decay.
+fn optimiser(model: &Model, config: &TrainConfig) -> Result<Sgd> {
+    Sgd::new(
         model.var_store(),
         config.momentum,
         config.nesterov,
         config.wd,
         config.decay_bn_bias,
-    )?;
+    )
+}
+
+/// The model and optimiser of `config`, with the weights and momentum of the checkpoint `path`.
+fn restore(path: &Path, config: &TrainConfig, loaded: &checkpoint::Loaded) -> Result<(Model, Sgd)> {
+    let mut model = Model::new(config.architecture()?)?;
+    checkpoint::restore_model(path, &mut model, &loaded.model)?;
+    let mut sgd = optimiser(&model, config)?;
     sgd.load_buffers(&loaded.momentum, &path.display().to_string())
         .map_err(|e| Error::CorruptCheckpoint {
             path: path.to_path_buf(),

@@ -150,7 +150,7 @@ pub struct TrainArgs {
     #[arg(long)]
     snapshots: bool,
     /// Also keep the checkpoint after these epochs as checkpoint-eNNN.safetensors, e.g. 60,120, to --branch
-    /// variants from later; may be added when resuming.
+    /// variants from later; on --resume, adds to the epochs kept so far.
     #[arg(long, value_delimiter = ',')]
     keep_checkpoints: Option<Vec<usize>>,
     /// bfloat16 mixed precision, as PyTorch's CPU autocast: convolutions and activations in bf16, weights,
