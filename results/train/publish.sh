@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies issue 4's ResNet-20 pair into models/, by the rule of results/train/run.sh (steps 12 and 13), once both
+# Copies issue 4's ResNet-20 pair into models/, by the rule of results/train/run.sh (steps 12–14), once both
 # models reach 90% exact accuracy; refuses (exit 1, saying which model falls short) otherwise.
 #   results/train/publish.sh          # copy
 #   results/train/publish.sh --check  # only say what would be copied
@@ -13,10 +13,13 @@ check=false
 tr=results/train
 source "$tr/rules.sh"  # after_acc, reaches90
 
-# The pair, in the order of preference fixed in run.sh: (13) mixup in the first 120 epochs + plain recalibration of
-# both; else the friendly pick of (11) with the common model's matching post-processing (12).
+# The pair, in the order of preference fixed in run.sh: (14) the pair trained after the BN-initialisation fix,
+# recalibrated; then (13) mixup in the first 120 epochs + plain recalibration of both; else the friendly pick of
+# (11) with the common model's matching post-processing (12).
 # Each entry: friendly model, its recalibration log, its fine-tune pattern, common model, its recalibration log.
 candidates=(
+    "$tr/r20-pann-150-bn1/model-bn.safetensors $tr/r20-pann-150-bn1/recalibrate.out $tr/r20-pann-150-bn1-ft
+     $tr/r20-common-150-bn1/model-bn.safetensors $tr/r20-common-150-bn1/recalibrate.out"
     "$tr/r20-pann-150-mix120/model-bn.safetensors $tr/r20-pann-150-mix120/recalibrate.out $tr/r20-pann-150-mix120-ft
      $tr/r20-common-150/model-bn.safetensors $tr/r20-common-150/recalibrate.out"
     "$tr/r20-pann-150-tail/model-bn.safetensors $tr/r20-pann-150-tail/recalibrate.out $tr/r20-pann-150-ft
