@@ -125,6 +125,7 @@ fn bad_flags_are_one_line_errors() {
     for (flags, needle) in [
         (vec!["--batch", "1"], "--batch"),
         (vec!["--schedule", "linear"], "linear"),
+        (vec!["--warmup-shape", "sine"], "warm-up shape \"sine\""),
         (vec!["--neg-noise", "0.5"], "--noise-alpha"),
         (vec!["--pann-alpha", "3"], "3"),
         (vec!["--arch", "resnet19"], "resnet19"),

@@ -344,10 +344,11 @@ fn fresh_parameters_have_pytorch_initialisation() -> anyhow::Result<()> {
         let model = Model::new(arch)?;
         let mut bn_layers = 0;
         for (name, v) in model.var_store().variables() {
-            let is_bn = model
-                .var_store()
-                .variables()
-                .contains_key(&name.replace(".weight", ".running_mean").replace(".bias", ".running_mean"));
+            let is_bn = model.var_store().variables().contains_key(
+                &name
+                    .replace(".weight", ".running_mean")
+                    .replace(".bias", ".running_mean"),
+            );
             if is_bn && name.ends_with(".weight") {
                 bn_layers += 1;
                 let ones = v.ones_like();
@@ -358,7 +359,10 @@ fn fresh_parameters_have_pytorch_initialisation() -> anyhow::Result<()> {
                 let fan_in = (v.size()[1] * v.size()[2] * v.size()[3]) as f64;
                 let var = v.var(false).double_value(&[]);
                 let want = 2.0 / fan_in;
-                assert!((var / want - 1.0).abs() < 0.15, "{arch}: {name} variance {var}, want {want}");
+                assert!(
+                    (var / want - 1.0).abs() < 0.15,
+                    "{arch}: {name} variance {var}, want {want}"
+                );
             }
         }
         assert!(bn_layers >= 2, "{arch}: found {bn_layers} BN layers");

@@ -14,13 +14,14 @@ use crate::config::{ScheduleKind, TrainConfig, OUTPUT_ONLY};
 use crate::schedule::LrSchedule;
 
 /// The options whose effect is compared per step or per epoch instead of by value.
-const PER_STEP: [&str; 8] = [
+const PER_STEP: [&str; 9] = [
     "epochs",
     "schedule",
     "lr",
     "milestones",
     "gamma",
     "warmup_epochs",
+    "warmup_shape",
     "mixup",
     "mixup_epochs",
 ];
@@ -132,6 +133,30 @@ mod tests {
             ..stored.clone()
         };
         assert!(branch_conflict(&stored, &longer, 4, 50).is_some());
+    }
+
+    #[test]
+    fn a_warm_up_shape_matters_only_inside_the_warm_up() {
+        let stored = TrainConfig {
+            schedule: ScheduleKind::OneCycle,
+            warmup_epochs: Some(2.0),
+            ..base()
+        };
+        let cosine = TrainConfig {
+            warmup_shape: crate::config::WarmupShape::Cosine,
+            ..stored.clone()
+        };
+        assert!(branch_conflict(&stored, &cosine, 1, 50).is_some());
+        // Without a warm-up the shape changes no learning rate, so the branch is allowed.
+        let flat = TrainConfig {
+            warmup_epochs: Some(0.0),
+            ..stored.clone()
+        };
+        let flat_cosine = TrainConfig {
+            warmup_shape: crate::config::WarmupShape::Cosine,
+            ..flat.clone()
+        };
+        assert_eq!(branch_conflict(&flat, &flat_cosine, 3, 50), None);
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub enum ScheduleKind {
     Step,
     /// Cosine annealing from the peak to 0.
     Cosine,
-    /// One-cycle: linear warm-up from `lr/25` to `lr`, then cosine down to `lr/25e4`.
+    /// One-cycle: warm-up from `lr/25` to `lr` ([`WarmupShape`]), then cosine down to `lr/25e4`.
     OneCycle,
 }
 
@@ -58,6 +58,31 @@ impl FromStr for ScheduleKind {
             "onecycle" | "one-cycle" => Ok(Self::OneCycle),
             other => Err(Error::BadConfig(format!(
                 "schedule {other:?}: expected step, cosine or onecycle"
+            ))),
+        }
+    }
+}
+
+/// How the warm-up rises from `lr/25` to `lr` (see [`crate::schedule`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarmupShape {
+    /// A straight line in the step.
+    #[default]
+    Linear,
+    /// Half a cosine, flat at both ends: PyTorch's `OneCycleLR` with `anneal_strategy="cos"` warms up this way.
+    /// Kept beside the linear shape so that the two trainers' one remaining schedule difference can be measured.
+    Cosine,
+}
+
+impl FromStr for WarmupShape {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "linear" => Ok(Self::Linear),
+            "cosine" | "cos" => Ok(Self::Cosine),
+            other => Err(Error::BadConfig(format!(
+                "warm-up shape {other:?}: expected linear or cosine"
             ))),
         }
     }
@@ -93,9 +118,12 @@ pub struct TrainConfig {
     pub milestones: Vec<usize>,
     /// Factor of the step schedule.
     pub gamma: f64,
-    /// Linear warm-up length in epochs (fractions allowed); `None`: 30% of the run for
+    /// Warm-up length in epochs (fractions allowed); `None`: 30% of the run for
     /// one-cycle, none otherwise.
     pub warmup_epochs: Option<f64>,
+    /// Shape of the warm-up. Absent from older checkpoints, which read it as linear (all they had).
+    #[serde(default)]
+    pub warmup_shape: WarmupShape,
     /// Label smoothing `ε`: targets `(1 − ε)·onehot + ε/K`.
     pub label_smoothing: f64,
     /// Mixup `α`: mix each batch with a permutation of itself with weight `λ ~ Beta(α, α)`;
@@ -170,6 +198,7 @@ impl Default for TrainConfig {
             milestones: Vec::new(),
             gamma: 0.1,
             warmup_epochs: None,
+            warmup_shape: WarmupShape::Linear,
             label_smoothing: 0.0,
             mixup: 0.0,
             mixup_epochs: None,

@@ -49,7 +49,7 @@ pub mod step;
 pub mod trainer;
 
 pub use bench::{measure, Throughput};
-pub use config::{DatasetKind, ScheduleKind, TrainConfig};
+pub use config::{DatasetKind, ScheduleKind, TrainConfig, WarmupShape};
 pub use error::{Error, Result};
 pub use log::EpochRecord;
 pub use recalibrate::{recalibrate_on, RecalibrationInputs};

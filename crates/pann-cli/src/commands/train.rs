@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pann_data::Split;
 use pann_train::{
     BatchProgress, DatasetKind, EpochRecord, Observer, RunOptions, ScheduleKind, Throughput, TrainConfig, Trainer,
+    WarmupShape,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -106,9 +107,12 @@ pub struct TrainArgs {
     /// Step schedule factor [default: 0.1].
     #[arg(long)]
     gamma: Option<f64>,
-    /// Linear warm-up from lr/25, in epochs [default: 30% of the run for onecycle, 0 otherwise].
+    /// Warm-up from lr/25, in epochs [default: 30% of the run for onecycle, 0 otherwise].
     #[arg(long)]
     warmup_epochs: Option<f64>,
+    /// Warm-up shape: linear, or cosine as PyTorch's OneCycleLR [default: linear].
+    #[arg(long)]
+    warmup_shape: Option<String>,
     /// Label smoothing ε [default: 0].
     #[arg(long)]
     label_smoothing: Option<f64>,
@@ -217,6 +221,9 @@ impl TrainArgs {
         }
         if self.warmup_epochs.is_some() {
             c.warmup_epochs = self.warmup_epochs;
+        }
+        if let Some(s) = &self.warmup_shape {
+            c.warmup_shape = s.parse::<WarmupShape>()?;
         }
         if self.pann_alpha.is_some() {
             c.pann_alpha = self.pann_alpha;
