@@ -13,11 +13,14 @@ check=false
 tr=results/train
 source "$tr/rules.sh"  # after_acc, reaches90
 
-# The pair, in the order of preference fixed in run.sh: (14) the pair trained after the BN-initialisation fix,
-# recalibrated; then (13) mixup in the first 120 epochs + plain recalibration of both; else the friendly pick of
-# (11) with the common model's matching post-processing (12).
+# The pair, in the order of preference fixed in run.sh: (15) the 250-epoch pair, recalibrated; (14) the
+# 150-epoch pair trained after the BN-initialisation fix, recalibrated; then (13) mixup in the first 120 epochs
+# + plain recalibration of both; else the friendly pick of (11) with the common model's matching post-processing
+# (12).
 # Each entry: friendly model, its recalibration log, its fine-tune pattern, common model, its recalibration log.
 candidates=(
+    "$tr/r20-pann-250-bn1/model-bn.safetensors $tr/r20-pann-250-bn1/recalibrate.out $tr/r20-pann-250-bn1-ft
+     $tr/r20-common-250-bn1/model-bn.safetensors $tr/r20-common-250-bn1/recalibrate.out"
     "$tr/r20-pann-150-bn1/model-bn.safetensors $tr/r20-pann-150-bn1/recalibrate.out $tr/r20-pann-150-bn1-ft
      $tr/r20-common-150-bn1/model-bn.safetensors $tr/r20-common-150-bn1/recalibrate.out"
     "$tr/r20-pann-150-mix120/model-bn.safetensors $tr/r20-pann-150-mix120/recalibrate.out $tr/r20-pann-150-mix120-ft

@@ -189,12 +189,23 @@ fi
 run results/train/r20-pann-150-bn1 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-4 \
     --mixup 0.5 --cutout 8 --schedule onecycle --seed 0
 recalibrate results/train/r20-pann-150-bn1 8
-run results/train/r20-common-150-bn1 --arch resnet20 --epochs 150 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
+# The common half of (14) was set aside on 2026-12-05, at its epoch 2 (directory deleted): the friendly model
+#      reached 89.75% recalibrated, the fifth friendly 150-epoch result in 89.58-89.79%, so the pair needs a longer
+#      schedule, and a pair shares its schedule; a 150-epoch common model could not be half of it (README.md).
+# (15) Both recipes of (14), unchanged but for 250 one-cycle epochs instead of 150, friendly first, then (7)'s
+#      recalibration. Rule fixed 2026-12-05, before either run started: if both recalibrated models reach 90% exact,
+#      they are the pair of models/ and the friendly one gets the per-α fine-tunes of (11); if the friendly one
+#      misses 90%, issue 4's bar is reported as out of reach on this (JPEG-noisy) training set, and the common run
+#      still finishes (it is the common-recipe model of the headline table at equal schedule). About 5.6 h each.
+run results/train/r20-pann-250-bn1 --arch resnet20 --epochs 250 --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-4 \
+    --mixup 0.5 --cutout 8 --schedule onecycle --seed 0
+recalibrate results/train/r20-pann-250-bn1 8
+run results/train/r20-common-250-bn1 --arch resnet20 --epochs 250 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4 \
     --cutout 8 --schedule onecycle --seed 0
-recalibrate results/train/r20-common-150-bn1 8
-m=results/train/r20-pann-150-bn1/model-bn.safetensors
+recalibrate results/train/r20-common-250-bn1 8
+m=results/train/r20-pann-250-bn1/model-bn.safetensors
 if [ -f "$m" ] && reaches90 "$(model_acc "$m")"; then
-    finetunes results/train/r20-pann-150-bn1-ft "$m"
+    finetunes results/train/r20-pann-250-bn1-ft "$m"
 fi
 # (12) The common model gets the post-processing of the friendly pick (11), so that the pair of models/ differs in
 #      the training recipe only (rule fixed 2026-12-03, before any result of the common 150-epoch run): the SWA of
