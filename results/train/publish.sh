@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies issue 4's ResNet-20 pair into models/, by the rule of results/train/run.sh (steps 12–14), once both
+# Copies issue 4's ResNet-20 pair into models/, by the rule of results/train/run.sh (steps 12–15), once both
 # models reach 90% exact accuracy; refuses (exit 1, saying which model falls short) otherwise.
 #   results/train/publish.sh          # copy
 #   results/train/publish.sh --check  # only say what would be copied
