@@ -197,7 +197,7 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     );
     md += &render(&columns, &checked);
     if !missing.is_empty() {
-        md += "\nNot in this table (model files that do not exist yet):\n";
+        md += "\nNot in this table (model files not found, skipped under `--allow-missing`):\n";
         for m in &missing {
             md += &format!("- `{}`\n", m.display());
         }
