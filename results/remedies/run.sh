@@ -27,3 +27,11 @@ for it in 1 2 3; do
             > $out/resnet20-$range-leakcorr-iter$it-2000.json
     done
 done
+
+# The shift as a trade (added 2026-12-07): η = F·ε moves only the fraction F of the leak zone onto positive inputs
+# (--relu-shift Feps). F = 0 and 1 are resnet20-calibrate-{base,shift}.json above; calibrated bounds, all 10,000
+# test images, α = 6..10.
+for f in 0.125 0.25 0.5; do
+    scripts/pann eval --alpha 6..10 --range calibrate --relu-shift ${f}eps --json \
+        > $out/resnet20-calibrate-shift${f}.json
+done

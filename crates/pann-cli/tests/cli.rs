@@ -94,10 +94,16 @@ fn eval_rejects_bad_relu_shifts() {
             &["--relu-shift", bad, "[0, 0.5)"],
         );
     }
-    for garbage in ["abc", "", "epsilon", "0.1x"] {
+    for garbage in ["abc", "", "epsilon", "0.1x", "xeps", "0.5 eps"] {
         assert_clean_error(
             &pann(&["eval", "--relu-shift", garbage, "--images", "2"]),
-            &["--relu-shift", "expected eps or a number"],
+            &["--relu-shift", "expected eps, Feps (F in (0, 1]) or a number"],
+        );
+    }
+    for bad_fraction in ["0eps", "1.5eps", "-0.5eps", "NaNeps"] {
+        assert_clean_error(
+            &pann(&["eval", "--relu-shift", bad_fraction, "--images", "2"]),
+            &["--relu-shift", bad_fraction, "(0, 1]"],
         );
     }
 }
@@ -150,33 +156,45 @@ fn eval_leak_correction_json_reports_the_largest_offset() {
     assert!(m > 0.0 && m < 1.0, "{m}");
 }
 
-#[test]
-fn eval_relu_shift_eps_is_each_alphas_epsilon() {
-    let out = pann(&[
+/// The JSON rows of `pann eval` at a fixed bound 30 with `--relu-shift shift`.
+fn shifted_rows(alphas: &str, shift: &str, images: &str) -> Vec<serde_json::Value> {
+    let args = [
         "eval",
         "--images",
-        "100",
+        images,
         "--alpha",
-        "6,9",
+        alphas,
         "--range",
         "30",
         "--relu-shift",
-        "eps",
+        shift,
         "--json",
-    ]);
+    ];
+    let out = pann(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = v["rows"].as_array().unwrap();
+    v["rows"].as_array().unwrap().clone()
+}
+
+fn epsilon(alpha: u32) -> f64 {
+    pann_approx::CompositeSign::for_alpha(alpha)
+        .unwrap()
+        .certificate()
+        .epsilon
+}
+
+#[test]
+fn eval_relu_shift_eps_is_each_alphas_epsilon() {
+    let rows = shifted_rows("6,9", "eps", "100");
     for (row, alpha, depth) in [(&rows[0], 6, 6), (&rows[1], 9, 9)] {
-        let eps = pann_approx::CompositeSign::for_alpha(alpha)
-            .unwrap()
-            .certificate()
-            .epsilon;
         assert_eq!(row["alpha"], alpha);
-        assert_eq!(row["relu_shift"].as_f64().unwrap(), eps);
+        assert_eq!(row["relu_shift"].as_f64().unwrap(), epsilon(alpha));
         assert_eq!(row["relu_depth"], depth);
     }
     assert!(rows[0]["relu_shift"].as_f64().unwrap() > rows[1]["relu_shift"].as_f64().unwrap());
+    // `Feps` takes the fraction F of each α's ε.
+    let rows = shifted_rows("7", "0.25eps", "20");
+    assert_eq!(rows[0]["relu_shift"].as_f64().unwrap(), 0.25 * epsilon(7));
 }
 
 #[test]

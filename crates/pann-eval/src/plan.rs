@@ -47,9 +47,11 @@ impl Bounds {
 pub enum ReluShift {
     /// A fixed `η` in `[0, 0.5)`; 0 is the plain `x/B`.
     Fixed(f64),
-    /// `η = ε` of each composite (its certificate's `ε`, different for every α): every negative input then lands
-    /// where `p` is within `2^(1−α)` of −1.
-    Epsilon,
+    /// `η = f·ε` with `ε` each composite's certified `ε` (different for every α) and `f` in `(0, 1]`. At `f = 1`
+    /// every negative input lands where `p` is within `2^(1−α)` of −1 (no leak); a smaller `f` trades: the leak
+    /// zone shrinks to `−(1 − f)·εB/(1 − η) < x < 0` and the damped zone of small positive inputs to
+    /// `0 < x < (1 + f)·εB/(1 − η)`, so a sweep of `f` measures which side's error costs more.
+    Epsilon(f64),
 }
 
 impl ReluShift {
@@ -60,7 +62,7 @@ impl ReluShift {
     pub fn eta(&self, sign: &CompositeSign) -> Result<f64> {
         let eta = match self {
             ReluShift::Fixed(v) => *v,
-            ReluShift::Epsilon => sign.certificate().epsilon,
+            ReluShift::Epsilon(f) => f * sign.certificate().epsilon,
         };
         if !(0.0..0.5).contains(&eta) {
             return Err(crate::Error::Invalid(format!(

@@ -182,7 +182,7 @@ fn plans_check_their_arguments() {
         &[&sign],
         &Bounds::Global(50.0),
         OverflowPolicy::Count,
-        ReluShift::Epsilon,
+        ReluShift::Epsilon(1.0),
     )
     .unwrap();
     let eps = sign.certificate().epsilon;

@@ -110,9 +110,9 @@ macro_rules! kernels_for {
                 p: &Composite,
                 arg: ReluArg,
                 plane: usize,
-                sums: &mut [f64],
+                out: &mut ChannelErrorSums,
             ) {
-                super::leak_chunk::<true>(x, start, p, arg, plane, sums)
+                super::leak_chunk::<true>(x, start, p, arg, plane, out)
             }
 
             #[target_feature(enable = $features)]
@@ -199,35 +199,58 @@ pub fn poly_relu_planes(x: &mut [f32], relu: &crate::PolyRelu, plane: usize) -> 
     Ok(relu_poly(x, &p, ReluArg::of(relu), offsets))
 }
 
+/// Per-channel sums of the polynomial ReLU's error over the inputs inside its range, and how many
+/// inputs each sum has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelErrorSums {
+    /// Entry `c`: the sum of `e(x)` over the values of channel `c` with `|x| ≤ B`.
+    pub sums: Vec<f64>,
+    /// Entry `c`: how many values of channel `c` have `|x| ≤ B` (and are in `sums[c]`).
+    pub counts: Vec<u64>,
+}
+
 /// Per-channel sums of the polynomial ReLU's error `e(x) = x·(1 + p(t))/2 − max(x, 0)`, in `f64`.
 ///
 /// The values are laid out as `[N, C, plane]` with `C = channels`; entry `c` of the result is
-/// the sum of `e(x)` over the values of channel `c`. `relu.offsets` is ignored: this is the
-/// error of the uncorrected polynomial (what a mean-leak correction subtracts). The argument
-/// is formed exactly as in the ReLU kernel (bound, shift, clamping); the sums are made in a
-/// fixed order, so they do not depend on the thread schedule.
+/// the sum of `e(x)` over the values of channel `c` inside the bound, `|x| ≤ B`. Values beyond
+/// it (and NaNs) are left out: they are overflows, the range rule's business (Lee's search raises
+/// `B`, calibrated bounds count or clamp them), and the polynomial's value there — a composite of
+/// degree up to a few thousand evaluated outside `[−1, 1]` — is astronomically large or infinite,
+/// so one such input would swamp the mean the correction is after. `relu.offsets` is ignored:
+/// this is the error of the uncorrected polynomial (what a mean-leak correction subtracts). The
+/// argument is formed exactly as in the ReLU kernel (bound, shift, clamping); the sums are made
+/// in a fixed order, so they do not depend on the thread schedule.
 pub fn poly_relu_error_sums(
     x: &[f32],
     relu: &crate::PolyRelu,
     channels: usize,
     plane: usize,
-) -> crate::Result<Vec<f64>> {
+) -> crate::Result<ChannelErrorSums> {
     let p = relu.prepare()?;
     check_layout(channels, plane, x.len())?;
     let arg = ReluArg::of(relu);
     let partial = |(k, chunk): (usize, &[f32])| {
-        let mut sums = vec![0.0; channels];
-        dispatch!(leak_chunk(chunk, k * CHUNK, &p, arg, plane, &mut sums));
-        sums
+        let mut part = ChannelErrorSums {
+            sums: vec![0.0; channels],
+            counts: vec![0; channels],
+        };
+        dispatch!(leak_chunk(chunk, k * CHUNK, &p, arg, plane, &mut part));
+        part
     };
-    let parts: Vec<Vec<f64>> = if x.len() < PARALLEL_MIN {
+    let parts: Vec<ChannelErrorSums> = if x.len() < PARALLEL_MIN {
         x.chunks(CHUNK).enumerate().map(partial).collect()
     } else {
         x.par_chunks(CHUNK).enumerate().map(partial).collect()
     };
-    let mut total = vec![0.0; channels];
+    let mut total = ChannelErrorSums {
+        sums: vec![0.0; channels],
+        counts: vec![0; channels],
+    };
     for part in parts {
-        for (t, v) in total.iter_mut().zip(part) {
+        for (t, v) in total.sums.iter_mut().zip(part.sums) {
+            *t += v;
+        }
+        for (t, v) in total.counts.iter_mut().zip(part.counts) {
             *t += v;
         }
     }
@@ -337,11 +360,18 @@ fn relu_chunk<const FMA: bool>(
     }
 }
 
-/// Adds `e(x) = x·(1 + p(t))/2 − max(x, 0)` of every value of `x` (which starts at index
-/// `start` of a `[N, C, plane]` buffer) to `sums[channel]`.
+/// Adds `e(x) = x·(1 + p(t))/2 − max(x, 0)` of every value of `x` with `|x| ≤ B` (`x` starts at
+/// index `start` of a `[N, C, plane]` buffer) to `out.sums[channel]`, and counts it.
 #[inline(always)]
-fn leak_chunk<const FMA: bool>(x: &[f32], start: usize, p: &Composite, arg: ReluArg, plane: usize, sums: &mut [f64]) {
-    let channels = sums.len();
+fn leak_chunk<const FMA: bool>(
+    x: &[f32],
+    start: usize,
+    p: &Composite,
+    arg: ReluArg,
+    plane: usize,
+    out: &mut ChannelErrorSums,
+) {
+    let channels = out.sums.len();
     for (b, block) in x.chunks(LANES).enumerate() {
         let mut v = [0.0f32; LANES];
         v[..block.len()].copy_from_slice(block);
@@ -350,8 +380,13 @@ fn leak_chunk<const FMA: bool>(x: &[f32], start: usize, p: &Composite, arg: Relu
         eval_lanes::<FMA>(p, &mut t);
         let pos = start + b * LANES;
         for l in 0..block.len() {
-            let e = xs[l] * (1.0 + t[l]) * 0.5 - xs[l].max(0.0);
-            sums[((pos + l) / plane) % channels] += e;
+            // `!(|x| > B)` would keep NaNs; `|x| ≤ B` leaves them out with the overflows.
+            if xs[l].abs() <= arg.bound {
+                let e = xs[l] * (1.0 + t[l]) * 0.5 - xs[l].max(0.0);
+                let ch = ((pos + l) / plane) % channels;
+                out.sums[ch] += e;
+                out.counts[ch] += 1;
+            }
         }
     }
 }

@@ -24,10 +24,10 @@ use crate::poly::PolyRelu;
 pub struct LeakMeter {
     /// The polynomial of each ReLU site (`None` at other sites).
     relu: Vec<Option<PolyRelu>>,
-    /// Per site, per channel: sum of `e(x)`.
+    /// Per site, per channel: sum of `e(x)` over the inputs with `|x| ≤ B`.
     sums: Vec<Vec<f64>>,
-    /// Per site: values seen per channel.
-    counts: Vec<u64>,
+    /// Per site, per channel: how many inputs are in that sum.
+    counts: Vec<Vec<u64>>,
 }
 
 impl LeakMeter {
@@ -49,11 +49,12 @@ impl LeakMeter {
         Ok(Self {
             relu,
             sums: vec![Vec::new(); n],
-            counts: vec![0; n],
+            counts: vec![Vec::new(); n],
         })
     }
 
-    /// Adds the errors of the values of `x` (`[N, C, …]`) at ReLU site `site`.
+    /// Adds the errors of the values of `x` (`[N, C, …]`) at ReLU site `site`; values beyond the
+    /// site's bound are left out ([`poly_relu_error_sums`]).
     pub fn add(&mut self, site: usize, x: &Tensor) -> Result<()> {
         let Some(Some(relu)) = self.relu.get(site) else {
             return Ok(());
@@ -67,29 +68,32 @@ impl LeakMeter {
         // lives.
         let v = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
         let s = poly_relu_error_sums(v, relu, c, plane)?;
-        let sums = &mut self.sums[site];
+        let (sums, counts) = (&mut self.sums[site], &mut self.counts[site]);
         if sums.is_empty() {
             *sums = vec![0.0; c];
+            *counts = vec![0; c];
         } else if sums.len() != c {
             return Err(Error::BadInput(format!(
                 "ReLU site {site}: {c} channels after {} before",
                 sums.len()
             )));
         }
-        for (a, b) in sums.iter_mut().zip(s) {
+        for (a, b) in sums.iter_mut().zip(s.sums) {
             *a += b;
         }
-        self.counts[site] += (v.len() / c) as u64;
+        for (a, b) in counts.iter_mut().zip(s.counts) {
+            *a += b;
+        }
         Ok(())
     }
 
-    /// The mean error `m_c` per channel at every ReLU site (empty for sites that are not
-    /// polynomial or saw no input).
+    /// The mean error `m_c` per channel at every ReLU site over its inputs inside the bound (empty
+    /// for sites that are not polynomial or saw no input; 0 for a channel with no input inside).
     pub fn means(&self) -> Vec<Vec<f64>> {
         self.sums
             .iter()
             .zip(&self.counts)
-            .map(|(s, &n)| s.iter().map(|v| v / n.max(1) as f64).collect())
+            .map(|(s, n)| s.iter().zip(n).map(|(v, &k)| v / k.max(1) as f64).collect())
             .collect()
     }
 }

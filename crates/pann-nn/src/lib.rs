@@ -49,7 +49,10 @@ pub use bn_recalibration::{recalibrate_batch_norm, Recalibration};
 pub use error::{Error, Result};
 pub use eval::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalReport};
 pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
-pub use kernel::{kernel_isa, poly_relu_error_sums, poly_relu_planes, poly_relu_slice, set_kernel_isa_cap, KernelIsa};
+pub use kernel::{
+    kernel_isa, poly_relu_error_sums, poly_relu_planes, poly_relu_slice, set_kernel_isa_cap, ChannelErrorSums,
+    KernelIsa,
+};
 pub use leak::LeakMeter;
 pub use models::{Architecture, Model, Shortcut, BN_MOMENTUM};
 pub use perturb::{Magnitude, Perturbation, Region, SignMode};

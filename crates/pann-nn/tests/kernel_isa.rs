@@ -58,8 +58,12 @@ fn run(isa: KernelIsa, x: &Tensor) -> Run {
         poly: values(&y),
         poly_stats,
         exact: values(&e),
-        leak_sums: poly_relu_error_sums(&values(x), &relu(Vec::new()), 3, 300 * 457).unwrap(),
-        errors: poly_relu_error_sums(&values(x)[..FIRST], &relu(Vec::new()), FIRST, 1).unwrap(),
+        leak_sums: poly_relu_error_sums(&values(x), &relu(Vec::new()), 3, 300 * 457)
+            .unwrap()
+            .sums,
+        errors: poly_relu_error_sums(&values(x)[..FIRST], &relu(Vec::new()), FIRST, 1)
+            .unwrap()
+            .sums,
         overflow_stats,
     }
 }

@@ -108,13 +108,22 @@ fn measured_means_are_the_direct_mean_error_per_channel() {
     let r = relu(&sign, 3.0, Vec::new());
     let (n, c, h, w) = (3usize, 4usize, 5usize, 6usize);
     let xs = inputs(n, c, h, w);
+    // The mean over the inputs inside the bound: channel 3 reaches |x| ≈ 3.8 > B = 3, and those
+    // overflows are left out.
     let mut direct = vec![0.0f64; c];
+    let mut inside = vec![0u64; c];
     for (i, &x) in xs.iter().enumerate() {
-        direct[(i / (h * w)) % c] += direct_error(&r, x);
+        if x.abs() as f64 <= r.bound {
+            direct[(i / (h * w)) % c] += direct_error(&r, x);
+            inside[(i / (h * w)) % c] += 1;
+        }
     }
-    let per_channel = (n * h * w) as f64;
-    for d in &mut direct {
-        *d /= per_channel;
+    let all = (n * h * w) as u64;
+    assert!(inside[3] < all && inside[3] > 0, "{inside:?}");
+    assert_eq!(inside[0], all);
+    let direct_sums = direct.clone();
+    for (d, &k) in direct.iter_mut().zip(&inside) {
+        *d /= k as f64;
     }
     // The meter over two batches (the sums add up across calls).
     let acts = Activations {
@@ -140,10 +149,11 @@ fn measured_means_are_the_direct_mean_error_per_channel() {
     assert!(direct.iter().all(|&d| d < 0.0), "{direct:?}");
     let largest = direct.iter().fold(0.0f64, |a, d| a.max(d.abs()));
     assert!((max_abs_offset(&means) - largest).abs() <= 1e-12 * largest);
-    // The raw sums of the slice API are the same numbers times the count.
+    // The raw sums and counts of the slice API.
     let sums = poly_relu_error_sums(&xs, &r, c, h * w).unwrap();
-    for (s, d) in sums.iter().zip(&direct) {
-        assert!((s / per_channel - d).abs() <= 1e-12 * d.abs().max(1e-3));
+    assert_eq!(sums.counts, inside);
+    for (s, d) in sums.sums.iter().zip(&direct_sums) {
+        assert!((s - d).abs() <= 1e-12 * d.abs().max(1e-3));
     }
     assert!(poly_relu_error_sums(&xs[..7], &r, c, h * w).is_err());
 }
@@ -183,4 +193,39 @@ fn correction_makes_the_error_zero_mean_per_channel() {
             assert!(a.abs() < 1e-3 * b.abs(), "α = {alpha}, channel {ch}: {b} → {a}");
         }
     }
+}
+
+#[test]
+fn inputs_far_beyond_the_bound_leave_the_mean_finite() {
+    // α = 14 (degrees [15, 29, 31], 13,485 in all): at x/B = 4 the composite is far beyond f64's
+    // range. Such an input is an overflow for the range rule, not part of the leak's mean.
+    let sign = CompositeSign::for_alpha(14).unwrap();
+    let r = relu(&sign, 1.0, Vec::new());
+    assert!(
+        !direct_error(&r, 4.0).is_finite(),
+        "the test needs an input whose error is not finite"
+    );
+    let xs = [-0.01f32, 0.02, -4.0, 4.0, f32::NAN, -0.5];
+    let sums = poly_relu_error_sums(&xs, &r, 1, xs.len()).unwrap();
+    assert_eq!(sums.counts, vec![3]);
+    // Exactly the sum over the three inputs inside the bound, alone (same kernel, same order).
+    let inside = [-0.01f32, 0.02, -0.5];
+    let alone = poly_relu_error_sums(&inside, &r, 1, inside.len()).unwrap();
+    assert_eq!(sums, alone);
+    // And that is the error of the scalar reference (which evaluates the composite in its own
+    // order: at degree 31 the two agree to about 1e-6 relative, README "Certificate").
+    let expected: f64 = inside.iter().map(|&x| direct_error(&r, x)).sum();
+    assert!(
+        (sums.sums[0] - expected).abs() <= 1e-5 * expected.abs(),
+        "{:?} vs {expected}",
+        sums.sums
+    );
+    let acts = Activations {
+        relu: vec![Activation::Poly(r)],
+        pool: vec![],
+    };
+    let mut meter = LeakMeter::new(&acts).unwrap();
+    meter.add(0, &tensor(&xs, [1, 1, 1, 6])).unwrap();
+    let m = meter.means()[0][0];
+    assert_eq!(m, alone.sums[0] / 3.0);
 }

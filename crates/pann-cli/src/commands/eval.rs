@@ -63,8 +63,8 @@ pub struct EvalArgs {
     on_overflow: OnOverflow,
     /// Shift η of the ReLU argument: relu(x) ≈ x·(1 + p(t))/2 with t = (1 − η)·x/B − η. A number in [0, 0.5),
     /// or `eps` for each α's certified ε: every negative input then lands where p is within 2^(1−α) of −1 (no
-    /// leak), and the poorly approximated zone moves to 0 < x < 2ηB/(1 − η). Same depth; overflow is still
-    /// |x| > B. 0 is Lee et al.'s x/B.
+    /// leak), and the poorly approximated zone moves to 0 < x < 2ηB/(1 − η); `Feps` (e.g. `0.5eps`, F in (0, 1])
+    /// takes η = F·ε, moving only part of the zone. Same depth; overflow is still |x| > B. 0 is Lee et al.'s x/B.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     relu_shift: String,
     /// Mean-leak correction: subtract from each polynomial ReLU's output, per site and channel, the mean error
@@ -163,13 +163,26 @@ fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
     })
 }
 
+/// What `--relu-shift` accepts, for its error messages.
+const SHIFT_FORMS: &str = "expected eps, Feps (F in (0, 1]) or a number in [0, 0.5)";
+
 fn relu_shift(s: &str) -> Result<ReluShift> {
-    if s == "eps" {
-        return Ok(ReluShift::Epsilon);
+    if let Some(fraction) = s.strip_suffix("eps") {
+        let f: f64 = if fraction.is_empty() {
+            1.0
+        } else {
+            fraction
+                .parse()
+                .with_context(|| format!("--relu-shift '{s}': {SHIFT_FORMS}"))?
+        };
+        if !(f > 0.0 && f <= 1.0) {
+            bail!("--relu-shift {s}: the fraction F of Feps must be in (0, 1]");
+        }
+        return Ok(ReluShift::Epsilon(f));
     }
     let v: f64 = s
         .parse()
-        .with_context(|| format!("--relu-shift '{s}': expected eps or a number in [0, 0.5)"))?;
+        .with_context(|| format!("--relu-shift '{s}': {SHIFT_FORMS}"))?;
     if !(0.0..0.5).contains(&v) {
         bail!("--relu-shift {s}: the shift must be a number in [0, 0.5)");
     }
