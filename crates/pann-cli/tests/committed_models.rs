@@ -1,10 +1,11 @@
-//! The ResNet-20s committed under `models/` (issue 4) are what their logs and models/README.md say: each of the pair
-//! reaches 90% exact accuracy on all 10,000 CIFAR-10 test images, with the accuracy its recalibration log records,
-//! and a per-α fine-tune is, as a PANN at its own α and B = 50, as accurate as its training log records.
+//! The ResNet-20s committed under `models/` (issue 4) are what their logs, models/README.md and results/headline.md
+//! say: each of the pair reaches 90% exact accuracy on all 10,000 CIFAR-10 test images, with the accuracy its
+//! recalibration log and the headline record, and a per-α fine-tune reproduces its headline cell.
 //!
-//! The figures are read from the committed logs, not written here. The logs were made in channels-last memory (the
-//! trainer's layout), these checks run channels-last too; the convolutions' summation order still differs between the
-//! trainer's evaluation batches and `pann eval`'s, so a near-tie image may flip: one image of 10,000 is allowed.
+//! The figures are read from the committed files, not written here. The headline ran channels-last, as these checks
+//! do: the same computation, so counts must be equal. The training and recalibration logs come from the trainer's own
+//! evaluation pass (channels-last too, other batches): the convolutions' summation order may differ, so a near-tie
+//! image may flip, and one image of 10,000 is allowed against them.
 
 mod common;
 use common::pann;
@@ -52,7 +53,7 @@ fn the_resnet20_pair_reaches_90_percent_as_its_logs_say() {
         let logged = recalibrated_accuracy(&models_dir().join(format!("{name}.recalibrate.out")));
         // α = 14 with a fixed bound: the cheapest single PANN row; the exact accuracy is what is checked.
         let v = eval_json(&model, &["--alpha", "14", "--range", "50"]);
-        assert_eq!(v["images"], 10_000, "{v}");
+        assert_eq!(v["exact"]["total"], 10_000, "{v}");
         let exact = v["exact"]["accuracy"].as_f64().unwrap();
         assert!(exact >= 0.90, "{name}: exact accuracy {exact} below issue 4's 90%");
         assert!(
@@ -62,19 +63,52 @@ fn the_resnet20_pair_reaches_90_percent_as_its_logs_say() {
     }
 }
 
+/// The row for `alpha` of the committed headline's column `label` (results/headline.json).
+fn headline_cell(label: &str, alpha: u64) -> (serde_json::Value, serde_json::Value) {
+    let path = models_dir().join("../results/headline.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let column = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == label)
+        .unwrap_or_else(|| panic!("no column {label:?} in results/headline.json"))
+        .clone();
+    let rows = column["summary"]["rows"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["alpha"] == alpha)
+        .expect("the α in the column")
+        .clone();
+    (column, row)
+}
+
 #[test]
-fn a_fine_tune_is_as_accurate_as_its_log_at_its_own_alpha_and_fails_exactly() {
+fn a_fine_tune_reproduces_its_headline_cell_and_fails_with_exact_relus() {
     // α = 7: the fine-tune whose exact-ReLU accuracy collapses (models/README.md), so both halves are checked.
     let model = models_dir().join("resnet20-pann-ft7.safetensors");
-    let log = models_dir().join("resnet20-pann-ft7.log.csv");
-    let v = eval_json(&model, &["--alpha", "7", "--range", "50"]);
-    let pann_acc = v["rows"][0]["accuracy"].as_f64().unwrap();
+    let (column, row) = headline_cell("pann fine-tuned, Lee's B", 7);
+    let per_alpha = column["per_alpha"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alpha"] == 7)
+        .expect("α = 7 in per_alpha")
+        .clone();
+    assert!(per_alpha["model"]
+        .as_str()
+        .unwrap()
+        .ends_with("resnet20-pann-ft7.safetensors"));
+    // The headline ran channels-last, as this does: the same computation, so the same counts and bound.
+    let v = eval_json(&model, &["--alpha", "7", "--range", "lee"]);
+    assert_eq!(v["rows"][0]["correct"], row["correct"], "{v}");
+    assert_eq!(v["rows"][0]["B"], row["B"], "{v}");
     let exact = v["exact"]["accuracy"].as_f64().unwrap();
-    assert!(
-        (pann_acc - last_logged(&log, "test_acc_pann")).abs() <= ONE_IMAGE,
-        "{v}"
-    );
+    assert_eq!(v["exact"]["accuracy"], per_alpha["exact_accuracy"], "{v}");
+    // The training log's exact accuracy (the trainer's own evaluation pass) agrees too.
+    let log = models_dir().join("resnet20-pann-ft7.log.csv");
     assert!((exact - last_logged(&log, "test_acc")).abs() <= ONE_IMAGE, "{v}");
+    let pann_acc = v["rows"][0]["accuracy"].as_f64().unwrap();
     assert!(
         pann_acc > exact + 0.5,
         "a fine-tune through the α = 7 polynomial is a network for that α: {v}"

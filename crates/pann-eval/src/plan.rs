@@ -62,7 +62,12 @@ impl ReluShift {
     pub fn eta(&self, sign: &CompositeSign) -> Result<f64> {
         let eta = match self {
             ReluShift::Fixed(v) => *v,
-            ReluShift::Epsilon(f) => f * sign.certificate().epsilon,
+            ReluShift::Epsilon(f) if *f > 0.0 && *f <= 1.0 => f * sign.certificate().epsilon,
+            ReluShift::Epsilon(f) => {
+                return Err(crate::Error::Invalid(format!(
+                    "ReLU shift {f}·ε: the fraction of ε must be in (0, 1]"
+                )))
+            }
         };
         if !(0.0..0.5).contains(&eta) {
             return Err(crate::Error::Invalid(format!(

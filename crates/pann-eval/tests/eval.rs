@@ -166,15 +166,15 @@ fn plans_check_their_arguments() {
         ReluShift::NONE
     )
     .is_err());
-    for bad in [-0.1, 0.5, f64::NAN] {
-        assert!(plan(
-            &model,
-            &[&sign],
-            &Bounds::Global(50.0),
-            OverflowPolicy::Count,
-            ReluShift::Fixed(bad)
-        )
-        .is_err());
+    for bad in [
+        ReluShift::Fixed(-0.1),
+        ReluShift::Fixed(0.5),
+        ReluShift::Fixed(f64::NAN),
+    ]
+    .into_iter()
+    .chain([0.0, -0.5, 1.5, f64::NAN].map(ReluShift::Epsilon))
+    {
+        assert!(plan(&model, &[&sign], &Bounds::Global(50.0), OverflowPolicy::Count, bad).is_err());
     }
     // `Epsilon` puts each composite's own certified ε into every ReLU site.
     let shifted = plan(

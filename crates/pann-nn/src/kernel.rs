@@ -216,7 +216,9 @@ pub struct ChannelErrorSums {
 /// it (and NaNs) are left out: they are overflows, the range rule's business (Lee's search raises
 /// `B`, calibrated bounds count or clamp them), and the polynomial's value there — a composite of
 /// degree up to a few thousand evaluated outside `[−1, 1]` — is astronomically large or infinite,
-/// so one such input would swamp the mean the correction is after. `relu.offsets` is ignored:
+/// so one such input would swamp the mean the correction is after. Under the `Clamp` overflow
+/// policy an overflow's argument is clamped to `±1`, its error is finite and real, and it is
+/// counted (NaNs still are not). `relu.offsets` is ignored:
 /// this is the error of the uncorrected polynomial (what a mean-leak correction subtracts). The
 /// argument is formed exactly as in the ReLU kernel (bound, shift, clamping); the sums are made
 /// in a fixed order, so they do not depend on the thread schedule.
@@ -380,8 +382,10 @@ fn leak_chunk<const FMA: bool>(
         eval_lanes::<FMA>(p, &mut t);
         let pos = start + b * LANES;
         for l in 0..block.len() {
-            // `!(|x| > B)` would keep NaNs; `|x| ≤ B` leaves them out with the overflows.
-            if xs[l].abs() <= arg.bound {
+            // `!(|x| > B)` would keep NaNs; `|x| ≤ B` leaves them out with the overflows. Under
+            // clamping an overflow's argument is ±1 and its (finite) error is what the network
+            // really gets, so it counts.
+            if xs[l].abs() <= arg.bound || (arg.clamp && !xs[l].is_nan()) {
                 let e = xs[l] * (1.0 + t[l]) * 0.5 - xs[l].max(0.0);
                 let ch = ((pos + l) / plane) % channels;
                 out.sums[ch] += e;

@@ -4,8 +4,8 @@
 
 use pann_approx::CompositeSign;
 use pann_nn::{
-    apply_relu, kernel_isa, poly_relu_error_sums, set_kernel_isa_cap, Activation, KernelIsa, OverflowPolicy, PolyRelu,
-    SiteStats,
+    apply_relu, kernel_isa, poly_relu_error_sums, set_kernel_isa_cap, Activation, ChannelErrorSums, KernelIsa,
+    OverflowPolicy, PolyRelu, SiteStats,
 };
 use tch::{Kind, Tensor};
 
@@ -39,7 +39,9 @@ struct Run {
     poly: Vec<f32>,
     poly_stats: SiteStats,
     exact: Vec<f32>,
-    leak_sums: Vec<f64>,
+    leak_sums: ChannelErrorSums,
+    /// The same for inputs of which some are beyond the bound (left out of the sums, not counted).
+    overflow_leak_sums: ChannelErrorSums,
     /// The error `e(x)` of each of the first values, in `f64` (each value its own channel).
     errors: Vec<f64>,
     /// Statistics of inputs beyond the bound (the values there diverge and are not compared).
@@ -58,9 +60,8 @@ fn run(isa: KernelIsa, x: &Tensor) -> Run {
         poly: values(&y),
         poly_stats,
         exact: values(&e),
-        leak_sums: poly_relu_error_sums(&values(x), &relu(Vec::new()), 3, 300 * 457)
-            .unwrap()
-            .sums,
+        leak_sums: poly_relu_error_sums(&values(x), &relu(Vec::new()), 3, 300 * 457).unwrap(),
+        overflow_leak_sums: poly_relu_error_sums(&values(&(x * 1.05)), &relu(Vec::new()), 3, 300 * 457).unwrap(),
         errors: poly_relu_error_sums(&values(x)[..FIRST], &relu(Vec::new()), FIRST, 1)
             .unwrap()
             .sums,
@@ -85,12 +86,24 @@ fn every_kernel_build_gives_the_same_results() {
     let first = &runs[0];
     assert_eq!(first.poly_stats.overflows, 0);
     assert!(first.overflow_stats.overflows > 0);
-    assert!(first.poly.iter().all(|v| v.is_finite()) && first.leak_sums.iter().all(|v| v.is_finite()));
+    assert!(first.poly.iter().all(|v| v.is_finite()) && first.leak_sums.sums.iter().all(|v| v.is_finite()));
+    // Every input inside the bound counts; beyond it, exactly the overflows are left out.
+    let all = (x.numel() / 3) as u64;
+    assert_eq!(first.leak_sums.counts, vec![all; 3]);
+    let left_out: u64 = first.overflow_leak_sums.counts.iter().map(|&k| all - k).sum();
+    assert_eq!(left_out, first.overflow_stats.overflows);
+    assert!(first.overflow_leak_sums.sums.iter().all(|v| v.is_finite()));
     for r in &runs[1..] {
         let stats = |s: &SiteStats| (s.elements, s.overflows, s.max_abs);
         assert_eq!(stats(&r.poly_stats), stats(&first.poly_stats), "{:?}", r.isa);
         assert_eq!(stats(&r.overflow_stats), stats(&first.overflow_stats), "{:?}", r.isa);
         assert_eq!(r.exact, first.exact, "{:?}: exact ReLU", r.isa);
+        assert_eq!(r.leak_sums.counts, first.leak_sums.counts, "{:?}: leak counts", r.isa);
+        assert_eq!(
+            r.overflow_leak_sums.counts, first.overflow_leak_sums.counts,
+            "{:?}: leak counts",
+            r.isa
+        );
         if r.isa == KernelIsa::Portable {
             let worst = r
                 .poly
@@ -115,6 +128,11 @@ fn every_kernel_build_gives_the_same_results() {
         } else {
             assert_eq!(r.poly, first.poly, "{:?}: polynomial ReLU", r.isa);
             assert_eq!(r.leak_sums, first.leak_sums, "{:?}: leak sums", r.isa);
+            assert_eq!(
+                r.overflow_leak_sums, first.overflow_leak_sums,
+                "{:?}: leak sums with overflows",
+                r.isa
+            );
             assert_eq!(r.errors, first.errors, "{:?}: errors", r.isa);
         }
     }

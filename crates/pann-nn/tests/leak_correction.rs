@@ -212,11 +212,13 @@ fn inputs_far_beyond_the_bound_leave_the_mean_finite() {
     let inside = [-0.01f32, 0.02, -0.5];
     let alone = poly_relu_error_sums(&inside, &r, 1, inside.len()).unwrap();
     assert_eq!(sums, alone);
-    // And that is the error of the scalar reference (which evaluates the composite in its own
-    // order: at degree 31 the two agree to about 1e-6 relative, README "Certificate").
+    // And that is the error of the scalar reference, up to rounding: the kernel fuses
+    // multiply-adds, the reference does not, and near ε the terms x(1 + p)/2 are small and of
+    // both signs, so the bound is absolute, on the scale of the inputs.
     let expected: f64 = inside.iter().map(|&x| direct_error(&r, x)).sum();
+    let scale: f64 = inside.iter().map(|&x| (x as f64).abs()).sum();
     assert!(
-        (sums.sums[0] - expected).abs() <= 1e-5 * expected.abs(),
+        (sums.sums[0] - expected).abs() <= 1e-9 * scale,
         "{:?} vs {expected}",
         sums.sums
     );
