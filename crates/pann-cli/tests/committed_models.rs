@@ -8,7 +8,7 @@
 //! image may flip, and one image of 10,000 is allowed against them.
 
 mod common;
-use common::pann;
+use common::{assert_clean_error, pann};
 use std::path::{Path, PathBuf};
 
 fn models_dir() -> PathBuf {
@@ -42,7 +42,7 @@ fn last_logged(csv: &Path, column: &str) -> f64 {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = header.iter().position(|h| *h == column).expect("column in the log");
-    let last = lines.filter(|l| !l.trim().is_empty()).last().unwrap();
+    let last = lines.rfind(|l| !l.trim().is_empty()).unwrap();
     last.split(',').nth(col).unwrap().parse().unwrap()
 }
 
@@ -113,4 +113,21 @@ fn a_fine_tune_reproduces_its_headline_cell_and_fails_with_exact_relus() {
         pann_acc > exact + 0.5,
         "a fine-tune through the α = 7 polynomial is a network for that α: {v}"
     );
+}
+
+#[test]
+fn a_committed_model_read_as_a_deeper_resnet_is_refused_naming_file_and_tensor() {
+    let model = models_dir().join("resnet20-pann.safetensors");
+    let out = pann(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--arch",
+        "resnet32",
+        "--images",
+        "10",
+        "--alpha",
+        "9",
+    ]);
+    assert_clean_error(&out, &["resnet20-pann.safetensors", "missing tensor", "layer1.3"]);
 }
