@@ -209,6 +209,35 @@ pub struct ChannelErrorSums {
     pub counts: Vec<u64>,
 }
 
+impl ChannelErrorSums {
+    /// Empty sums for `channels` channels.
+    pub fn zeros(channels: usize) -> Self {
+        Self {
+            sums: vec![0.0; channels],
+            counts: vec![0; channels],
+        }
+    }
+
+    /// Adds `other`'s sums and counts channel by channel (same channel count).
+    pub fn add(&mut self, other: &ChannelErrorSums) {
+        for (t, v) in self.sums.iter_mut().zip(&other.sums) {
+            *t += v;
+        }
+        for (t, v) in self.counts.iter_mut().zip(&other.counts) {
+            *t += v;
+        }
+    }
+
+    /// The mean error per channel (0 for a channel with no value inside the bound).
+    pub fn means(&self) -> Vec<f64> {
+        self.sums
+            .iter()
+            .zip(&self.counts)
+            .map(|(v, &k)| v / k.max(1) as f64)
+            .collect()
+    }
+}
+
 /// Per-channel sums of the polynomial ReLU's error `e(x) = x·(1 + p(t))/2 − max(x, 0)`, in `f64`.
 ///
 /// The values are laid out as `[N, C, plane]` with `C = channels`; entry `c` of the result is
@@ -232,10 +261,7 @@ pub fn poly_relu_error_sums(
     check_layout(channels, plane, x.len())?;
     let arg = ReluArg::of(relu);
     let partial = |(k, chunk): (usize, &[f32])| {
-        let mut part = ChannelErrorSums {
-            sums: vec![0.0; channels],
-            counts: vec![0; channels],
-        };
+        let mut part = ChannelErrorSums::zeros(channels);
         dispatch!(leak_chunk(chunk, k * CHUNK, &p, arg, plane, &mut part));
         part
     };
@@ -244,17 +270,9 @@ pub fn poly_relu_error_sums(
     } else {
         x.par_chunks(CHUNK).enumerate().map(partial).collect()
     };
-    let mut total = ChannelErrorSums {
-        sums: vec![0.0; channels],
-        counts: vec![0; channels],
-    };
-    for part in parts {
-        for (t, v) in total.sums.iter_mut().zip(part.sums) {
-            *t += v;
-        }
-        for (t, v) in total.counts.iter_mut().zip(part.counts) {
-            *t += v;
-        }
+    let mut total = ChannelErrorSums::zeros(channels);
+    for part in &parts {
+        total.add(part);
     }
     Ok(total)
 }

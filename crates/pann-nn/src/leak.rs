@@ -16,7 +16,7 @@ use tch::Tensor;
 use crate::activation::{Activation, Activations};
 use crate::error::{Error, Result};
 use crate::forward::{channel_layout, cpu_f32_dense, SiteHook};
-use crate::kernel::poly_relu_error_sums;
+use crate::kernel::{poly_relu_error_sums, ChannelErrorSums};
 use crate::poly::PolyRelu;
 
 /// Per-channel sums of the polynomial ReLU error at every polynomial ReLU site of a plan.
@@ -24,10 +24,9 @@ use crate::poly::PolyRelu;
 pub struct LeakMeter {
     /// The polynomial of each ReLU site (`None` at other sites).
     relu: Vec<Option<PolyRelu>>,
-    /// Per site, per channel: sum of `e(x)` over the inputs with `|x| ≤ B`.
-    sums: Vec<Vec<f64>>,
-    /// Per site, per channel: how many inputs are in that sum.
-    counts: Vec<Vec<u64>>,
+    /// Per site: the error sums and counts per channel over the inputs with `|x| ≤ B` (`None`
+    /// until the site sees an input).
+    totals: Vec<Option<ChannelErrorSums>>,
 }
 
 impl LeakMeter {
@@ -48,8 +47,7 @@ impl LeakMeter {
         let n = relu.len();
         Ok(Self {
             relu,
-            sums: vec![Vec::new(); n],
-            counts: vec![Vec::new(); n],
+            totals: vec![None; n],
         })
     }
 
@@ -68,32 +66,23 @@ impl LeakMeter {
         // lives.
         let v = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
         let s = poly_relu_error_sums(v, relu, c, plane)?;
-        let (sums, counts) = (&mut self.sums[site], &mut self.counts[site]);
-        if sums.is_empty() {
-            *sums = vec![0.0; c];
-            *counts = vec![0; c];
-        } else if sums.len() != c {
+        let total = self.totals[site].get_or_insert_with(|| ChannelErrorSums::zeros(c));
+        if total.sums.len() != c {
             return Err(Error::BadInput(format!(
                 "ReLU site {site}: {c} channels after {} before",
-                sums.len()
+                total.sums.len()
             )));
         }
-        for (a, b) in sums.iter_mut().zip(s.sums) {
-            *a += b;
-        }
-        for (a, b) in counts.iter_mut().zip(s.counts) {
-            *a += b;
-        }
+        total.add(&s);
         Ok(())
     }
 
     /// The mean error `m_c` per channel at every ReLU site over its inputs inside the bound (empty
     /// for sites that are not polynomial or saw no input; 0 for a channel with no input inside).
     pub fn means(&self) -> Vec<Vec<f64>> {
-        self.sums
+        self.totals
             .iter()
-            .zip(&self.counts)
-            .map(|(s, n)| s.iter().zip(n).map(|(v, &k)| v / k.max(1) as f64).collect())
+            .map(|t| t.as_ref().map_or_else(Vec::new, ChannelErrorSums::means))
             .collect()
     }
 }
