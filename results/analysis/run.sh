@@ -47,19 +47,19 @@ want profile && $pann analyze profile "${models[@]}" --images 2000 --out $out
 if want weight-decay; then
     wd=()
     for w in 0 1e-4 5e-4 5e-3; do
-        [ -f results/train/wd-$w/model.safetensors ] && wd+=(--model "wd$w=results/train/wd-$w/model.safetensors")
+        [ -f runs/train/wd-$w/model.safetensors ] && wd+=(--model "wd$w=runs/train/wd-$w/model.safetensors")
     done
     #    One precision run per model (each into weight-decay/wd-<wd>/, run as soon as that model finished training), one
     #    profile over all four.
     for w in 0 1e-4 5e-4 5e-3; do
-        [ -f results/train/wd-$w/model.safetensors ] && $pann analyze precision \
-            --model "wd$w=results/train/wd-$w/model.safetensors" --alpha 6..12 --rules lee,calibrate \
+        [ -f runs/train/wd-$w/model.safetensors ] && $pann analyze precision \
+            --model "wd$w=runs/train/wd-$w/model.safetensors" --alpha 6..12 --rules lee,calibrate \
             --out $out/weight-decay/wd-$w
     done
     # Mixup alone (wd 5e-4, mixup 0.5, the same 15 epochs), to separate it from weight decay.
-    if [ -f results/train/mix-wd5e-4/model.safetensors ]; then
-        wd+=(--model "mix-wd5e-4=results/train/mix-wd5e-4/model.safetensors")
-        $pann analyze precision --model "mix-wd5e-4=results/train/mix-wd5e-4/model.safetensors" --alpha 6..12 \
+    if [ -f runs/train/mix-wd5e-4/model.safetensors ]; then
+        wd+=(--model "mix-wd5e-4=runs/train/mix-wd5e-4/model.safetensors")
+        $pann analyze precision --model "mix-wd5e-4=runs/train/mix-wd5e-4/model.safetensors" --alpha 6..12 \
             --rules lee,calibrate --out $out/weight-decay/mix-wd5e-4
     fi
     if [ ${#wd[@]} -gt 0 ]; then
@@ -72,7 +72,7 @@ fi
 if want remedies; then
     ft=()
     for r in r20-pann r20-pann-ft8 r20-pann-noise8; do
-        [ -f results/train/$r/model.safetensors ] && ft+=(--model "${r#r20-}=results/train/$r/model.safetensors")
+        [ -f runs/train/$r/model.safetensors ] && ft+=(--model "${r#r20-}=runs/train/$r/model.safetensors")
     done
     if [ ${#ft[@]} -gt 1 ]; then
         $pann analyze precision "${ft[@]}" --alpha 6..10 --rules lee,lee+leak,calibrate --out $out/finetune
@@ -87,11 +87,12 @@ fi
 #    The pair's runs go channels-last (`--channels-last`, about 1.25× faster, the same counts as NCHW on the bundled
 #    model: results/bench/layout_check.txt); the 100-epoch files were made in NCHW, and stay reproducible so.
 if want headline; then
-    tr=results/train
+    tr=runs/train  # the weights of results/train/run.sh (ignored by git)
     if [ -f models/resnet20-common.safetensors ] && [ -f models/resnet20-pann.safetensors ]; then
         # The friendly model before its recalibration: the model its recalibration log names first.
         as_trained=()
         m=$(head -1 models/resnet20-pann.recalibrate.out | cut -d: -f1)
+        m=${m/#results\/train\//runs/train/}  # run weights moved out of results/ on 2026-12-07
         [ -f "$m" ] && as_trained=(--model "pann-as-trained=$m")
         $pann analyze headline --common models/resnet20-common.safetensors --friendly models/resnet20-pann.safetensors \
             --finetuned "models/resnet20-pann-ft{alpha}.safetensors" --allow-missing --channels-last \
@@ -112,7 +113,7 @@ fi
 # after BatchNorm recalibration, step 7): the headline of 2026-12-02 (made with `--out results/headline.md` and moved
 # here once the 250-epoch pair replaced it), precision curves and profile. NCHW. Not run by default.
 if [ ${#steps[@]} -gt 0 ] && want headline-100ep; then
-    tr=results/train
+    tr=runs/train  # the weights of results/train/run.sh (ignored by git)
     $pann analyze headline --common $tr/r20-common-100/model.safetensors \
         --friendly $tr/r20-pann-100/model.safetensors \
         --finetuned "$tr/r20-pann-100-ft{alpha}/model.safetensors" \

@@ -5,7 +5,7 @@ Writes a copy of the CIFAR-10 test set passed through the same kind of JPEG the 
 batches, so that `pann eval --data OUT` reads it. Needs pillow and numpy (any venv: `pip install pillow numpy`).
 
     python results/train/jpeg_test_check.py ../shared/data/cifar-10-batches-bin /tmp/cifar-jpeg
-    for m in results/train/r20-common/model.safetensors ../shared/models/resnet20-akamaster.safetensors; do
+    for m in runs/train/r20-common/model.safetensors ../shared/models/resnet20-akamaster.safetensors; do
         for d in ../shared/data/cifar-10-batches-bin /tmp/cifar-jpeg; do
             target/release/pann eval --model $m --data $d --alpha 12 --range 60 --json | head -c 120; echo
         done

@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 check=false
 [ "${1:-}" = "--check" ] && check=true
-tr=results/train
+tr=results/train  # the committed text of each run (logs, configs)
+w=runs/train      # its weights (ignored by git; run.sh writes them there)
 source "$tr/rules.sh"  # after_acc, reaches90
 
 # The pair, in the order of preference fixed in run.sh: (15) the 250-epoch pair, recalibrated; (14) the
@@ -19,16 +20,16 @@ source "$tr/rules.sh"  # after_acc, reaches90
 # (12).
 # Each entry: friendly model, its recalibration log, its fine-tune pattern, common model, its recalibration log.
 candidates=(
-    "$tr/r20-pann-250-bn1/model-bn.safetensors $tr/r20-pann-250-bn1/recalibrate.out $tr/r20-pann-250-bn1-ft
-     $tr/r20-common-250-bn1/model-bn.safetensors $tr/r20-common-250-bn1/recalibrate.out"
-    "$tr/r20-pann-150-bn1/model-bn.safetensors $tr/r20-pann-150-bn1/recalibrate.out $tr/r20-pann-150-bn1-ft
-     $tr/r20-common-150-bn1/model-bn.safetensors $tr/r20-common-150-bn1/recalibrate.out"
-    "$tr/r20-pann-150-mix120/model-bn.safetensors $tr/r20-pann-150-mix120/recalibrate.out $tr/r20-pann-150-mix120-ft
-     $tr/r20-common-150/model-bn.safetensors $tr/r20-common-150/recalibrate.out"
-    "$tr/r20-pann-150-tail/model-bn.safetensors $tr/r20-pann-150-tail/recalibrate.out $tr/r20-pann-150-ft
-     $tr/r20-common-150-tail/model-bn.safetensors $tr/r20-common-150-tail/recalibrate.out"
-    "$tr/r20-pann-150-swa/model-swa.safetensors $tr/r20-pann-150-swa/swa.out $tr/r20-pann-150-ft
-     $tr/r20-common-150-swa/model-swa.safetensors $tr/r20-common-150-swa/swa.out"
+    "$w/r20-pann-250-bn1/model-bn.safetensors $tr/r20-pann-250-bn1/recalibrate.out $w/r20-pann-250-bn1-ft
+     $w/r20-common-250-bn1/model-bn.safetensors $tr/r20-common-250-bn1/recalibrate.out"
+    "$w/r20-pann-150-bn1/model-bn.safetensors $tr/r20-pann-150-bn1/recalibrate.out $w/r20-pann-150-bn1-ft
+     $w/r20-common-150-bn1/model-bn.safetensors $tr/r20-common-150-bn1/recalibrate.out"
+    "$w/r20-pann-150-mix120/model-bn.safetensors $tr/r20-pann-150-mix120/recalibrate.out $w/r20-pann-150-mix120-ft
+     $w/r20-common-150/model-bn.safetensors $tr/r20-common-150/recalibrate.out"
+    "$w/r20-pann-150-tail/model-bn.safetensors $tr/r20-pann-150-tail/recalibrate.out $w/r20-pann-150-ft
+     $w/r20-common-150-tail/model-bn.safetensors $tr/r20-common-150-tail/recalibrate.out"
+    "$w/r20-pann-150-swa/model-swa.safetensors $tr/r20-pann-150-swa/swa.out $w/r20-pann-150-ft
+     $w/r20-common-150-swa/model-swa.safetensors $tr/r20-common-150-swa/swa.out"
 )
 chosen=""
 for c in "${candidates[@]}"; do

@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 source scripts/env.sh
 cargo build --release --quiet -p pann-cli
 for seed in 0 1; do
-    dir=results/train/parity/pann-bninit-seed$seed
+    dir=runs/train/parity/pann-bninit-seed$seed
     if [ -f "$dir/checkpoint.safetensors" ]; then
         [ "$(grep -c . "$dir/log.csv")" -gt 15 ] || target/release/pann train --resume "$dir" >> "$dir.out" 2>&1
     else

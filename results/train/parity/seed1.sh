@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 source scripts/env.sh
 cargo build --release --quiet -p pann-cli
-dir=results/train/parity/pann-wd5e-4-seed1
+dir=runs/train/parity/pann-wd5e-4-seed1
 if [ -f "$dir/checkpoint.safetensors" ]; then
     [ "$(grep -c . "$dir/log.csv")" -gt 15 ] || target/release/pann train --resume "$dir" >> "$dir.out" 2>&1
 else

@@ -11,7 +11,7 @@ swa() {  # name base wd mixup
       if [ "$n" -gt "$last" ]; then cp $d/model.safetensors $d-snap/e$n.safetensors; last=$n; fi
       [ "$last" -ge 10 ] && break; sleep 5; done ) &
   local w=$!
-  target/release/pann train --out $d --arch resnet20 --init results/train/$2/model.safetensors --epochs 10 \
+  target/release/pann train --out $d --arch resnet20 --init runs/train/$2/model.safetensors --epochs 10 \
      --batch 128 --lr 0.01 --momentum 0.9 --wd $3 --mixup $4 --cutout 8 --schedule step --gamma 1 --seed 0 > $d.out 2>&1
   wait $w
   target/release/pann recalibrate-bn --model $(ls $d-snap/e*.safetensors | sort -V | paste -sd,) \

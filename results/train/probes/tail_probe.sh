@@ -7,7 +7,7 @@ for mix in 0 0.5; do
   d=/tmp/probe-tail-mix$mix
   [ -f $d/log.csv ] && [ "$(tail -1 $d/log.csv | cut -d, -f1)" = 3 ] && continue
   rm -rf $d
-  target/release/pann train --out $d --arch resnet20 --init results/train/r20-pann-100/model.safetensors --epochs 3 \
+  target/release/pann train --out $d --arch resnet20 --init runs/train/r20-pann-100/model.safetensors --epochs 3 \
      --batch 128 --lr 0.002 --momentum 0.9 --wd 1e-5 --mixup $mix --cutout 8 --schedule cosine --seed 0 > $d.out 2>&1
   target/release/pann recalibrate-bn --model $d/model.safetensors --out $d/model-bn.safetensors --cutout 8 >> $d.out 2>&1
 done
