@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ring::primes::ntt_primes_near;
-use crate::ring::RingContext;
+use crate::rlwe;
 
 /// Largest `log2(QP)` for 128-bit classical security, indexed by `log2 N` (0 where the table has no entry).
 pub fn max_log_qp_128(log_n: u32) -> Option<u32> {
@@ -54,13 +54,30 @@ pub struct ParametersLiteral {
     pub security: Security,
 }
 
-/// A checked parameter set with its primes and ring.
+/// A checked parameter set: the literal, and the RLWE parameters (ring, primes, digits) it dereferences to.
 #[derive(Clone, Debug)]
 pub struct Parameters {
     literal: ParametersLiteral,
-    q: Vec<u64>,
-    p: Vec<u64>,
-    ring: Arc<RingContext>,
+    rlwe: rlwe::Parameters,
+}
+
+impl std::ops::Deref for Parameters {
+    type Target = rlwe::Parameters;
+    fn deref(&self) -> &rlwe::Parameters {
+        &self.rlwe
+    }
+}
+
+impl AsRef<rlwe::Parameters> for Parameters {
+    fn as_ref(&self) -> &rlwe::Parameters {
+        &self.rlwe
+    }
+}
+
+impl AsRef<rlwe::Parameters> for Arc<Parameters> {
+    fn as_ref(&self) -> &rlwe::Parameters {
+        &self.rlwe
+    }
 }
 
 impl Parameters {
@@ -122,8 +139,8 @@ impl Parameters {
         };
         let q = pick(&lit.log_q)?;
         let p = pick(&lit.log_p)?;
-        let ring = Arc::new(RingContext::new(lit.log_n, &q, &p)?);
-        Ok(Self { literal, q, p, ring })
+        let rlwe = rlwe::Parameters::new(lit.log_n, q, p)?;
+        Ok(Self { literal, rlwe })
     }
 
     /// The literal these parameters were made from.
@@ -131,19 +148,9 @@ impl Parameters {
         &self.literal
     }
 
-    /// The ring.
-    pub fn ring(&self) -> &Arc<RingContext> {
-        &self.ring
-    }
-
-    /// `log2 N`.
-    pub fn log_n(&self) -> u32 {
-        self.literal.log_n
-    }
-
-    /// `N`.
-    pub fn n(&self) -> usize {
-        1 << self.literal.log_n
+    /// The RLWE parameters (what keys and key switching need).
+    pub fn rlwe(&self) -> &rlwe::Parameters {
+        &self.rlwe
     }
 
     /// Number of complex slots, `N/2`.
@@ -151,67 +158,9 @@ impl Parameters {
         self.n() / 2
     }
 
-    /// Highest level `L`: the number of rescalings a fresh ciphertext allows.
-    pub fn max_level(&self) -> usize {
-        self.q.len() - 1
-    }
-
     /// The default scale `Δ = 2^log_scale`.
     pub fn default_scale(&self) -> f64 {
         2f64.powi(self.literal.log_scale as i32)
-    }
-
-    /// Ciphertext primes `q_0 … q_L`.
-    pub fn q(&self) -> &[u64] {
-        &self.q
-    }
-
-    /// Special primes.
-    pub fn p(&self) -> &[u64] {
-        &self.p
-    }
-
-    /// Total modulus size `log2(Q·P)`, measured on the primes.
-    pub fn log_qp(&self) -> f64 {
-        self.q.iter().chain(&self.p).map(|&x| (x as f64).log2()).sum()
-    }
-
-    /// `log2 Q_ℓ`.
-    pub fn log_q_at(&self, level: usize) -> f64 {
-        self.q[..=level].iter().map(|&x| (x as f64).log2()).sum()
-    }
-
-    /// Digit size of key switching (the number of special primes).
-    pub fn digit_size(&self) -> usize {
-        self.p.len()
-    }
-
-    /// The ciphertext-prime ranges `[lo, hi)` of the key-switching digits at `level`.
-    pub fn digits_at(&self, level: usize) -> Vec<(usize, usize)> {
-        let k = self.digit_size();
-        (0..=level).step_by(k).map(|lo| (lo, (lo + k).min(level + 1))).collect()
-    }
-
-    /// Number of digits of a switching key (at the top level).
-    pub fn digit_count(&self) -> usize {
-        self.digits_at(self.max_level()).len()
-    }
-
-    /// A 64-bit fingerprint of `N` and every prime: files written under other parameters are refused.
-    pub fn fingerprint(&self) -> u64 {
-        // FNV-1a over log N and the primes.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |x: u64| {
-            for b in x.to_le_bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
-        eat(self.literal.log_n as u64);
-        for &x in self.q.iter().chain(&self.p) {
-            eat(x);
-        }
-        h
     }
 }
 

@@ -9,13 +9,11 @@
 //!
 //! The secret key never leaves this module in printable form: its `Debug` prints only its size.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
-
-use crate::ckks::Parameters;
+use super::params::Parameters;
 use crate::ring::sampler::Sampler;
 use crate::ring::{Basis, RnsPoly};
+use std::collections::BTreeMap;
+use std::fmt;
 
 /// The secret key.
 #[derive(Clone)]
@@ -78,23 +76,24 @@ impl GaloisKeys {
 
 /// Generates keys for one parameter set.
 pub struct KeyGenerator {
-    params: Arc<Parameters>,
+    params: Parameters,
     sampler: Sampler,
 }
 
 impl KeyGenerator {
-    /// Randomness from the operating system.
-    pub fn new(params: Arc<Parameters>) -> Self {
+    /// Randomness from the operating system. `params`: RLWE parameters or anything holding them (a
+    /// `ckks::Parameters`, behind an `Arc` or not).
+    pub fn new(params: impl AsRef<Parameters>) -> Self {
         Self {
-            params,
+            params: params.as_ref().clone(),
             sampler: Sampler::from_entropy(),
         }
     }
 
     /// Deterministic randomness, for tests and benchmarks only.
-    pub fn with_seed(params: Arc<Parameters>, seed: u64) -> Self {
+    pub fn with_seed(params: impl AsRef<Parameters>, seed: u64) -> Self {
         Self {
-            params,
+            params: params.as_ref().clone(),
             sampler: Sampler::from_seed(seed),
         }
     }

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::keys::SwitchingKey;
-use crate::ckks::Parameters;
+use super::params::Parameters;
 use crate::ring::ntt::with_avx2;
 use crate::ring::{Basis, RnsPoly};
 

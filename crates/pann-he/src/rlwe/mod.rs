@@ -3,5 +3,7 @@
 
 pub mod keys;
 pub mod keyswitch;
+pub mod params;
 
 pub use keys::{GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey};
+pub use params::Parameters;
