@@ -1,6 +1,6 @@
-//! The small CNN as a program on slot vectors, run on plaintext `f64` vectors ([`PlainSlots`]) or on CKKS
-//! ciphertexts ([`EncryptedSlots`]) by the very same code, so the plaintext run is an exact mirror of the
-//! encrypted one up to CKKS noise.
+//! Network assembly: the small CNN as one program on slot vectors, from its convolutions ([`super::conv`]), the
+//! PANN ReLU, average pools and the linear head, run on plaintext `f64` vectors ([`PlainSlots`]) or on CKKS
+//! ciphertexts ([`super::EncryptedSlots`]) by the very same code (the back ends are in [`super::slots`]).
 //!
 //! # Slot layout (`S = N/2` slots, images `C × s × s`, block `s²` slots per channel)
 //! - Channel `c` of a feature map occupies block `c`: slot `c·s² + i·s + j` holds pixel `(i, j)`. After `k`
@@ -10,11 +10,8 @@
 //!   of two) over all `S` slots, so that a rotation by `r·s²` brings channel `(o + r) mod C_p` into block `o`.
 //!
 //! # Linear layers by rotations
-//! - **Convolution** (3×3, same padding, stride 1 on the grid): `Σ_r rot_(r·s²)( Σ_k M_(r,k) ⊙ rot_(δ_k)(x) )`,
-//!   `δ_k = g·(d_i·s + d_j)` for the nine kernel offsets (baby steps, shared) and `r` over the channel shifts
-//!   (giant steps); `M_(r,k)` carries `w[o][(o+r) mod C_p][k]` at every valid output pixel of block `o + r` whose
-//!   neighbour `δ_k` is inside the image, 0 elsewhere — so padding and garbage slots are masked out. Rotations:
-//!   `8 + (C_p − 1)`; one level.
+//! - **Convolution**: baby steps over the nine kernel offsets, giant steps over the channel shifts; one level
+//!   (see [`super::conv`]).
 //! - **Average pool 2×2**: `v + rot_g(v)`, then `+ rot_(g·s)`: the sums sit on the grid of gap `2g`; the 1/4 is
 //!   folded into the next layer. No level.
 //! - **Linear head**: class `o = 4b + a` is moved to the slot offset `a + s·b` inside each gap-4 cell (baby steps
@@ -25,153 +22,12 @@
 //!
 //! Depth: `1 + r + 1 + r + 1` for ReLU depth `r`.
 
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-
-use pann_approx::certify::eval_composite_power;
 use pann_approx::CompositeSign;
 
-use super::model::{Conv, SmallCnn};
-use super::poly_eval::eval_relu_doubled;
-use crate::ckks::{Ciphertext, Evaluator, Plaintext};
+use super::conv::{compile_conv, layout_error, HeConv, MaskedRotations};
+use super::model::SmallCnn;
+use super::slots::{Mask, PlainSlots, Slots};
 use crate::error::{Error, Result};
-
-/// A plaintext slot vector, encoded lazily per (level, scale) for the encrypted backend.
-pub struct Mask {
-    values: Vec<f64>,
-    encoded: Mutex<HashMap<(usize, u64), Arc<Plaintext>>>,
-}
-
-impl Mask {
-    fn new(values: Vec<f64>) -> Self {
-        Self {
-            values,
-            encoded: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn is_zero(&self) -> bool {
-        self.values.iter().all(|&v| v == 0.0)
-    }
-
-    fn encoded(&self, eval: &Evaluator, level: usize, scale: f64) -> Result<Arc<Plaintext>> {
-        let key = (level, scale.to_bits());
-        if let Some(p) = self.encoded.lock().expect("mask cache").get(&key) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(eval.encode(&self.values, level, scale)?);
-        self.encoded.lock().expect("mask cache").insert(key, p.clone());
-        Ok(p)
-    }
-}
-
-/// The operations the network program needs, on plaintext vectors or on ciphertexts.
-pub trait Slots {
-    /// A slot vector.
-    type V: Clone;
-    /// Left rotation by `k` slots: `out[x] = v[x + k]`.
-    fn rotate(&self, v: &Self::V, k: i64) -> Result<Self::V>;
-    /// `v ⊙ m`, not yet rescaled.
-    fn mul_mask(&self, v: &Self::V, m: &Mask) -> Result<Self::V>;
-    /// `a + b`.
-    fn add(&self, a: &Self::V, b: &Self::V) -> Result<Self::V>;
-    /// Ends a linear layer: rescale after the mask products.
-    fn rescale(&self, v: Self::V) -> Result<Self::V>;
-    /// `v + m`.
-    fn add_mask(&self, v: &Self::V, m: &Mask) -> Result<Self::V>;
-    /// `y + y·p(y)`.
-    fn relu_doubled(&self, v: &Self::V, sign: &CompositeSign) -> Result<Self::V>;
-}
-
-/// Plaintext `f64` slots; records every rotation used and counts ReLU inputs outside `[−1, 1]`.
-#[derive(Default)]
-pub struct PlainSlots {
-    rotations: RefCell<BTreeSet<i64>>,
-    overflows: Cell<usize>,
-}
-
-impl PlainSlots {
-    /// The rotations the program used so far (for key generation).
-    pub fn rotations(&self) -> Vec<i64> {
-        self.rotations.borrow().iter().copied().collect()
-    }
-
-    /// ReLU inputs seen outside `[−1, 1]`.
-    pub fn overflows(&self) -> usize {
-        self.overflows.get()
-    }
-}
-
-impl Slots for PlainSlots {
-    type V = Vec<f64>;
-    fn rotate(&self, v: &Vec<f64>, k: i64) -> Result<Vec<f64>> {
-        let s = v.len() as i64;
-        let k = k.rem_euclid(s);
-        if k != 0 {
-            self.rotations.borrow_mut().insert(k);
-        }
-        let k = k as usize;
-        Ok((0..v.len()).map(|x| v[(x + k) % v.len()]).collect())
-    }
-    fn mul_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
-        Ok(v.iter().zip(&m.values).map(|(a, b)| a * b).collect())
-    }
-    fn add(&self, a: &Vec<f64>, b: &Vec<f64>) -> Result<Vec<f64>> {
-        Ok(a.iter().zip(b).map(|(x, y)| x + y).collect())
-    }
-    fn rescale(&self, v: Vec<f64>) -> Result<Vec<f64>> {
-        Ok(v)
-    }
-    fn add_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
-        self.add(v, &m.values)
-    }
-    fn relu_doubled(&self, v: &Vec<f64>, sign: &CompositeSign) -> Result<Vec<f64>> {
-        let lists = sign.coefficient_lists();
-        let over = v.iter().filter(|y| y.abs() > 1.0).count();
-        self.overflows.set(self.overflows.get() + over);
-        Ok(v.iter().map(|&y| y + y * eval_composite_power(&lists, y)).collect())
-    }
-}
-
-/// CKKS ciphertexts; masks are encoded at the scale `q_ℓ` of the level they meet, so a linear layer returns
-/// to the scale it started from.
-pub struct EncryptedSlots<'a> {
-    /// The evaluator (with the relinearisation and rotation keys).
-    pub eval: &'a Evaluator,
-}
-
-impl Slots for EncryptedSlots<'_> {
-    type V = Ciphertext;
-    fn rotate(&self, v: &Ciphertext, k: i64) -> Result<Ciphertext> {
-        self.eval.rotate(v, k)
-    }
-    fn mul_mask(&self, v: &Ciphertext, m: &Mask) -> Result<Ciphertext> {
-        let q = self.eval.params().q()[v.level()] as f64;
-        let pt = m.encoded(self.eval, v.level(), q)?;
-        self.eval.mul_plain(v, &pt)
-    }
-    fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        self.eval.add(a, b)
-    }
-    fn rescale(&self, v: Ciphertext) -> Result<Ciphertext> {
-        self.eval.rescale(&v)
-    }
-    fn add_mask(&self, v: &Ciphertext, m: &Mask) -> Result<Ciphertext> {
-        let pt = m.encoded(self.eval, v.level(), v.scale())?;
-        self.eval.add_plain(v, &pt)
-    }
-    fn relu_doubled(&self, v: &Ciphertext, sign: &CompositeSign) -> Result<Ciphertext> {
-        eval_relu_doubled(self.eval, v, sign)
-    }
-}
-
-/// One 3×3 convolution (same padding, stride 1 or 2) compiled to rotations and masks, for inputs on the grid of
-/// gap `g` replicated with period `C_p` blocks; a stride-2 output lives on the grid of gap `2g`.
-pub struct HeConv {
-    sum: MaskedRotations,
-    bias: Mask,
-}
 
 /// The linear head compiled to rotations and masks.
 struct FcPlan {
@@ -181,47 +37,75 @@ struct FcPlan {
     out_slots: Vec<usize>,
 }
 
-/// `Σ_g rot_g( Σ_k M_(g,k) ⊙ rot_(b_k)(x) )`, rescaled once: the baby-step giant-step form of every linear layer
-/// here (baby rotations shared by all giant steps, masks pre-rotated by `−g`).
-struct MaskedRotations {
-    /// Baby-step rotations `b_k`.
-    baby: Vec<i64>,
-    /// `(giant rotation g, [(index into baby, mask)])`, each list non-empty.
-    giant: Vec<(i64, Vec<(usize, Mask)>)>,
-}
-
-impl MaskedRotations {
-    fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
-        let used = |k: usize| self.giant.iter().any(|(_, ms)| ms.iter().any(|(i, _)| *i == k));
-        let rotated: Vec<Option<B::V>> = self
-            .baby
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| {
-                used(k)
-                    .then(|| if d == 0 { Ok(x.clone()) } else { b.rotate(x, d) })
-                    .transpose()
-            })
-            .collect::<Result<_>>()?;
-        let mut total: Option<B::V> = None;
-        for (shift, masks) in &self.giant {
-            let mut acc: Option<B::V> = None;
-            for (k, m) in masks {
-                let r = rotated[*k].as_ref().expect("used baby steps were rotated");
-                let p = b.mul_mask(r, m)?;
-                acc = Some(match acc {
-                    None => p,
-                    Some(a) => b.add(&a, &p)?,
-                });
+/// Compiles the linear head for the second pool's output (on the grid of gap 4, scaled by `8/B2`), the second
+/// ReLU layer's mean errors `leak2`, if given, folded into its bias.
+fn compile_head(net: &SmallCnn, b2: f64, slots: usize, leak2: Option<&[f64]>) -> FcPlan {
+    let side = net.side;
+    let block = side * side;
+    let c2 = net.conv2.cout;
+    let p2 = c2.next_power_of_two();
+    // The head sees 8·avgpool(ReLU(z2))/B2 on gap 4.
+    let g = 4;
+    let grid = side / g;
+    let feat = c2 * grid * grid;
+    let mut outer: Vec<(i64, Vec<(usize, Mask)>)> = Vec::new();
+    let mut out_slots = vec![0usize; net.classes];
+    for b in 0..4usize {
+        let mut masks = Vec::new();
+        for a in 0..4usize {
+            let o = 4 * b + a;
+            if o >= net.classes {
+                continue;
             }
-            let acc = acc.ok_or_else(|| layout_error("a giant step without masks".into()))?;
-            let rotated = if *shift == 0 { acc } else { b.rotate(&acc, *shift)? };
-            total = Some(match total {
-                None => rotated,
-                Some(t) => b.add(&t, &rotated)?,
-            });
+            out_slots[o] = a + side * b;
+            let mut v = vec![0.0; slots];
+            for c in 0..c2 {
+                for i in 0..grid {
+                    for j in 0..grid {
+                        let w = net.fc_w[o * feat + (c * grid + i) * grid + j] * b2 / 8.0;
+                        v[c * block + g * i * side + g * j + a] = w;
+                    }
+                }
+            }
+            masks.push((a, Mask::new(v)));
         }
-        b.rescale(total.ok_or_else(|| layout_error("a linear layer without weights".into()))?)
+        if !masks.is_empty() {
+            outer.push((-((side * b) as i64), masks));
+        }
+    }
+    let mut reduce = Vec::new();
+    let mut step = g;
+    while step < g * grid {
+        reduce.push(step as i64);
+        step *= 2;
+    }
+    let mut step = g * side;
+    while step < g * side * grid {
+        reduce.push(step as i64);
+        step *= 2;
+    }
+    let mut step = block;
+    while step < p2 * block {
+        reduce.push(step as i64);
+        step *= 2;
+    }
+    let mut bias = vec![0.0; slots];
+    for (o, &s) in out_slots.iter().enumerate() {
+        let shift = leak2.map_or(0.0, |l2| {
+            -(0..feat)
+                .map(|k| net.fc_w[o * feat + k] * l2[k / (grid * grid)])
+                .sum::<f64>()
+        });
+        bias[s] = net.fc_b[o] + shift;
+    }
+    FcPlan {
+        sum: MaskedRotations {
+            baby: (0..4).map(|a| -(a as i64)).collect(),
+            giant: outer,
+        },
+        reduce,
+        bias: Mask::new(bias),
+        out_slots,
     }
 }
 
@@ -239,121 +123,6 @@ pub struct HeCnn {
     replicate2: Vec<i64>,
     conv2: HeConv,
     fc: FcPlan,
-}
-
-fn layout_error(m: String) -> Error {
-    Error::Model(format!("no slot layout: {m}"))
-}
-
-/// Compiles a convolution for inputs on the grid of gap `g`, replicated with period `cin_p` blocks.
-#[allow(clippy::too_many_arguments)]
-fn compile_conv(
-    conv: &Conv,
-    w_factor: f64,
-    b_factor: f64,
-    side: usize,
-    g: usize,
-    stride: usize,
-    cin_p: usize,
-    slots: usize,
-    extra_bias: Option<&[f64]>,
-) -> HeConv {
-    let block = side * side;
-    let grid = side / g;
-    let blocks = slots / block;
-    let mut offsets = Vec::new();
-    let mut kernel = Vec::new();
-    for di in -1i64..=1 {
-        for dj in -1i64..=1 {
-            offsets.push(g as i64 * (di * side as i64 + dj));
-            kernel.push((di, dj));
-        }
-    }
-    let mut shifts = Vec::new();
-    for r in 0..cin_p {
-        let mut masks = Vec::new();
-        for (k, &(di, dj)) in kernel.iter().enumerate() {
-            let mut v = vec![0.0; slots];
-            for o in 0..conv.cout {
-                let c = (o + r) % cin_p;
-                if c >= conv.cin {
-                    continue;
-                }
-                let w = conv.weight(o, c, (di + 1) as usize, (dj + 1) as usize) * w_factor;
-                let base = ((o + r) % blocks) * block;
-                for i in (0..grid).step_by(stride) {
-                    for j in (0..grid).step_by(stride) {
-                        let (ii, jj) = (i as i64 + di, j as i64 + dj);
-                        if ii < 0 || jj < 0 || ii >= grid as i64 || jj >= grid as i64 {
-                            continue;
-                        }
-                        v[base + g * i * side + g * j] = w;
-                    }
-                }
-            }
-            let m = Mask::new(v);
-            if !m.is_zero() {
-                masks.push((k, m));
-            }
-        }
-        if !masks.is_empty() {
-            shifts.push(((r * block) as i64, masks));
-        }
-    }
-    let mut bias = vec![0.0; slots];
-    for o in 0..conv.cout {
-        for i in (0..grid).step_by(stride) {
-            for j in (0..grid).step_by(stride) {
-                // `extra_bias` is a `cout × grid × grid` map in the layer's output units (before `b_factor`).
-                let extra = extra_bias.map_or(0.0, |e| e[(o * grid + i) * grid + j]);
-                bias[o * block + g * i * side + g * j] = (conv.b[o] + extra) * b_factor;
-            }
-        }
-    }
-    HeConv {
-        sum: MaskedRotations {
-            baby: offsets,
-            giant: shifts,
-        },
-        bias: Mask::new(bias),
-    }
-}
-
-impl HeConv {
-    /// Compiles `conv` (weights times `w_factor`, bias times `b_factor`) for `side × side` images in blocks of
-    /// `side²` slots, inputs on the grid of gap `gap` replicated with period `cin.next_power_of_two()` blocks.
-    pub fn new(
-        conv: &Conv,
-        w_factor: f64,
-        b_factor: f64,
-        side: usize,
-        gap: usize,
-        stride: usize,
-        slots: usize,
-    ) -> Result<Self> {
-        let cin_p = conv.cin.next_power_of_two();
-        let block = side * side;
-        if !(stride == 1 || stride == 2) || gap == 0 || !side.is_multiple_of(gap * stride) {
-            return Err(layout_error(format!(
-                "stride {stride} on a gap-{gap} grid of side {side}"
-            )));
-        }
-        if !slots.is_multiple_of(cin_p * block) || conv.cout.max(cin_p) * block > slots {
-            return Err(layout_error(format!(
-                "{} → {} channels of {block} slots do not fit {slots} slots",
-                conv.cin, conv.cout
-            )));
-        }
-        Ok(compile_conv(
-            conv, w_factor, b_factor, side, gap, stride, cin_p, slots, None,
-        ))
-    }
-
-    /// Runs the convolution on an input slot vector.
-    pub fn run<B: Slots>(&self, b: &B, x: &B::V) -> Result<B::V> {
-        let out = self.sum.run(b, x)?;
-        b.add_mask(&out, &self.bias)
-    }
 }
 
 impl HeCnn {
@@ -431,69 +200,7 @@ impl HeCnn {
             .take_while(|&span| span < slots)
             .map(|span| -(span as i64))
             .collect();
-        // The head sees 8·avgpool(ReLU(z2))/B2 on gap 4.
-        let g = 4;
-        let grid = side / g;
-        let feat = c2 * grid * grid;
-        let mut outer: Vec<(i64, Vec<(usize, Mask)>)> = Vec::new();
-        let mut out_slots = vec![0usize; net.classes];
-        for b in 0..4usize {
-            let mut masks = Vec::new();
-            for a in 0..4usize {
-                let o = 4 * b + a;
-                if o >= net.classes {
-                    continue;
-                }
-                out_slots[o] = a + side * b;
-                let mut v = vec![0.0; slots];
-                for c in 0..c2 {
-                    for i in 0..grid {
-                        for j in 0..grid {
-                            let w = net.fc_w[o * feat + (c * grid + i) * grid + j] * b2 / 8.0;
-                            v[c * block + g * i * side + g * j + a] = w;
-                        }
-                    }
-                }
-                masks.push((a, Mask::new(v)));
-            }
-            if !masks.is_empty() {
-                outer.push((-((side * b) as i64), masks));
-            }
-        }
-        let mut reduce = Vec::new();
-        let mut step = g;
-        while step < g * grid {
-            reduce.push(step as i64);
-            step *= 2;
-        }
-        let mut step = g * side;
-        while step < g * side * grid {
-            reduce.push(step as i64);
-            step *= 2;
-        }
-        let mut step = block;
-        while step < p2 * block {
-            reduce.push(step as i64);
-            step *= 2;
-        }
-        let mut bias = vec![0.0; slots];
-        for (o, &s) in out_slots.iter().enumerate() {
-            let shift = leaks.map_or(0.0, |[_, l2]| {
-                -(0..feat)
-                    .map(|k| net.fc_w[o * feat + k] * l2[k / (grid * grid)])
-                    .sum::<f64>()
-            });
-            bias[s] = net.fc_b[o] + shift;
-        }
-        let fc = FcPlan {
-            sum: MaskedRotations {
-                baby: (0..4).map(|a| -(a as i64)).collect(),
-                giant: outer,
-            },
-            reduce,
-            bias: Mask::new(bias),
-            out_slots,
-        };
+        let fc = compile_head(&net, b2, slots, leaks.map(|[_, l2]| l2.as_slice()));
         Ok(Self {
             net,
             bounds,

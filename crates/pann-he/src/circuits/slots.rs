@@ -1,0 +1,146 @@
+//! Slot back ends: the operations a network program on slot vectors needs ([`Slots`]), run on plaintext `f64`
+//! vectors ([`PlainSlots`]) or on CKKS ciphertexts ([`EncryptedSlots`]) by the very same program, so the
+//! plaintext run is an exact mirror of the encrypted one up to CKKS noise. [`Mask`] is the plaintext operand of
+//! both: a slot vector kept in `f64` and encoded lazily, once per (level, scale), for the encrypted back end.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use pann_approx::certify::eval_composite_power;
+use pann_approx::CompositeSign;
+
+use super::poly_eval::eval_relu_doubled;
+use crate::ckks::{Ciphertext, Evaluator, Plaintext};
+use crate::error::Result;
+
+/// A plaintext slot vector, encoded lazily per (level, scale) for the encrypted backend.
+pub struct Mask {
+    values: Vec<f64>,
+    encoded: Mutex<HashMap<(usize, u64), Arc<Plaintext>>>,
+}
+
+impl Mask {
+    /// A mask of these slot values (the slot count of the ring).
+    pub(crate) fn new(values: Vec<f64>) -> Self {
+        Self {
+            values,
+            encoded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether every slot is zero (such a mask is skipped: its product adds nothing).
+    pub(crate) fn is_zero(&self) -> bool {
+        self.values.iter().all(|&v| v == 0.0)
+    }
+
+    fn encoded(&self, eval: &Evaluator, level: usize, scale: f64) -> Result<Arc<Plaintext>> {
+        let key = (level, scale.to_bits());
+        if let Some(p) = self.encoded.lock().expect("mask cache").get(&key) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(eval.encode(&self.values, level, scale)?);
+        self.encoded.lock().expect("mask cache").insert(key, p.clone());
+        Ok(p)
+    }
+}
+
+/// The operations the network program needs, on plaintext vectors or on ciphertexts.
+pub trait Slots {
+    /// A slot vector.
+    type V: Clone;
+    /// Left rotation by `k` slots: `out[x] = v[x + k]`.
+    fn rotate(&self, v: &Self::V, k: i64) -> Result<Self::V>;
+    /// `v ⊙ m`, not yet rescaled.
+    fn mul_mask(&self, v: &Self::V, m: &Mask) -> Result<Self::V>;
+    /// `a + b`.
+    fn add(&self, a: &Self::V, b: &Self::V) -> Result<Self::V>;
+    /// Ends a linear layer: rescale after the mask products.
+    fn rescale(&self, v: Self::V) -> Result<Self::V>;
+    /// `v + m`.
+    fn add_mask(&self, v: &Self::V, m: &Mask) -> Result<Self::V>;
+    /// `y + y·p(y)`.
+    fn relu_doubled(&self, v: &Self::V, sign: &CompositeSign) -> Result<Self::V>;
+}
+
+/// Plaintext `f64` slots; records every rotation used and counts ReLU inputs outside `[−1, 1]`.
+#[derive(Default)]
+pub struct PlainSlots {
+    rotations: RefCell<BTreeSet<i64>>,
+    overflows: Cell<usize>,
+}
+
+impl PlainSlots {
+    /// The rotations the program used so far (for key generation).
+    pub fn rotations(&self) -> Vec<i64> {
+        self.rotations.borrow().iter().copied().collect()
+    }
+
+    /// ReLU inputs seen outside `[−1, 1]`.
+    pub fn overflows(&self) -> usize {
+        self.overflows.get()
+    }
+}
+
+impl Slots for PlainSlots {
+    type V = Vec<f64>;
+    fn rotate(&self, v: &Vec<f64>, k: i64) -> Result<Vec<f64>> {
+        let s = v.len() as i64;
+        let k = k.rem_euclid(s);
+        if k != 0 {
+            self.rotations.borrow_mut().insert(k);
+        }
+        let k = k as usize;
+        Ok((0..v.len()).map(|x| v[(x + k) % v.len()]).collect())
+    }
+    fn mul_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
+        Ok(v.iter().zip(&m.values).map(|(a, b)| a * b).collect())
+    }
+    fn add(&self, a: &Vec<f64>, b: &Vec<f64>) -> Result<Vec<f64>> {
+        Ok(a.iter().zip(b).map(|(x, y)| x + y).collect())
+    }
+    fn rescale(&self, v: Vec<f64>) -> Result<Vec<f64>> {
+        Ok(v)
+    }
+    fn add_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
+        self.add(v, &m.values)
+    }
+    fn relu_doubled(&self, v: &Vec<f64>, sign: &CompositeSign) -> Result<Vec<f64>> {
+        let lists = sign.coefficient_lists();
+        let over = v.iter().filter(|y| y.abs() > 1.0).count();
+        self.overflows.set(self.overflows.get() + over);
+        Ok(v.iter().map(|&y| y + y * eval_composite_power(&lists, y)).collect())
+    }
+}
+
+/// CKKS ciphertexts; masks are encoded at the scale `q_ℓ` of the level they meet, so a linear layer returns
+/// to the scale it started from.
+pub struct EncryptedSlots<'a> {
+    /// The evaluator (with the relinearisation and rotation keys).
+    pub eval: &'a Evaluator,
+}
+
+impl Slots for EncryptedSlots<'_> {
+    type V = Ciphertext;
+    fn rotate(&self, v: &Ciphertext, k: i64) -> Result<Ciphertext> {
+        self.eval.rotate(v, k)
+    }
+    fn mul_mask(&self, v: &Ciphertext, m: &Mask) -> Result<Ciphertext> {
+        let q = self.eval.params().q()[v.level()] as f64;
+        let pt = m.encoded(self.eval, v.level(), q)?;
+        self.eval.mul_plain(v, &pt)
+    }
+    fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.eval.add(a, b)
+    }
+    fn rescale(&self, v: Ciphertext) -> Result<Ciphertext> {
+        self.eval.rescale(&v)
+    }
+    fn add_mask(&self, v: &Ciphertext, m: &Mask) -> Result<Ciphertext> {
+        let pt = m.encoded(self.eval, v.level(), v.scale())?;
+        self.eval.add_plain(v, &pt)
+    }
+    fn relu_doubled(&self, v: &Ciphertext, sign: &CompositeSign) -> Result<Ciphertext> {
+        eval_relu_doubled(self.eval, v, sign)
+    }
+}
