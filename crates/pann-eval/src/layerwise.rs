@@ -24,13 +24,13 @@
 
 use crate::depth::network_depth_per_site;
 use crate::error::{Error, Result};
-use crate::leak::leak_means;
+use crate::leak_correction::leak_means;
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::run::{run, run_exact, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization};
-use pann_nn::leak::with_offsets;
+use pann_nn::leak_meter::with_offsets;
 use pann_nn::{Activations, Model, OverflowPolicy};
 use serde::Serialize;
 

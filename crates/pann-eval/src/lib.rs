@@ -5,7 +5,7 @@
 //!
 //! - [`plan`]: polynomial activation plans from [`pann_approx`] composites, with global or per-site bounds;
 //! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop) and per-site calibration;
-//! - [`leak`]: mean-leak correction, per-channel offsets that make each ReLU's error zero-mean on calibration data;
+//! - [`leak_correction`]: mean-leak correction, per-channel offsets that make each ReLU's error zero-mean on calibration data;
 //! - [`run`]: batched inference with progress and overflow statistics;
 //! - [`depth`]: depth of the whole network under CKKS;
 //! - [`sweep`]: exact accuracy plus one row per α — what `pann eval` prints;
@@ -19,7 +19,7 @@ pub mod depth;
 pub mod error;
 pub mod headline;
 pub mod layerwise;
-pub mod leak;
+pub mod leak_correction;
 pub mod perturb_sweep;
 pub mod plan;
 pub mod profile;

@@ -10,7 +10,7 @@
 //! - **Fixed**: a given number.
 
 use crate::error::{Error, Result};
-use crate::leak::{leak_corrected_iterated, LeakCorrection};
+use crate::leak_correction::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::run::{reorder, run, Progress, RunOutcome};
 use pann_approx::CompositeSign;
@@ -54,7 +54,7 @@ pub struct LeeResult {
 /// Lee et al.'s global-`B` search on `data` for the composite `sign` at every site, the ReLU argument shifted by
 /// `shift` (overflow still means `|x| > B`).
 ///
-/// With `leak`, every bound tried gets the mean-leak correction measured on its images ([`crate::leak`]): the
+/// With `leak`, every bound tried gets the mean-leak correction measured on its images ([`crate::leak_correction`]): the
 /// search then finds the first `B` at which the *corrected* network has no overflow.
 #[allow(clippy::too_many_arguments)]
 pub fn lee_search(

@@ -2,7 +2,7 @@
 
 use crate::depth::network_depth;
 use crate::error::{Error, Result};
-use crate::leak::{leak_corrected_iterated, LeakCorrection};
+use crate::leak_correction::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
 use crate::range::{calibrate, lee_search, LeeSearch};
 use crate::run::{run, run_exact, Progress};
@@ -40,11 +40,11 @@ pub struct EvalConfig {
     pub batch: usize,
     /// Shift of the polynomial ReLU's argument (`ReluShift::NONE` for Lee et al.'s `x/B`).
     pub relu_shift: ReluShift,
-    /// Mean-leak correction ([`crate::leak`]): per-channel offsets measured on the calibration data set, for every
+    /// Mean-leak correction ([`crate::leak_correction`]): per-channel offsets measured on the calibration data set, for every
     /// α and bound.
     pub leak_correction: bool,
     /// Passes of the mean-leak correction: 1 measures on the exact network's inputs (first order), each further
-    /// one on the corrected approximate network's own inputs ([`crate::leak::leak_corrected_iterated`]).
+    /// one on the corrected approximate network's own inputs ([`crate::leak_correction::leak_corrected_iterated`]).
     pub leak_iterations: usize,
 }
 

@@ -206,7 +206,7 @@ fn layerwise_leak_offsets_are_assembled_per_site() {
     let means = |s: &CompositeSign| {
         let acts =
             pann_eval::plan::plan(&model, &[s], &bounds, OverflowPolicy::Count, pann_eval::ReluShift::NONE).unwrap();
-        pann_eval::leak::leak_means(&model, &calib, &norm, &acts, 100, &mut Silent).unwrap()
+        pann_eval::leak_correction::leak_means(&model, &calib, &norm, &acts, 100, &mut Silent).unwrap()
     };
     let (m7, m9) = (means(&s7), means(&s9));
     let signs: Vec<&CompositeSign> = (0..19).map(|i| if i < 10 { &s7 } else { &s9 }).collect();
@@ -225,7 +225,7 @@ fn layerwise_leak_offsets_are_assembled_per_site() {
         pann_eval::ReluShift::NONE,
     )
     .unwrap();
-    let by_hand = pann_nn::leak::with_offsets(&mixed, &offsets).unwrap();
+    let by_hand = pann_nn::leak_meter::with_offsets(&mixed, &offsets).unwrap();
     let direct = pann_eval::run::run(&model, &data, &norm, &by_hand, 100, false, "", &mut Silent).unwrap();
     assert_eq!(a.alphas, alphas);
     assert!((a.accuracy - direct.accuracy()).abs() < 1e-12);
@@ -233,7 +233,7 @@ fn layerwise_leak_offsets_are_assembled_per_site() {
     let swapped: Vec<Vec<f64>> = (0..19)
         .map(|i| if i < 10 { m9[i].clone() } else { m7[i].clone() })
         .collect();
-    let wrong = pann_nn::leak::with_offsets(&mixed, &swapped).unwrap();
+    let wrong = pann_nn::leak_meter::with_offsets(&mixed, &swapped).unwrap();
     let out_right = pann_eval::run::run(&model, &data, &norm, &by_hand, 100, false, "", &mut Silent).unwrap();
     let out_wrong = pann_eval::run::run(&model, &data, &norm, &wrong, 100, false, "", &mut Silent).unwrap();
     assert!(out_right.stats.relu != out_wrong.stats.relu || out_right.correct != out_wrong.correct);

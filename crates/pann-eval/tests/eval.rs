@@ -274,7 +274,7 @@ impl pann_nn::SiteHook for ErrorWatch<'_> {
 
 #[test]
 fn leak_correction_zeroes_the_mean_error_on_the_calibration_inputs() {
-    use pann_eval::leak::leak_corrected;
+    use pann_eval::leak_correction::leak_corrected;
     let (model, data) = setup(100);
     let norm = Normalization::imagenet();
     let bounds = calibrate(&model, &data, &norm, 50, 1.1, &mut Silent).unwrap();
@@ -340,7 +340,7 @@ fn sweep_with_leak_correction_reports_the_largest_offset() {
 
 #[test]
 fn iterated_leak_correction_is_closer_to_zero_mean_on_the_approximate_networks_own_inputs() {
-    use pann_eval::leak::{leak_corrected_iterated, leak_means_under};
+    use pann_eval::leak_correction::{leak_corrected_iterated, leak_means_under};
     let (model, data) = setup(100);
     let norm = Normalization::imagenet();
     let sign = CompositeSign::for_alpha(6).unwrap();

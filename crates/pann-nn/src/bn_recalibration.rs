@@ -17,7 +17,7 @@ use tch::Tensor;
 
 use crate::error::{Error, Result};
 use crate::models::{Model, BN_MOMENTUM};
-use crate::training::TrainActivation;
+use crate::train_activation::TrainActivation;
 
 /// What [`recalibrate_batch_norm`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,38 +27,38 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accuracy;
 pub mod activation;
 pub mod averaging;
 pub mod bn_recalibration;
 pub mod error;
-pub mod eval;
 pub mod forward;
 pub mod kernel;
-pub mod leak;
+pub mod leak_meter;
 pub mod models;
 pub mod perturb;
 pub mod poly;
 pub mod stats;
 pub mod tensor;
-pub mod training;
+pub mod train_activation;
 pub mod weights;
 
+pub use accuracy::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalReport};
 pub use activation::{Activation, Activations, PoolActivation};
 pub use averaging::average_models;
 pub use bn_recalibration::{recalibrate_batch_norm, Recalibration};
 pub use error::{Error, Result};
-pub use eval::{evaluate, evaluate_with, evaluate_with_hook, BatchDone, EvalReport};
 pub use forward::{apply_max_pool, apply_relu, ForwardCtx, SiteHook};
 pub use kernel::{
     kernel_isa, poly_relu_error_sums, poly_relu_planes, poly_relu_slice, set_kernel_isa_cap, ChannelErrorSums,
     KernelIsa,
 };
-pub use leak::LeakMeter;
+pub use leak_meter::LeakMeter;
 pub use models::{Architecture, Model, Shortcut, BN_MOMENTUM};
 pub use perturb::{Magnitude, Perturbation, Region, SignMode};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};
 pub use stats::{ForwardStats, SiteStats};
-pub use training::{ChebyshevComponent, TrainActivation, TrainPoly, TrainRelu};
+pub use train_activation::{ChebyshevComponent, TrainActivation, TrainPoly, TrainRelu};
 pub use weights::{infer_architecture, read_state_dict, StateDict};
 
 /// The `tch` this crate is built on, so dependents use the very same version.

@@ -51,7 +51,7 @@ pub struct PolyRelu {
     /// Per-channel constants `o_c` subtracted from the output: `x·(1 + p(t))/2 − o_c` for an
     /// input of channel `c` (dimension 1 of the tensor: `C` of NCHW, the features of `[N, F]`).
     /// Empty: none. A mean-leak correction sets `o_c` to the mean error `E[e(x)]` of channel `c`
-    /// on calibration data ([`crate::leak`]), making the error zero-mean per channel. Under CKKS
+    /// on calibration data ([`crate::leak_meter`]), making the error zero-mean per channel. Under CKKS
     /// it costs no depth: a constant added to a ciphertext.
     pub offsets: Vec<f64>,
 }

@@ -3,7 +3,7 @@
 //! computations.
 
 use pann_approx::CompositeSign;
-use pann_nn::leak::{max_abs_offset, with_offsets};
+use pann_nn::leak_meter::{max_abs_offset, with_offsets};
 use pann_nn::{
     apply_relu, poly_relu_error_sums, poly_relu_planes, Activation, Activations, LeakMeter, OverflowPolicy, PolyRelu,
 };

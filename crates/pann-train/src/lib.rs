@@ -4,7 +4,7 @@
 //! SGD with (Nesterov) momentum and weight decay that can spare BN and biases ([`sgd`]), step,
 //! cosine and one-cycle schedules with warm-up ([`schedule`]), random crop and flip
 //! ([`augment`]), label smoothing and mixup ([`mixup`]), and two approximation-aware options:
-//! training through the PANN ReLU of precision α (`pann_nn::training`) and noise that
+//! training through the PANN ReLU of precision α (`pann_nn::train_activation`) and noise that
 //! imitates its error on negative inputs ([`TrainConfig::neg_noise`]).
 //!
 //! A run lives in a directory and is checkpointed atomically after every epoch

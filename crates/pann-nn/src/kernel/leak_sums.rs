@@ -1,5 +1,5 @@
 //! Per-channel sums of the polynomial ReLU's error, `e(x) = x·(1 + p(t))/2 − max(x, 0)`: what the
-//! mean-leak correction measures ([`crate::leak`]).
+//! mean-leak correction measures ([`crate::leak_meter`]).
 
 use rayon::prelude::*;
 

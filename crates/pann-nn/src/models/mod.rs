@@ -7,7 +7,7 @@
 mod mixed;
 mod resnet;
 mod smallcnn;
-mod train;
+mod differentiable;
 mod vgg;
 
 use std::fmt;

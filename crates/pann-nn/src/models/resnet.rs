@@ -24,7 +24,7 @@ use super::Shortcut;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 
-mod train;
+mod differentiable;
 
 /// The shortcut path of one block.
 // Built once per model; the size of the variants does not matter.

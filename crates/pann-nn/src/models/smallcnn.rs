@@ -25,7 +25,7 @@ use super::mixed::Conv;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 
-mod train;
+mod differentiable;
 
 /// Side of the square input the network is built for.
 pub(crate) const INPUT_SIDE: i64 = 32;

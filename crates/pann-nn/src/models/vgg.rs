@@ -21,7 +21,7 @@ use super::mixed::Conv;
 use crate::error::Result;
 use crate::forward::ForwardCtx;
 
-mod train;
+mod differentiable;
 
 /// `Some(c)` is a 3×3 convolution to `c` channels, `None` a 2×2 max-pool.
 pub(crate) fn config(depth: usize) -> Option<Vec<Option<i64>>> {

@@ -1,4 +1,5 @@
-//! Mean-leak correction of polynomial ReLUs.
+//! Measuring the mean leak of polynomial ReLUs, the input of the mean-leak correction (which
+//! pann-eval's `leak_correction` decides and applies with [`with_offsets`]).
 //!
 //! The error `e(x) = x·(1 + p(t))/2 − max(x, 0)` of a polynomial ReLU is `≤ 0` near zero on
 //! both sides (small negative inputs leak a negative value, small positive ones are damped): a

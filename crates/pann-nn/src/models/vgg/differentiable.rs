@@ -1,4 +1,4 @@
-//! The differentiable forward pass of the CIFAR VGG (see [`crate::training`]).
+//! The differentiable forward pass of the CIFAR VGG (see [`crate::train_activation`]).
 
 use tch::nn::ModuleT;
 use tch::Tensor;
@@ -6,7 +6,7 @@ use tch::Tensor;
 use super::{Layer, Vgg, POOL};
 use crate::error::Result;
 use crate::models::mixed;
-use crate::training::TrainActivation;
+use crate::train_activation::TrainActivation;
 
 impl Vgg {
     /// Logits of `x` with BN in training mode if `train`, ReLUs from `act`, exact max-pools.

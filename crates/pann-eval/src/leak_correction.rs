@@ -1,5 +1,5 @@
 //! Mean-leak correction: per-channel offsets that make each polynomial ReLU's error zero-mean on calibration
-//! data ([`pann_nn::leak`]).
+//! data ([`pann_nn::leak_meter`]).
 //!
 //! For a plan (composite, bounds, shift fixed), one pass of the *exact* network over the calibration images
 //! measures, at every polynomial ReLU site and channel `c`, the mean error `m_c = E[e(x)]` of
@@ -15,7 +15,7 @@
 use crate::error::Result;
 use crate::run::Progress;
 use pann_data::{Dataset, Normalization};
-use pann_nn::leak::{max_abs_offset, with_offsets};
+use pann_nn::leak_meter::{max_abs_offset, with_offsets};
 use pann_nn::{evaluate_with, Activations, ForwardCtx, LeakMeter, Model};
 use std::ops::ControlFlow;
 

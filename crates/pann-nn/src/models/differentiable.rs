@@ -4,12 +4,12 @@ use tch::{Device, Kind, Tensor};
 
 use super::{Model, Net};
 use crate::error::{Error, Result};
-use crate::training::TrainActivation;
+use crate::train_activation::TrainActivation;
 
 impl Model {
     /// Logits for a batch as tensor ops autograd can differentiate: BN in training mode (batch
     /// statistics, running statistics updated) if `train`, else in inference mode; every ReLU
-    /// site runs `act` (see [`crate::training`]), max-pools and average pools run exactly.
+    /// site runs `act` (see [`crate::train_activation`]), max-pools and average pools run exactly.
     ///
     /// With exact activations and `train = false` this computes the same logits as
     /// [`Model::forward`] up to float rounding (bf16 rounding with [`Model::set_bf16_training`]),

@@ -1,4 +1,4 @@
-//! The differentiable forward pass of the CIFAR ResNet (see [`crate::training`]).
+//! The differentiable forward pass of the CIFAR ResNet (see [`crate::train_activation`]).
 
 use tch::nn::ModuleT;
 use tch::Tensor;
@@ -6,7 +6,7 @@ use tch::Tensor;
 use super::{Block, ResNet};
 use crate::error::Result;
 use crate::models::mixed;
-use crate::training::TrainActivation;
+use crate::train_activation::TrainActivation;
 
 impl ResNet {
     /// Logits of `x` with BN in training mode if `train`, activations from `act`.
