@@ -39,6 +39,7 @@
 //! set of rotations, and conjugation is the Galois element `2N − 1`.
 #![warn(missing_docs)]
 
+pub mod bootstrap;
 pub mod circuits;
 pub mod ckks;
 pub mod error;

@@ -166,3 +166,235 @@ pub fn eval_relu(eval: &Evaluator, y: &Ciphertext, sign: &CompositeSign) -> Resu
     out.halve();
     Ok(out)
 }
+
+/// The Chebyshev interpolant of degree `degree` of `f` on `[−1, 1]`: `p(u) = Σ_k c_k T_k(u)` through the
+/// `degree + 1` Chebyshev nodes `u_j = cos(π(j + ½)/(d+1))`, `c_k = (2 − δ_k0)/(d+1) · Σ_j f(u_j) T_k(u_j)`.
+/// Near-minimax for smooth `f`: the error is within a small factor of the best uniform approximation.
+pub fn chebyshev_interpolant(f: impl Fn(f64) -> f64, degree: usize) -> Vec<f64> {
+    let m = degree + 1;
+    let theta: Vec<f64> = (0..m)
+        .map(|j| std::f64::consts::PI * (j as f64 + 0.5) / m as f64)
+        .collect();
+    let fv: Vec<f64> = theta.iter().map(|t| f(t.cos())).collect();
+    (0..m)
+        .map(|k| {
+            let s: f64 = theta.iter().zip(&fv).map(|(t, y)| y * (k as f64 * t).cos()).sum();
+            s * if k == 0 { 1.0 } else { 2.0 } / m as f64
+        })
+        .collect()
+}
+
+/// `Σ_k c_k T_k(u)` in plaintext (Clenshaw), the reference of the encrypted evaluation.
+pub fn chebyshev_value(coeffs: &[f64], u: f64) -> f64 {
+    let (mut b1, mut b2) = (0.0, 0.0);
+    for &c in coeffs.iter().skip(1).rev() {
+        let b0 = 2.0 * u * b1 - b2 + c;
+        b2 = b1;
+        b1 = b0;
+    }
+    u * b1 - b2 + coeffs.first().copied().unwrap_or(0.0)
+}
+
+/// A baby-step/giant-step plan for a polynomial in the Chebyshev basis (Paterson–Stockmeyer in the Chebyshev
+/// basis, as in Han–Ki 2020 and Bossuat et al. 2021 Alg. 2).
+///
+/// Baby steps `T_1 … T_(m−1)`, `m = 2^b`, and giant steps `T_(2^j)`, `j ≥ b`, are computed by
+/// `T_(2^j) = 2·T_(2^(j−1))² − 1` and `T_i = 2·T_(2^k)·T_(i−2^k) − T_(2^(k+1)−i)` (`2^k < i < 2^(k+1)`), so
+/// `T_i` sits `⌈log2 i⌉` levels down. The polynomial is split at the largest giant `2^j ≤ deg`,
+/// `p = r + T_(2^j)·q` with `q = c_(2^j) + 2 Σ_(i≥1) c_(2^j+i) T_i` and
+/// `r = Σ_(k<2^j) c_k T_k − Σ_(i≥1) c_(2^j+i) T_(2^j−i)` (from `2 T_a T_b = T_(a+b) + T_|a−b|`), recursively, down
+/// to leaves of degree `< m`, which multiply each `T_i` by its constant and rescale once.
+///
+/// Depth (the cost model, [`ChebyshevPlan::depth`]): a leaf whose highest term is `T_i` costs `⌈log2 i⌉ + 1`,
+/// a split `max(depth(q) + 1, j + 1, depth(r))`: `⌈log2(deg + 1)⌉ + 1` for a dense polynomial of degree
+/// `2^l − 1`. Scales follow the target-scale method of [`eval_odd_poly`]: every node lands exactly on the
+/// level and scale its parent asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChebyshevPlan {
+    /// Degree of the polynomial.
+    pub degree: usize,
+    /// `log2` of the baby-step count `m`.
+    pub baby_log: u32,
+}
+
+impl ChebyshevPlan {
+    /// The plan for `degree` with `m ≈ √(deg+1)` baby steps (a power of two).
+    pub fn new(degree: usize) -> Self {
+        let l = usize::BITS - degree.max(1).leading_zeros();
+        Self {
+            degree,
+            baby_log: l.div_ceil(2).max(1),
+        }
+    }
+
+    fn babies(&self) -> usize {
+        1 << self.baby_log
+    }
+
+    /// Levels the evaluation consumes.
+    pub fn depth(&self) -> usize {
+        self.node_depth(self.degree + 1)
+    }
+
+    fn node_depth(&self, len: usize) -> usize {
+        if len <= self.babies() {
+            let top = len - 1;
+            return if top == 0 { 0 } else { ceil_log2(top) + 1 };
+        }
+        let j = floor_log2(len - 1);
+        let q_len = len - (1 << j);
+        let r_len = 1 << j;
+        (self.node_depth(q_len) + 1).max(j + 1).max(self.node_depth(r_len))
+    }
+
+    /// Ciphertext–ciphertext products of the evaluation (the dominant cost): one per `T_i`, `1 < i < m`, per
+    /// giant step and per split.
+    pub fn products(&self) -> usize {
+        let m = self.babies().min(self.degree + 1);
+        let giants = (self.baby_log as usize..)
+            .take_while(|&j| (1usize << j) <= self.degree)
+            .count();
+        m.saturating_sub(2) + giants + self.splits(self.degree + 1)
+    }
+
+    fn splits(&self, len: usize) -> usize {
+        if len <= self.babies() {
+            return 0;
+        }
+        let j = floor_log2(len - 1);
+        1 + self.splits(len - (1 << j)) + self.splits(1 << j)
+    }
+}
+
+fn ceil_log2(x: usize) -> usize {
+    (usize::BITS - (x.max(1) - 1).leading_zeros()) as usize
+}
+
+fn floor_log2(x: usize) -> usize {
+    (usize::BITS - 1 - x.leading_zeros()) as usize
+}
+
+/// The Chebyshev polynomials `T_i(x)` one plan needs.
+struct ChebyshevBasis {
+    t: std::collections::BTreeMap<usize, Ciphertext>,
+}
+
+impl ChebyshevBasis {
+    fn get(&self, i: usize) -> Result<&Ciphertext> {
+        self.t
+            .get(&i)
+            .ok_or_else(|| Error::Incompatible(format!("Chebyshev plan needs T_{i}, which was not computed")))
+    }
+
+    fn compute(eval: &Evaluator, x: &Ciphertext, plan: &ChebyshevPlan) -> Result<Self> {
+        let mut basis = Self {
+            t: std::collections::BTreeMap::from([(1usize, x.clone())]),
+        };
+        let m = plan.babies().min(plan.degree + 1);
+        let mut want: Vec<usize> = (2..m).collect();
+        want.extend(
+            (plan.baby_log as usize..)
+                .map(|j| 1usize << j)
+                .take_while(|&p| p <= plan.degree),
+        );
+        want.sort_unstable();
+        want.dedup();
+        for i in want {
+            let t = if i.is_power_of_two() {
+                // T_(2i) = 2·T_i² − 1.
+                let h = basis.get(i / 2)?;
+                let mut sq = eval.mul_rescale(h, h)?;
+                sq = eval.mul_integer(&sq, 2);
+                eval.add_const(&sq, -1.0)?
+            } else {
+                // T_i = 2·T_(2^k)·T_(i−2^k) − T_(2^(k+1)−i).
+                let k = 1usize << floor_log2(i);
+                let mut prod = eval.mul(basis.get(k)?, basis.get(i - k)?)?;
+                prod = eval.mul_integer(&prod, 2);
+                let level = prod.level();
+                eval.rescale_assign(&mut prod)?;
+                let mut c = basis.get(2 * k - i)?.clone();
+                eval.drop_to_level(&mut c, level)?;
+                let c = eval.mul_const_to_scale(&c, 1.0, prod.scale())?;
+                eval.sub(&prod, &c)?
+            };
+            basis.t.insert(i, t);
+        }
+        Ok(basis)
+    }
+}
+
+fn eval_chebyshev_node(
+    eval: &Evaluator,
+    basis: &ChebyshevBasis,
+    plan: &ChebyshevPlan,
+    coeffs: &[f64],
+    level: usize,
+    scale: f64,
+) -> Result<Ciphertext> {
+    let q_above = eval.params().q()[level + 1] as f64;
+    if coeffs.len() <= plan.babies() {
+        let mut acc: Option<Ciphertext> = None;
+        for (i, &c) in coeffs.iter().enumerate().skip(1) {
+            if c == 0.0 {
+                continue;
+            }
+            let mut ti = basis.get(i)?.clone();
+            eval.drop_to_level(&mut ti, level + 1)?;
+            let mut term = eval.mul_const(&ti, c, scale * q_above / ti.scale())?;
+            term.set_scale(scale * q_above)?;
+            match acc.as_mut() {
+                None => acc = Some(term),
+                Some(a) => eval.add_assign(a, &term)?,
+            }
+        }
+        let c0 = coeffs.first().copied().unwrap_or(0.0);
+        return match acc {
+            None => eval.add_const(&eval.zero(level, scale), c0),
+            Some(a) => {
+                let mut out = eval.add_const(&a, c0)?;
+                eval.rescale_assign(&mut out)?;
+                out.set_scale(scale)?;
+                Ok(out)
+            }
+        };
+    }
+    let j = floor_log2(coeffs.len() - 1);
+    let g = 1usize << j;
+    let mut q = vec![coeffs[g]];
+    q.extend(coeffs[g + 1..].iter().map(|c| 2.0 * c));
+    let mut r: Vec<f64> = coeffs[..g].to_vec();
+    for (i, &c) in coeffs.iter().enumerate().skip(g + 1) {
+        r[2 * g - i] -= c;
+    }
+    let mut giant = basis.get(g)?.clone();
+    eval.drop_to_level(&mut giant, level + 1)?;
+    let q_ct = eval_chebyshev_node(eval, basis, plan, &q, level + 1, scale * q_above / giant.scale())?;
+    let mut prod = eval.mul(&q_ct, &giant)?;
+    prod.set_scale(scale * q_above)?;
+    eval.rescale_assign(&mut prod)?;
+    prod.set_scale(scale)?;
+    let r_ct = eval_chebyshev_node(eval, basis, plan, &r, level, scale)?;
+    eval.add(&r_ct, &prod)
+}
+
+/// `Σ_k c_k T_k(x)` for `x` with every slot in `[−1, 1]`, to exactly `scale`, [`ChebyshevPlan::depth`] levels
+/// below `x`.
+pub fn eval_chebyshev(eval: &Evaluator, x: &Ciphertext, coeffs: &[f64], scale: f64) -> Result<Ciphertext> {
+    if coeffs.is_empty() {
+        return Err(Error::Incompatible(
+            "a Chebyshev series needs at least one coefficient".into(),
+        ));
+    }
+    let plan = ChebyshevPlan::new(coeffs.len() - 1);
+    let depth = plan.depth();
+    if x.level() < depth {
+        return Err(Error::LevelExhausted {
+            op: "Chebyshev evaluation",
+            needed: depth,
+            level: x.level(),
+        });
+    }
+    let basis = ChebyshevBasis::compute(eval, x, &plan)?;
+    eval_chebyshev_node(eval, &basis, &plan, coeffs, x.level() - depth, scale)
+}

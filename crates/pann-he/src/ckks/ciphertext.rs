@@ -16,6 +16,12 @@ pub struct Plaintext {
 }
 
 impl Plaintext {
+    /// A plaintext from an encoded polynomial (NTT form, over `Q_ℓ`) and the scale it was encoded at, e.g.
+    /// complex slots from [`crate::ckks::Encoder::encode`].
+    pub fn from_poly(poly: RnsPoly, scale: f64) -> Self {
+        Self { poly, scale }
+    }
+
     /// The level `ℓ`.
     pub fn level(&self) -> usize {
         self.poly.basis().q - 1

@@ -133,6 +133,23 @@ impl Decryptor {
         }
     }
 
+    /// All `N/2` complex slots, with the wrap-around check of [`Self::decrypt_values`].
+    pub fn decrypt_complex(&self, ct: &Ciphertext) -> Result<Vec<Complex>> {
+        let pt = self.decrypt(ct);
+        let ring = self.params.ring();
+        let (coeffs, log_max) = self.encoder.coefficients(ring, &pt.poly, pt.scale);
+        let log_q = self.params.log_q_at(ct.level());
+        if log_max > log_q - 3.0 {
+            return Err(Error::DecryptionFailure {
+                log_max,
+                log_q,
+                log_scale: pt.scale.log2(),
+                level: ct.level(),
+            });
+        }
+        Ok(self.encoder.embed(&coeffs))
+    }
+
     /// The real parts of the first `count` slots.
     ///
     /// # Errors

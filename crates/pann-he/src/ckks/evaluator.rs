@@ -15,7 +15,8 @@ use super::ciphertext::{Ciphertext, Plaintext};
 use super::encoder::Encoder;
 use super::params::Parameters;
 use crate::error::{Error, Result};
-use crate::rlwe::keyswitch::key_switch;
+use crate::ring::{Basis, RnsPoly};
+use crate::rlwe::keyswitch::{decompose, key_switch, key_switch_decomposed};
 use crate::rlwe::{GaloisKeys, RelinKey};
 
 /// Largest relative difference of two scales that still count as equal.
@@ -331,5 +332,106 @@ impl Evaluator {
             c: [c0, e1],
             scale: a.scale,
         })
+    }
+
+    fn galois_key(&self, g: u64, what: impl FnOnce() -> String) -> Result<&crate::rlwe::SwitchingKey> {
+        self.galois
+            .get(g)
+            .ok_or_else(|| Error::MissingKey(format!("no key for {} (Galois element {g})", what())))
+    }
+
+    /// Rotations of one ciphertext by each of `steps` (left; negative: right), sharing one decomposition of
+    /// `c_1` (hoisting): each extra rotation costs an inner product with its key and a reduction by `P`, not the
+    /// `dnum·(ℓ+1+K)` NTTs of a fresh decomposition. Every key is checked before any work.
+    pub fn rotate_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>> {
+        let ring = self.params.ring();
+        let mut keys = Vec::with_capacity(steps.len());
+        for &k in steps {
+            let g = ring.galois_element(k);
+            keys.push(if g == 1 {
+                None
+            } else {
+                Some((g, self.galois_key(g, || format!("a rotation by {k} slots"))?))
+            });
+        }
+        if keys.iter().all(Option::is_none) {
+            return Ok(vec![a.clone(); steps.len()]);
+        }
+        let dec = decompose(&self.params, &a.c[1]);
+        keys.into_iter()
+            .map(|key| {
+                let Some((g, key)) = key else {
+                    return Ok(a.clone());
+                };
+                let perm = self.permutation(g);
+                let mut c0 = ring.automorphism_ntt(&a.c[0], &perm);
+                let [e0, e1] = key_switch_decomposed(&self.params, &dec, Some(&perm), key);
+                ring.add_assign(&mut c0, &e0);
+                Ok(Ciphertext {
+                    c: [c0, e1],
+                    scale: a.scale,
+                })
+            })
+            .collect()
+    }
+
+    /// Complex conjugation of every slot (the automorphism `X → X^(2N−1)`). Needs the conjugation key.
+    pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        let ring = self.params.ring();
+        let g = 2 * ring.n() as u64 - 1;
+        let key = self.galois_key(g, || "complex conjugation".into())?;
+        let perm = self.permutation(g);
+        let mut c0 = ring.automorphism_ntt(&a.c[0], &perm);
+        let c1 = ring.automorphism_ntt(&a.c[1], &perm);
+        let [e0, e1] = key_switch(&self.params, &c1, key);
+        ring.add_assign(&mut c0, &e0);
+        Ok(Ciphertext {
+            c: [c0, e1],
+            scale: a.scale,
+        })
+    }
+
+    /// `i·a` in every slot, exactly and without a level: multiplication by the monomial `X^(N/2)`, which takes
+    /// the value `ζ^(5^j·N/2) = i` at every slot root.
+    pub fn mul_by_i(&self, a: &Ciphertext) -> Ciphertext {
+        let ring = self.params.ring();
+        let mut mono = vec![0i64; ring.n()];
+        mono[ring.n() / 2] = 1;
+        let mut x = ring.from_signed(&mono, Basis::level(a.level()));
+        ring.ntt(&mut x);
+        let mut out = a.clone();
+        for c in out.c.iter_mut() {
+            ring.mul_assign(c, &x);
+        }
+        out
+    }
+
+    /// `acc += a ⊙ pt`, where `acc` already has the product's scale `Δ_a·Δ_pt` and `a`'s level (the fused step
+    /// of a diagonal linear transform: no intermediate ciphertext).
+    pub fn mul_plain_add_assign(&self, acc: &mut Ciphertext, a: &Ciphertext, pt: &Plaintext) -> Result<()> {
+        Self::check_scales("mul_plain_add", acc.scale, a.scale * pt.scale)?;
+        if pt.level() < a.level() || acc.level() != a.level() {
+            return Err(Error::Incompatible(format!(
+                "fused product at levels {} (accumulator), {} (ciphertext), {} (plaintext)",
+                acc.level(),
+                a.level(),
+                pt.level()
+            )));
+        }
+        let ring = self.params.ring();
+        for (x, c) in acc.c.iter_mut().zip(&a.c) {
+            ring.mul_add_assign(x, c, &pt.poly);
+        }
+        Ok(())
+    }
+
+    /// A zero ciphertext at `level` and `scale` (an accumulator).
+    pub fn zero(&self, level: usize, scale: f64) -> Ciphertext {
+        let ring = self.params.ring();
+        let z: RnsPoly = ring.zero(Basis::level(level), true);
+        Ciphertext {
+            c: [z.clone(), z],
+            scale,
+        }
     }
 }

@@ -72,6 +72,21 @@ impl GaloisKeys {
     pub fn get(&self, g: u64) -> Option<&SwitchingKey> {
         self.keys.get(&g)
     }
+
+    /// Bytes held by the keys' residues.
+    pub fn bytes(&self) -> usize {
+        self.keys.values().map(SwitchingKey::bytes).sum()
+    }
+}
+
+impl SwitchingKey {
+    /// Bytes held by the key's residues: `dnum · 2 · rows · N · 8`.
+    pub fn bytes(&self) -> usize {
+        self.digits
+            .iter()
+            .map(|[b, a]| (b.as_slice().len() + a.as_slice().len()) * 8)
+            .sum()
+    }
 }
 
 /// Generates keys for one parameter set.
@@ -172,9 +187,20 @@ impl KeyGenerator {
     /// Rotation keys for left rotations by each of `steps` slots (negative: right), deduplicated.
     pub fn galois_keys(&mut self, sk: &SecretKey, steps: &[i64]) -> GaloisKeys {
         let ring = self.params.ring().clone();
+        let elements: Vec<u64> = steps.iter().map(|&k| ring.galois_element(k)).collect();
+        self.galois_keys_for_elements(sk, &elements)
+    }
+
+    /// Keys for the automorphisms `X → X^g` of each odd `g` in `elements` (`2N − 1` is complex conjugation),
+    /// deduplicated; `g = 1` needs none.
+    pub fn galois_keys_for_elements(&mut self, sk: &SecretKey, elements: &[u64]) -> GaloisKeys {
+        let ring = self.params.ring().clone();
         let mut keys = BTreeMap::new();
-        for &k in steps {
-            let g = ring.galois_element(k);
+        for &g in elements {
+            assert!(
+                g % 2 == 1 && g < 2 * ring.n() as u64,
+                "Galois element {g} must be odd and below 2N"
+            );
             if g == 1 || keys.contains_key(&g) {
                 continue;
             }

@@ -1,0 +1,134 @@
+//! The bootstrapping bench: full-slot bootstrapping of uniform random complex values in `[−1, 1]` (real and
+//! imaginary parts both measured), its precision, time, key size and peak memory, as one serialisable report.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{keys, params, Bootstrapper};
+use crate::ckks::{Complex, Encoder, Encryptor, Parameters, Plaintext};
+use crate::error::{Error, Result};
+use crate::rlwe::KeyGenerator;
+
+/// One bootstrapping measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// `log2 N`.
+    pub log_n: u32,
+    /// `log2(QP)` of the parameters.
+    pub log_qp: f64,
+    /// Slots filled.
+    pub slots: usize,
+    /// Level of the input ciphertext.
+    pub levels_before: usize,
+    /// Level of the bootstrapped ciphertext (levels left to the circuit).
+    pub levels_after: usize,
+    /// `−log2` of the largest error over all real and imaginary parts.
+    pub precision_bits_min: f64,
+    /// `−log2` of the mean absolute error over all real and imaginary parts.
+    pub precision_bits_mean: f64,
+    /// Wall-clock seconds of one `bootstrap` call.
+    pub seconds: f64,
+    /// Rayon threads.
+    pub threads: usize,
+    /// Bytes of the evaluation keys bootstrapping uses.
+    pub keys_bytes: usize,
+    /// Peak resident memory of the process (`VmHWM` of `/proc/self/status`), bytes; 0 where unavailable.
+    pub peak_rss_bytes: u64,
+}
+
+/// `VmHWM` of `/proc/self/status` in bytes (0 if unreadable).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The preset the bench uses at `log_n`: the secure [`params::n16_full`] at 16, the insecure test preset below.
+pub fn preset_for(log_n: u32) -> Result<params::BootstrapPreset> {
+    match log_n {
+        16 => Ok(params::n16_full()),
+        10..=15 => Ok(params::test_insecure(log_n, 10)),
+        _ => Err(Error::InvalidParameters(format!(
+            "bootstrap bench runs at log N = 10..=16, not {log_n}"
+        ))),
+    }
+}
+
+/// Precision in bits (`−log2` of the max and of the mean absolute error) of `got` against `want`, real and
+/// imaginary parts counted separately.
+pub fn precision_bits(got: &[Complex], want: &[Complex]) -> (f64, f64) {
+    let errs: Vec<f64> = got
+        .iter()
+        .zip(want)
+        .flat_map(|(a, b)| [(a.re - b.re).abs(), (a.im - b.im).abs()])
+        .collect();
+    let max = errs.iter().fold(0f64, |m, &e| m.max(e));
+    let mean = errs.iter().sum::<f64>() / errs.len().max(1) as f64;
+    (-max.log2(), -mean.log2())
+}
+
+/// Bootstraps one ciphertext of `slots` uniform random complex values in `[−1, 1]` at `N = 2^log_n` and
+/// reports. Only full slots (`slots = N/2`) are implemented.
+pub fn bench(log_n: u32, slots: Option<usize>, seed: u64) -> Result<BenchReport> {
+    let preset = preset_for(log_n)?;
+    let params = Arc::new(Parameters::new(preset.literal.clone())?);
+    let slots = slots.unwrap_or(params.slots());
+    if slots != params.slots() {
+        return Err(Error::InvalidParameters(format!(
+            "only full-slot bootstrapping is implemented: slots must be N/2 = {}",
+            params.slots()
+        )));
+    }
+    let encoder = Arc::new(Encoder::new(params.n()));
+    let mut kg = KeyGenerator::with_seed(params.clone(), seed);
+    let sk = kg.secret_key();
+    let boot_keys = keys::generate(&mut kg, &sk, &params, &preset.boot);
+    let keys_bytes = boot_keys.bytes();
+    let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), boot_keys)?;
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut uniform = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let values: Vec<Complex> = (0..slots)
+        .map(|_| Complex {
+            re: uniform(),
+            im: uniform(),
+        })
+        .collect();
+    let poly = encoder.encode(params.ring(), &values, 0, params.default_scale())?;
+    let pt = Plaintext {
+        poly,
+        scale: params.default_scale(),
+    };
+    let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), seed ^ 0x5555);
+    let ct = enc.encrypt_sk(&pt, &sk);
+    let start = Instant::now();
+    let out = boot.bootstrap(&ct)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let dec = crate::ckks::Decryptor::new(params.clone(), encoder.clone(), sk);
+    let got = dec.decrypt_complex(&out)?;
+    let (min, mean) = precision_bits(&got, &values);
+    Ok(BenchReport {
+        log_n,
+        log_qp: params.log_qp(),
+        slots,
+        levels_before: ct.level(),
+        levels_after: out.level(),
+        precision_bits_min: min,
+        precision_bits_mean: mean,
+        seconds,
+        threads: rayon::current_num_threads(),
+        keys_bytes,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}

@@ -1,0 +1,67 @@
+//! The evaluation keys bootstrapping needs, and only those: the relinearisation key (EvalMod's products), the
+//! rotation keys of the baby and giant steps of every CoeffsToSlots/SlotsToCoeffs layer, and the conjugation
+//! key (`X → X^(2N−1)`, the real/imaginary split). Each key is `dnum·2·(L+1+K)·N·8` bytes, so the count matters:
+//! [`BootstrapKeys::bytes`] reports the total. They are ordinary [`RelinKey`]/[`GaloisKeys`], saved and loaded
+//! with [`crate::serialize`] and its checks.
+
+use super::coeffs_to_slots::coeffs_to_slots_layers;
+use super::lintrans::rotations_for;
+use super::params::BootstrapParameters;
+use super::slots_to_coeffs::slots_to_coeffs_layers;
+use crate::ckks::Parameters;
+use crate::rlwe::{GaloisKeys, KeyGenerator, RelinKey, SecretKey};
+
+/// Relinearisation and Galois keys for one bootstrapping plan.
+#[derive(Clone, Debug)]
+pub struct BootstrapKeys {
+    /// The relinearisation key.
+    pub relin: RelinKey,
+    /// Rotation and conjugation keys.
+    pub galois: GaloisKeys,
+}
+
+impl BootstrapKeys {
+    /// Bytes of all key residues.
+    pub fn bytes(&self) -> usize {
+        self.relin.0.bytes() + self.galois.bytes()
+    }
+}
+
+/// The rotations (in slots, sorted, nonzero) the plan of `boot` uses.
+pub fn rotations(params: &Parameters, boot: &BootstrapParameters) -> Vec<i64> {
+    let n = params.slots();
+    let mut r: Vec<i64> = coeffs_to_slots_layers(n, boot.cts_levels)
+        .iter()
+        .chain(&slots_to_coeffs_layers(n, boot.stc_levels))
+        .flat_map(|d| rotations_for(&d.keys().copied().collect::<Vec<_>>(), n))
+        .collect();
+    r.sort_unstable();
+    r.dedup();
+    r
+}
+
+/// The Galois elements of the plan: its rotations and the conjugation `2N − 1`.
+pub fn galois_elements(params: &Parameters, boot: &BootstrapParameters) -> Vec<u64> {
+    let ring = params.ring();
+    let mut g: Vec<u64> = rotations(params, boot)
+        .iter()
+        .map(|&k| ring.galois_element(k))
+        .collect();
+    g.push(2 * params.n() as u64 - 1);
+    g.sort_unstable();
+    g.dedup();
+    g
+}
+
+/// Generates the keys of the plan of `boot`.
+pub fn generate(
+    kg: &mut KeyGenerator,
+    sk: &SecretKey,
+    params: &Parameters,
+    boot: &BootstrapParameters,
+) -> BootstrapKeys {
+    BootstrapKeys {
+        relin: kg.relin_key(sk),
+        galois: kg.galois_keys_for_elements(sk, &galois_elements(params, boot)),
+    }
+}

@@ -1,0 +1,274 @@
+//! CKKS bootstrapping: a level-0 ciphertext in, the same message at a high level out.
+//!
+//! `bootstrap = SlotsToCoeffs ∘ EvalMod ∘ (conjugation split) ∘ CoeffsToSlots ∘ ModRaise`
+//! (Cheon–Han–Kim–Kim–Song 2018; Chen–Chillotti–Song 2019; Han–Ki 2020; Bossuat–Mouchet–Troncoso-Pastoriza–
+//! Hubaux 2021):
+//!
+//! 1. **ModRaise**: the level-0 ciphertext `(c_0, c_1)` mod `q_0`, read as integers and reduced modulo every
+//!    prime of `Q_L`, decrypts to `t = Δ'·m + q_0·I` with a small integer polynomial `I` (`|I| ≲ √h`).
+//! 2. **CoeffsToSlots** ([`coeffs_to_slots`]): the inverse special FFT, so the slots hold the coefficients of
+//!    `t` (bit-reversed, `t_lo + i·t_hi`), scaled to `[−1, 1]` by the recorded scale `2K·q_0`.
+//! 3. **Split**: `x_re = z + z̄`, `x_im = −i(z − z̄)` (conjugation key), two real-slot ciphertexts.
+//! 4. **EvalMod** ([`eval_mod`]) on each: `sin(2πKx)`, i.e. `2π·Δ'm/q_0` up to the curvature error.
+//! 5. **Recombine** `x_re + i·x_im` and **SlotsToCoeffs** ([`slots_to_coeffs`]): the special FFT back.
+//!
+//! Each transform layer is a baby-step/giant-step diagonal product with hoisted rotations
+//! ([`lintrans`]), its diagonals encoded once, at its level, when the [`Bootstrapper`] is built.
+
+pub mod bench;
+pub mod coeffs_to_slots;
+pub mod eval_mod;
+pub mod keys;
+pub mod lintrans;
+pub mod params;
+pub mod slots_to_coeffs;
+
+use std::sync::Arc;
+
+pub use bench::{bench, BenchReport};
+pub use keys::BootstrapKeys;
+pub use params::{BootstrapParameters, BootstrapPreset};
+
+use self::eval_mod::EvalMod;
+use self::lintrans::LinearTransform;
+use crate::ckks::evaluator::SCALE_TOLERANCE;
+use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters};
+use crate::error::{Error, Result};
+use crate::ring::Basis;
+
+/// A bootstrapping plan with its keys: encoded transform layers, the EvalMod polynomial, the evaluator.
+pub struct Bootstrapper {
+    params: Arc<Parameters>,
+    boot: BootstrapParameters,
+    eval: Evaluator,
+    cts: Vec<LinearTransform>,
+    stc: Vec<LinearTransform>,
+    eval_mod: EvalMod,
+    out_level: usize,
+    /// `log2` of the power of two `2^b` a default-scale input is multiplied by before ModRaise, to bring its
+    /// scale `Δ' = 2^b·Δ` to `q_0/2^ratio` or just above that ratio.
+    boost_log: u32,
+    /// `2K·q_0`: the scale ModRaise records, so that CoeffsToSlots yields `t/(2K·q_0)`.
+    raised_scale: f64,
+    /// Scale of the CoeffsToSlots output and of EvalMod's result.
+    eval_scale: f64,
+}
+
+impl Bootstrapper {
+    /// Builds the plan (encodes every diagonal) and checks that `keys` hold every rotation it uses.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameters`] if the parameters have too few levels for `boot` or a scale that leaves no
+    /// room for the message ratio; [`Error::MissingKey`] naming the first rotation without a key.
+    pub fn new(
+        params: Arc<Parameters>,
+        encoder: Arc<Encoder>,
+        boot: BootstrapParameters,
+        keys: BootstrapKeys,
+    ) -> Result<Self> {
+        let top = params.max_level();
+        let need = boot.levels();
+        if need > top {
+            return Err(Error::InvalidParameters(format!(
+                "bootstrapping needs {need} levels above the circuit, the parameters have {top}"
+            )));
+        }
+        let out_level = top - need;
+        let q = params.q().to_vec();
+        let q0 = q[0] as f64;
+        let delta = params.default_scale();
+        let room = (q0 / (2f64.powi(boot.log_message_ratio as i32) * delta)).log2().floor();
+        if room < 0.0 {
+            return Err(Error::InvalidParameters(format!(
+                "scale 2^{:.1} leaves q_0/Δ = 2^{:.1} below the message ratio 2^{}",
+                delta.log2(),
+                (q0 / delta).log2(),
+                boot.log_message_ratio
+            )));
+        }
+        let boost_log = room as u32;
+        let delta_eff = delta * 2f64.powi(boost_log as i32);
+        let raised_scale = 2.0 * boot.k * q0;
+        let eval_scale = 2f64.powi(boot.log_eval_scale as i32);
+        let n = params.slots();
+
+        // CoeffsToSlots: layer t runs at level top − t; every layer lands on eval_scale.
+        let mut cts = Vec::new();
+        let mut scale = raised_scale;
+        for (t, d) in coeffs_to_slots::coeffs_to_slots_layers(n, boot.cts_levels)
+            .iter()
+            .enumerate()
+        {
+            let level = top - t;
+            let pt_scale = eval_scale * q[level] as f64 / scale;
+            cts.push(LinearTransform::new(&params, &encoder, d, level, pt_scale)?);
+            scale = eval_scale;
+        }
+        let eval_mod = EvalMod::new(&boot, eval_scale);
+        // SlotsToCoeffs: the input's value is u = y·q_0/(2πΔ'), recorded at eval_scale·2πΔ'/q_0; the layers keep
+        // that scale and the last lands on Δ.
+        let mut stc = Vec::new();
+        let mut scale = eval_scale * 2.0 * std::f64::consts::PI * delta_eff / q0;
+        let layers = slots_to_coeffs::slots_to_coeffs_layers(n, boot.stc_levels);
+        let count = layers.len();
+        for (t, d) in layers.iter().enumerate() {
+            let level = out_level + boot.stc_levels - t;
+            let target = if t + 1 == count { delta } else { scale };
+            let pt_scale = target * q[level] as f64 / scale;
+            stc.push(LinearTransform::new(&params, &encoder, d, level, pt_scale)?);
+            scale = target;
+        }
+        let eval = Evaluator::new(params.clone(), encoder, Some(keys.relin), keys.galois);
+        let ring = params.ring();
+        for lt in cts.iter().chain(&stc) {
+            for k in lt.rotations() {
+                if eval.galois_keys().get(ring.galois_element(k)).is_none() {
+                    return Err(Error::MissingKey(format!(
+                        "bootstrapping needs a rotation key for a rotation by {k} slots"
+                    )));
+                }
+            }
+        }
+        if eval.galois_keys().get(2 * params.n() as u64 - 1).is_none() {
+            return Err(Error::MissingKey("bootstrapping needs the conjugation key".into()));
+        }
+        Ok(Self {
+            params,
+            boot,
+            eval,
+            cts,
+            stc,
+            eval_mod,
+            out_level,
+            boost_log,
+            raised_scale,
+            eval_scale,
+        })
+    }
+
+    /// The evaluator holding the bootstrapping keys (usable for the circuit between bootstraps).
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// The bootstrapping shape.
+    pub fn parameters(&self) -> &BootstrapParameters {
+        &self.boot
+    }
+
+    /// The level of a bootstrapped ciphertext: the levels left to the circuit.
+    pub fn output_level(&self) -> usize {
+        self.out_level
+    }
+
+    /// Bytes of the encoded diagonals of both transforms.
+    pub fn plan_bytes(&self) -> usize {
+        self.cts.iter().chain(&self.stc).map(LinearTransform::bytes).sum()
+    }
+
+    /// ModRaise: `(c_0, c_1)` mod `q_0`, centred, as polynomials over `Q_L`.
+    fn mod_raise(&self, ct: &Ciphertext) -> Ciphertext {
+        let ring = self.params.ring();
+        let q0 = *ring.q(0);
+        let top = Basis::level(self.params.max_level());
+        let lift = |c: &crate::ring::RnsPoly| {
+            let mut c = c.clone();
+            ring.intt(&mut c);
+            let centred: Vec<i64> = c.row(0).iter().map(|&x| q0.centered(x)).collect();
+            let mut out = ring.from_signed(&centred, top);
+            ring.ntt(&mut out);
+            out
+        };
+        Ciphertext {
+            c: [lift(&ct.c[0]), lift(&ct.c[1])],
+            scale: self.raised_scale,
+        }
+    }
+
+    fn transform(&self, layers: &[LinearTransform], x: &Ciphertext, target: &[f64]) -> Result<Ciphertext> {
+        let mut y = x.clone();
+        for (lt, &s) in layers.iter().zip(target) {
+            y = lt.apply(&self.eval, &y)?;
+            self.eval.rescale_assign(&mut y)?;
+            y.set_scale(s)?;
+        }
+        Ok(y)
+    }
+
+    /// CoeffsToSlots of a raised ciphertext: slots `P·(t_lo + i·t_hi)/(2K·q_0)` at the EvalMod scale.
+    pub fn coeffs_to_slots(&self, raised: &Ciphertext) -> Result<Ciphertext> {
+        self.transform(&self.cts, raised, &vec![self.eval_scale; self.cts.len()])
+    }
+
+    /// SlotsToCoeffs of a ciphertext at [`Self::stc_input_level`] and `scale`; the result's scale is the
+    /// default scale (`scale` must be the one the plan was built for, [`Self::stc_input_scale`]).
+    pub fn slots_to_coeffs(&self, x: &Ciphertext) -> Result<Ciphertext> {
+        let mut targets = vec![self.stc_input_scale(); self.stc.len()];
+        if let Some(last) = targets.last_mut() {
+            *last = self.params.default_scale();
+        }
+        let mut x = x.clone();
+        if x.level() > self.stc_input_level() {
+            self.eval.drop_to_level(&mut x, self.stc_input_level())?;
+        }
+        self.transform(&self.stc, &x, &targets)
+    }
+
+    /// The level SlotsToCoeffs starts at.
+    pub fn stc_input_level(&self) -> usize {
+        self.out_level + self.stc.len()
+    }
+
+    /// The scale SlotsToCoeffs expects.
+    pub fn stc_input_scale(&self) -> f64 {
+        self.eval_scale * 2.0 * std::f64::consts::PI * self.params.default_scale() * 2f64.powi(self.boost_log as i32)
+            / self.params.q()[0] as f64
+    }
+
+    /// Checks the input: a scale `2^j·Δ` with `j ≤ b` (then the message is boosted to `2^b·Δ` by the integer
+    /// `2^(b−j)`), a level not above the output level. Returns `b − j`.
+    fn check_input(&self, ct: &Ciphertext) -> Result<u32> {
+        let delta = self.params.default_scale();
+        let j = (ct.scale() / delta).log2().round();
+        let exact = 2f64.powi(j as i32) * delta;
+        if ((ct.scale() - exact) / exact).abs() > SCALE_TOLERANCE || j > self.boost_log as f64 || j < -60.0 {
+            return Err(Error::ScaleMismatch {
+                op: "bootstrap (the input scale must be the default scale times a power of two, at most the boost)",
+                a: ct.scale().log2(),
+                b: delta.log2(),
+            });
+        }
+        if ct.level() > self.out_level {
+            return Err(Error::Incompatible(format!(
+                "bootstrapping a ciphertext at level {} would lower it to {}: bootstrap only below the output level",
+                ct.level(),
+                self.out_level
+            )));
+        }
+        Ok((self.boost_log as i32 - j as i32) as u32)
+    }
+
+    /// Raises `ct` (level ≤ [`Self::output_level`], scale `2^j·Δ` for a small `j`, e.g. a halved ReLU output)
+    /// to [`Self::output_level`], same message (all `N/2` complex slots), at the default scale `Δ`.
+    ///
+    /// The message must stay within `|m| ≤ 1` per real and imaginary part: larger values leave EvalMod's
+    /// linear range (the sine bends) and cannot be detected under encryption.
+    pub fn bootstrap(&self, ct: &Ciphertext) -> Result<Ciphertext> {
+        let shift = self.check_input(ct)?;
+        let e = &self.eval;
+        let mut c = ct.clone();
+        e.drop_to_level(&mut c, 0)?;
+        let c = e.mul_integer(&c, 1i128 << shift);
+        let raised = self.mod_raise(&c);
+        let z = self.coeffs_to_slots(&raised)?;
+        let zc = e.conjugate(&z)?;
+        let re = e.add(&z, &zc)?;
+        let im = e.neg(&e.mul_by_i(&e.sub(&z, &zc)?));
+        let re = self.eval_mod.apply(e, &re)?;
+        let im = self.eval_mod.apply(e, &im)?;
+        let mut w = e.add(&re, &e.mul_by_i(&im))?;
+        // Value u = y·q_0/(2πΔ'): the same ciphertext read at a smaller scale.
+        w.scale = self.stc_input_scale();
+        self.slots_to_coeffs(&w)
+    }
+}

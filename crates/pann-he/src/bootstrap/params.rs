@@ -1,0 +1,160 @@
+//! Bootstrapping parameters and presets.
+//!
+//! A bootstrappable parameter set stacks, from `q_0` up: the circuit's levels (what the caller gets back),
+//! SlotsToCoeffs' levels, EvalMod's levels, CoeffsToSlots' levels; ModRaise lifts a level-0 ciphertext to the
+//! top and the three stages walk it back down to the circuit's top level.
+//!
+//! Precision budget (Bossuat et al. 2021 §5): with `Δ'` the message scale at ModRaise and `K` the bound on the
+//! integer part `I` of `t/q_0`, EvalMod computes `sin(2πKx)/(2π)` of `x = t/(K·q_0) ∈ [−1, 1]`, so an error `δ`
+//! in `x` becomes an error `K·q_0/Δ'·δ` in the message: the CoeffsToSlots and EvalMod scales must exceed the
+//! message scale by about `log2(K·q_0/Δ') + 20` bits for 20 bits of precision — hence primes near 2^58 there.
+//! The sine's curvature adds a relative error `(2π·Δ'/q_0)²/6`, below `2^-21` once `q_0/Δ' ≥ 2^12`
+//! ([`BootstrapParameters::log_message_ratio`]).
+//!
+//! `K`: the coefficients of `I` are sums of about `h = 2N/3` (uniform ternary secret) products of uniform values,
+//! of standard deviation `√(h/12)`; `K` is taken at about 8 standard deviations.
+
+use serde::{Deserialize, Serialize};
+
+use crate::circuits::poly_eval::ChebyshevPlan;
+use crate::ckks::{ParametersLiteral, Security};
+
+/// The shape of a bootstrapping circuit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapParameters {
+    /// Levels of CoeffsToSlots (number of merged FFT layers).
+    pub cts_levels: usize,
+    /// Levels of SlotsToCoeffs.
+    pub stc_levels: usize,
+    /// Bound `K` on `|t/q_0|` (the EvalMod interval is `[−K, K]`).
+    pub k: f64,
+    /// Number of double-angle steps `r`: the interpolant is of `cos(2π(Kx − 1/4)/2^r)`.
+    pub double_angle: u32,
+    /// Degree of the Chebyshev interpolant.
+    pub cos_degree: usize,
+    /// `log2(q_0/Δ')` that ModRaise works at: the input is multiplied by an integer to reach it.
+    pub log_message_ratio: u32,
+    /// `log2` of the scale during CoeffsToSlots and EvalMod.
+    pub log_eval_scale: u32,
+}
+
+impl BootstrapParameters {
+    /// Levels of EvalMod: the Chebyshev plan's depth plus one per double angle.
+    pub fn eval_mod_levels(&self) -> usize {
+        ChebyshevPlan::new(self.cos_degree).depth() + self.double_angle as usize
+    }
+
+    /// All levels bootstrapping consumes above the circuit's.
+    pub fn levels(&self) -> usize {
+        self.cts_levels + self.eval_mod_levels() + self.stc_levels
+    }
+}
+
+/// A ckks literal and the bootstrapping shape that fit each other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapPreset {
+    /// The CKKS parameters.
+    pub literal: ParametersLiteral,
+    /// The bootstrapping circuit.
+    pub boot: BootstrapParameters,
+    /// Levels left to the circuit after bootstrapping.
+    pub circuit_levels: usize,
+}
+
+/// Stacks the primes of a bootstrappable set: `q_0` of `log_q0` bits, `circuit_levels` primes of `log_scale`
+/// bits, SlotsToCoeffs primes of `log_stc` bits, EvalMod and CoeffsToSlots primes of `log_eval_scale` bits.
+pub fn stack(
+    log_n: u32,
+    boot: BootstrapParameters,
+    circuit_levels: usize,
+    log_scale: u32,
+    log_stc: u32,
+    log_p: Vec<u32>,
+    security: Security,
+) -> BootstrapPreset {
+    let mut log_q = vec![60];
+    log_q.extend(std::iter::repeat_n(log_scale, circuit_levels));
+    log_q.extend(std::iter::repeat_n(log_stc, boot.stc_levels));
+    log_q.extend(std::iter::repeat_n(
+        boot.log_eval_scale,
+        boot.eval_mod_levels() + boot.cts_levels,
+    ));
+    BootstrapPreset {
+        literal: ParametersLiteral {
+            log_n,
+            log_q,
+            log_p,
+            log_scale,
+            security,
+        },
+        boot,
+        circuit_levels,
+    }
+}
+
+/// Insecure small-ring bootstrapping for tests (DISCLAIMER: not secure; never use it for data): `N = 2^log_n`,
+/// full slots, `circuit_levels` levels of 40 bits left, CoeffsToSlots and SlotsToCoeffs in 2 layers each,
+/// `K = ⌈6·√(N/18)⌉` (six standard deviations of `I`: at `N ≤ 2^12` a miss has probability below `2^-15` per
+/// bootstrap), 4 double angles.
+pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
+    let sigma = ((1u64 << log_n) as f64 / 18.0).sqrt();
+    let k = (6.0 * sigma).ceil();
+    // cos(ω·u) with ω = 2πK/2^r: the Chebyshev coefficients J_k(ω) fall below 2^-50 from k ≈ ω + 3·ω^(1/3)·…
+    let double_angle = 4;
+    let omega = 2.0 * std::f64::consts::PI * k / 2f64.powi(double_angle as i32);
+    let cos_degree = chebyshev_degree_for(omega);
+    stack(
+        log_n,
+        BootstrapParameters {
+            cts_levels: 2,
+            stc_levels: 2,
+            k,
+            double_angle,
+            cos_degree,
+            log_message_ratio: 12,
+            log_eval_scale: 58,
+        },
+        circuit_levels,
+        40,
+        48,
+        vec![60, 60, 60],
+        Security::Insecure,
+    )
+}
+
+/// The smallest `2^l − 1` degree whose Chebyshev interpolant of `cos(ω·u)` on `[−1, 1]` has coefficients below
+/// `2^-52` beyond it (measured, not estimated).
+pub fn chebyshev_degree_for(omega: f64) -> usize {
+    let f = |u: f64| (omega * u).cos();
+    (3..10usize)
+        .map(|l| (1usize << l) - 1)
+        .find(|&d| {
+            let c = crate::circuits::poly_eval::chebyshev_interpolant(f, d + 16);
+            c[d + 1..].iter().all(|x| x.abs() < 2f64.powi(-52))
+        })
+        .unwrap_or(511)
+}
+
+/// `N = 2^16`, full slots (32768), uniform ternary secret, 128-bit by the HE Standard (`log QP ≤ 1772`):
+/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 48 bits, EvalMod 14 levels
+/// (Chebyshev degree 63 of the cosine, 7 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`) and
+/// CoeffsToSlots 3 levels at 58 bits, three 60-bit special primes.
+pub fn n16_full() -> BootstrapPreset {
+    stack(
+        16,
+        BootstrapParameters {
+            cts_levels: 3,
+            stc_levels: 3,
+            k: 424.0,
+            double_angle: 7,
+            cos_degree: 63,
+            log_message_ratio: 12,
+            log_eval_scale: 58,
+        },
+        10,
+        40,
+        48,
+        vec![60, 60, 60],
+        Security::Bits128,
+    )
+}
