@@ -35,6 +35,8 @@ enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Re-estimate a model's BatchNorm statistics on unaugmented, unmixed training images (weights unchanged).
     RecalibrateBn(commands::recalibrate::RecalibrateArgs),
+    /// Show a model file's card (data set, classes, input shape, normalisation), or write one (tensors unchanged).
+    Card(commands::card::CardArgs),
 }
 
 fn main() {
@@ -47,6 +49,7 @@ fn main() {
         Command::Train(args) => commands::train::run(*args),
         Command::He(args) => commands::he::run(args),
         Command::RecalibrateBn(args) => commands::recalibrate::run(args),
+        Command::Card(args) => commands::card::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

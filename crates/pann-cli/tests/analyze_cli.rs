@@ -8,7 +8,7 @@ use common::{assert_clean_error, pann};
 fn precision_writes_one_row_per_model_rule_and_alpha() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap();
-    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let bundled = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
     let m = format!("aka={}", bundled.display());
     let out = pann(&[
         "analyze",
@@ -159,7 +159,7 @@ fn headline_assembles_a_column_from_one_fine_tune_per_alpha() {
     // `--finetuned` with `{alpha}`: the row of α comes from that α's file, evaluated at that α only; a missing
     // α stays empty and is listed. The bundled model stands in for both the base and the α = 9 "fine-tune".
     let dir = tempfile::tempdir().unwrap();
-    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let bundled = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
     let b = bundled.to_str().unwrap();
     std::fs::copy(&bundled, dir.path().join("ft9.safetensors")).unwrap();
     let pattern = dir.path().join("ft{alpha}.safetensors");
@@ -204,7 +204,7 @@ fn headline_adds_the_recalibrated_friendly_model_under_both_range_rules() {
     // `--recalibrated`: two more pann columns (Lee's B, calibrated B), each checked against Lee et al.'s column.
     // The bundled model stands in for the common and the recalibrated one; the other pann models are missing.
     let dir = tempfile::tempdir().unwrap();
-    let bundled = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let bundled = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
     let missing = dir.path().join("none.safetensors");
     let m = missing.to_str().unwrap();
     let md = dir.path().join("h.md");
@@ -306,7 +306,7 @@ fn analyses_reject_bad_arguments_in_one_line() {
 }
 
 fn shared_model() -> String {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
         .join("models/resnet20-akamaster.safetensors")
         .display()
         .to_string()

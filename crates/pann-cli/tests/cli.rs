@@ -5,7 +5,7 @@ use common::{assert_clean_error, pann};
 use std::path::{Path, PathBuf};
 
 fn shared() -> PathBuf {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_clean_error, pann};
+use common::{assert_clean_error, pann, write_idx_dir};
 
 fn model() -> String {
     format!(
@@ -106,10 +106,12 @@ fn bad_input_gives_one_line_errors() {
         &pann(&["he", "infer", "--model", junk.to_str().unwrap()]),
         &["junk.safetensors", "safetensors"],
     );
-    let resnet = pann_data::shared_dir().join("models/resnet20-akamaster.safetensors");
-    let resnet = resnet.to_str().unwrap().to_string();
-    if std::path::Path::new(&resnet).exists() {
-        assert_clean_error(&pann(&["he", "infer", "--model", &resnet]), &["smallcnn"]);
+    let resnet = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
+    if pann_data::test_utils::require(&resnet, "the bundled model, ../shared beside the repository") {
+        assert_clean_error(
+            &pann(&["he", "infer", "--model", resnet.to_str().unwrap()]),
+            &["smallcnn"],
+        );
     }
     assert_clean_error(&pann(&["he", "infer", "--model", &model(), "--alpha", "40"]), &["α"]);
     assert_clean_error(
@@ -127,29 +129,15 @@ fn bad_input_gives_one_line_errors() {
     );
 }
 
-/// Writes a Fashion-MNIST-layout directory (IDX files) of `n` grey 28×28 images per split.
-fn write_idx_dir(dir: &std::path::Path, n: usize) {
-    for prefix in ["train", "t10k"] {
-        let mut images = vec![0, 0, 8, 3];
-        for v in [n as u32, 28, 28] {
-            images.extend_from_slice(&v.to_be_bytes());
-        }
-        images.extend((0..n * 28 * 28).map(|i| ((i * 37 + i / 28) % 256) as u8));
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
-        let mut labels = vec![0, 0, 8, 1];
-        labels.extend_from_slice(&(n as u32).to_be_bytes());
-        labels.extend((0..n).map(|i| (i % 10) as u8));
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
-    }
-}
-
 #[test]
 fn idx_data_runs_encrypted_as_pann_train_feeds_it() {
     // The layout of Fashion-MNIST (grey 28×28, IDX): padded to 3×32×32 as for training, then run encrypted.
     // (The pixels are synthetic: the test is about the data path and the agreement, not about accuracy.)
     let dir = tempfile::tempdir().unwrap();
     write_idx_dir(dir.path(), 20);
-    let (model, data) = (model(), dir.path().to_str().unwrap().to_string());
+    // The Fashion-MNIST model: its card refuses any other data set.
+    let model = common::committed_model("smallcnn-fashion-mnist.safetensors");
+    let data = dir.path().to_str().unwrap().to_string();
     infer_agreeing(&[
         "--model",
         &model,
@@ -179,5 +167,45 @@ fn infer_refuses_zero_images_and_names_a_bad_scale_flag() {
     assert_clean_error(
         &infer(&["--log-scale", "10", "--images", "1", "--calib-images", "2"]),
         &["--log-scale 10"],
+    );
+}
+
+#[test]
+fn without_json_each_image_gets_a_line_and_the_report_follows() {
+    let m = model();
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        &m,
+        "--images",
+        "2",
+        "--calib-images",
+        "50",
+        "--alpha",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
+    assert_eq!(lines.len(), 3, "a set-up line and one line per image: {err}");
+    assert!(
+        lines[0].starts_with("smallcnn ") && lines[0].contains("rotation keys"),
+        "{err}"
+    );
+    for (i, line) in lines[1..].iter().enumerate() {
+        assert!(line.starts_with(&format!("image {i:>4}: label ")), "{err}");
+        assert!(
+            line.contains("plaintext-PANN") && line.contains("max logit error"),
+            "{err}"
+        );
+    }
+    // The report, pretty-printed, with the same keys as --json's.
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["images"], 2);
+    assert_eq!(r["agreement"], 1.0, "{r}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).lines().count() > 20,
+        "pretty-printed"
     );
 }

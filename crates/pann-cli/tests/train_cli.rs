@@ -5,7 +5,7 @@ mod common;
 use common::{assert_clean_error, pann};
 
 fn cifar10() -> String {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
         .join("data/cifar-10-batches-bin")
         .display()
         .to_string()
@@ -175,7 +175,7 @@ fn bad_flags_are_one_line_errors() {
 fn recalibrate_bn_writes_a_model_eval_reads_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     let data = cifar10();
-    let model = pann_data::shared_dir()
+    let model = pann_data::test_utils::shared_dir()
         .join("models/resnet20-akamaster.safetensors")
         .display()
         .to_string();

@@ -88,6 +88,34 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A data set name that is none of [`crate::DatasetKind`]'s.
+    #[error("unknown data set {0:?}: expected cifar10, cifar100 or fashion-mnist")]
+    UnknownDataset(String),
+    /// A load that yielded no image (see [`crate::load`]).
+    #[error("{}: no {split:?} images: {why}", dir.display())]
+    NoImages {
+        /// The data directory.
+        dir: PathBuf,
+        /// The split asked for.
+        split: crate::Split,
+        /// Why there are none.
+        why: &'static str,
+    },
+    /// The bundled data and models were needed but their directory is unknown ([`crate::shared_dir`]).
+    #[error(
+        "cannot find the bundled data and models: {problem}; set PANN_SHARED to their directory (the one holding \
+         data/ and models/), or give the files by flag (--data DIR, --model FILE)"
+    )]
+    NoSharedDir {
+        /// What was looked for and not found.
+        problem: String,
+    },
+    /// A data set without a bundled copy was asked for without a directory.
+    #[error("no data directory for {kind}: only CIFAR-10 is bundled; pass --data DIR")]
+    NoDefaultData {
+        /// The data set's name.
+        kind: &'static str,
+    },
 }
 
 impl Error {

@@ -1,7 +1,8 @@
 //! Dataset files into plain structs, for the PANN toolkit.
 //!
 //! Readers for CIFAR-10 and CIFAR-100 binary batches and for (Fashion-)MNIST IDX files (plain or
-//! gzipped). They return a [`Dataset`] of raw bytes and never depend on a tensor library;
+//! gzipped); [`DatasetKind`] names them and [`load`] reads any of them in the layout the networks
+//! take. They return a [`Dataset`] of raw bytes and never depend on a tensor library;
 //! [`Normalization`] turns a range of images into normalised `f32` values, CHW per image.
 //! Bad input never panics: every error names the file and the problem ([`Error`]).
 //!
@@ -22,19 +23,14 @@ pub mod dataset;
 pub mod error;
 pub mod idx;
 mod io;
+pub mod kind;
 pub mod norm;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 
 pub use cifar::{load_cifar10, load_cifar100, read_cifar100_file, read_cifar10_batch, Cifar100Label};
 pub use dataset::{Dataset, Split};
 pub use error::{Error, Result};
 pub use idx::{load_mnist_like, read_idx_images, read_idx_labels, IdxImages};
+pub use kind::{grey_to_rgb32, load, shared_dir, DatasetKind, SHARED_ENV};
 pub use norm::Normalization;
-
-/// The directory of the bundled data and models: `$PANN_SHARED` if set, else `shared/` beside the repository
-/// (the project reads it in place and never copies it into the repository).
-pub fn shared_dir() -> std::path::PathBuf {
-    let dir = std::env::var_os("PANN_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.canonicalize().unwrap_or(dir)
-}

@@ -1,22 +1,29 @@
-//! Reads the real datasets where the machine has them: CIFAR-10 from `../shared/data` (beside
-//! the repository) and Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A missing
-//! dataset skips its test with a note instead of failing, since neither is part of the repo.
+//! Reads the real datasets: CIFAR-10 from `../shared/data` (beside the repository) and
+//! Fashion-MNIST from Debian's `dataset-fashion-mnist` package. Neither is part of the repository:
+//! a missing one skips its test with a note, or fails it under CI ([`pann_data::test_utils::require`]).
 
 use std::path::{Path, PathBuf};
 
-use pann_data::{load_cifar10, load_mnist_like, Normalization, Split};
+use pann_data::test_utils::{cifar10_dir, require, FASHION_MNIST};
+use pann_data::{load, load_cifar10, load_mnist_like, DatasetKind, Normalization, Split};
 
-fn cifar_dir() -> PathBuf {
-    pann_data::shared_dir().join("data/cifar-10-batches-bin")
+fn cifar_dir() -> Option<PathBuf> {
+    let dir = cifar10_dir();
+    require(
+        &dir,
+        "the bundled data, ../shared beside the repository, or $PANN_SHARED",
+    )
+    .then_some(dir)
+}
+
+fn fashion_dir() -> Option<&'static Path> {
+    let dir = Path::new(FASHION_MNIST);
+    require(dir, "apt-get install dataset-fashion-mnist").then_some(dir)
 }
 
 #[test]
 fn cifar10_test_batch() {
-    let dir = cifar_dir();
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    }
+    let Some(dir) = cifar_dir() else { return };
     let test = load_cifar10(&dir, Split::Test, None).unwrap();
     assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 3, 32, 32));
     assert_eq!(test.class_counts(), vec![1000; 10]);
@@ -38,28 +45,25 @@ fn cifar10_test_batch() {
 
 #[test]
 fn fashion_mnist_from_debian_package() {
-    let dir = Path::new("/usr/share/datasets/fashion-mnist");
-    if !dir.is_dir() {
-        eprintln!(
-            "skipped: {} not found (apt-get install dataset-fashion-mnist)",
-            dir.display()
-        );
-        return;
-    }
+    let Some(dir) = fashion_dir() else { return };
     let test = load_mnist_like(dir, Split::Test, None).unwrap();
     assert_eq!((test.n, test.channels, test.height, test.width), (10_000, 1, 28, 28));
     assert_eq!(test.class_counts(), vec![1000; 10]);
     let train = load_mnist_like(dir, Split::Train, Some(100)).unwrap();
     assert_eq!(train.n, 100);
+    // As the networks take it: 3×32×32, the same labels.
+    assert_eq!(DatasetKind::detect(dir), Some(DatasetKind::FashionMnist));
+    let padded = load(DatasetKind::FashionMnist, dir, Split::Train, Some(100)).unwrap();
+    assert_eq!(
+        (padded.n, padded.channels, padded.height, padded.width),
+        (100, 3, 32, 32)
+    );
+    assert_eq!(padded.labels, train.labels);
 }
 
 #[test]
 fn a_zero_limit_gives_an_empty_set_not_a_panic() {
-    let dir = cifar_dir();
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    }
+    let Some(dir) = cifar_dir() else { return };
     for split in [Split::Train, Split::Test] {
         let d = load_cifar10(&dir, split, Some(0)).unwrap();
         assert_eq!((d.n, d.images.len(), d.labels.len()), (0, 0, 0));

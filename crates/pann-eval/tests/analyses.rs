@@ -12,7 +12,7 @@ use pann_nn::{evaluate_with_hook, Activations, Model, OverflowPolicy, SiteHook};
 use tch::{Kind, Tensor};
 
 fn setup(split: Split, n: usize) -> (Model, pann_data::Dataset) {
-    let shared = pann_data::shared_dir();
+    let shared = pann_data::test_utils::shared_dir();
     let model = Model::load(&shared.join("models/resnet20-akamaster.safetensors")).unwrap();
     let data = load_cifar10(&shared.join("data/cifar-10-batches-bin"), split, Some(n)).unwrap();
     (model, data)

@@ -10,7 +10,7 @@ use pann_nn::{Model, OverflowPolicy};
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
 }
 
 fn setup(n: usize) -> (Model, pann_data::Dataset) {

@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
     let batch = args.first().copied().unwrap_or(500);
     let limit = args.get(1).copied();
-    let shared = pann_data::shared_dir();
+    let shared = pann_data::shared_dir()?;
     let model = Model::load(&shared.join("models/resnet20-akamaster.safetensors"))?;
     let test = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, limit)?;
     let norm = Normalization::imagenet();

@@ -122,6 +122,14 @@ pub enum Error {
     /// An input tensor of the wrong shape, kind or device.
     #[error("bad input: {0}")]
     BadInput(String),
+    /// A model file whose card ([`crate::ModelCard`]) is incomplete or does not parse.
+    #[error("{path}: bad model card: {problem}")]
+    BadCard {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// An error from libtorch.
     #[error(transparent)]
     Tch(#[from] tch::TchError),

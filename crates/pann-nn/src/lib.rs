@@ -35,6 +35,7 @@ pub mod error;
 pub mod forward;
 pub mod kernel;
 pub mod leak_meter;
+pub mod model_card;
 pub mod models;
 pub mod perturb;
 pub mod poly;
@@ -54,6 +55,7 @@ pub use kernel::{
     KernelIsa,
 };
 pub use leak_meter::LeakMeter;
+pub use model_card::{Mismatch, ModelCard};
 pub use models::{Architecture, Model, Shortcut, BN_MOMENTUM};
 pub use perturb::{Magnitude, Perturbation, Region, SignMode};
 pub use poly::{OverflowPolicy, PolyMax, PolyRelu};

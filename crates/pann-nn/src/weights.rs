@@ -23,6 +23,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use tch::{nn, Kind, Tensor};
 
 use crate::error::{Error, Result};
+use crate::model_card::ModelCard;
 use crate::models::{smallcnn_fc_features, Architecture, Shortcut};
 
 /// Tensors of a weight file by their (prefix-stripped) names, as `f32` CPU tensors.
@@ -190,9 +191,10 @@ pub(crate) fn copy_into(vs: &mut nn::VarStore, dict: &StateDict) -> Result<()> {
     })
 }
 
-/// Writes the variables of `vs` as an `f32` safetensors file, with the architecture name in
-/// the metadata.
-pub(crate) fn save(vs: &nn::VarStore, arch: &Architecture, path: &Path) -> Result<()> {
+/// Writes the variables of `vs` as an `f32` safetensors file, with the architecture name and,
+/// when given, the model card in the metadata ([`crate::model_card`]). Equal weights and card
+/// give equal bytes.
+pub(crate) fn save(vs: &nn::VarStore, arch: &Architecture, card: Option<&ModelCard>, path: &Path) -> Result<()> {
     let vars: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(vars.len());
     for (name, t) in vars {
@@ -207,13 +209,19 @@ pub(crate) fn save(vs: &nn::VarStore, arch: &Architecture, path: &Path) -> Resul
         .map(|(name, shape, bytes)| TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.as_str(), v)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| io_error(path, e))?;
-    let meta = HashMap::from([
+    let mut meta = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
-        ("architecture".to_string(), arch.to_string()),
+        (crate::model_card::ARCHITECTURE.to_string(), arch.to_string()),
     ]);
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| io_error(path, e))?;
-    // safetensors writes through a temporary file, created 0600; a model is a shareable
-    // artefact like the logs beside it.
+    if let Some(card) = card {
+        meta.extend(card.to_metadata());
+    }
+    let bytes = crate::model_card::serialize(views, &meta)?;
+    std::fs::write(path, bytes).map_err(|cause| Error::Io {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    // A model is a shareable artefact like the logs beside it, whatever the umask.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

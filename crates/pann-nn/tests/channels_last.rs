@@ -93,7 +93,7 @@ impl SiteHook for LayoutSpy {
 
 #[test]
 fn resnet20_channels_last_agrees_with_nchw_and_stays_channels_last() -> anyhow::Result<()> {
-    let shared = pann_data::shared_dir();
+    let shared = pann_data::test_utils::shared_dir();
     let mut model = Model::load(&shared.join("models/resnet20-akamaster.safetensors"))?;
     let test = load_cifar10(&shared.join("data/cifar-10-batches-bin"), Split::Test, Some(200))?;
     let xs = images_tensor(&test, 0..200, &Normalization::imagenet())?;

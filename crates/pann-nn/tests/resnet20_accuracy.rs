@@ -8,7 +8,7 @@ use pann_data::{load_cifar10, Normalization, Split};
 use pann_nn::{evaluate, Activations, Architecture, Model, Shortcut};
 
 fn shared() -> PathBuf {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
 }
 
 #[test]

@@ -18,7 +18,7 @@
 //! that was truncated or altered anyway fails to parse or fails the checksum, and loading
 //! reports [`Error::CorruptCheckpoint`] naming it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -121,7 +121,7 @@ pub fn save(path: &Path, model: &Model, sgd: &Sgd, state: &State) -> Result<()> 
     state.format = FORMAT;
     state.checksum = checksum(data.iter().map(|(n, (_, b))| (n.as_str(), b.as_slice())));
     let json = serde_json::to_string(&state).expect("state serialises");
-    let meta = HashMap::from([
+    let meta = BTreeMap::from([
         (
             STATE_CRC_KEY.to_string(),
             format!("{:08x}", crc32fast::hash(json.as_bytes())),
@@ -135,8 +135,9 @@ pub fn save(path: &Path, model: &Model, sgd: &Sgd, state: &State) -> Result<()> 
         .map(|(n, (shape, bytes))| TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (n.as_str(), v)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
-    let bytes =
-        safetensors::serialize(views, Some(meta)).map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    // Metadata in sorted key order, so the same state gives the same bytes (see `pann_nn::model_card`).
+    let bytes = pann_nn::model_card::serialize(views, &meta)
+        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
     write_atomic(path, &bytes)
 }
 

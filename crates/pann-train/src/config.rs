@@ -6,7 +6,6 @@
 //! Paths to data and output and the test-set size only affect where things are read and what
 //! is logged, so they are not part of it.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -15,27 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The data sets a run can train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetKind {
-    /// CIFAR-10, binary batches (`cifar-10-batches-bin`).
-    Cifar10,
-    /// CIFAR-100, binary files (`cifar-100-binary`), fine labels.
-    Cifar100,
-    /// Fashion-MNIST (or MNIST), IDX files; grey 28×28 images become 3×32×32 (see [`crate::data`]).
-    FashionMnist,
-}
-
-impl fmt::Display for DatasetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Cifar10 => "cifar10",
-            Self::Cifar100 => "cifar100",
-            Self::FashionMnist => "fashion-mnist",
-        })
-    }
-}
+/// The data set of a run: `pann_data`'s one [`DatasetKind`], serialised under the names older
+/// `config.json` files and checkpoints hold (`cifar10`, `cifar100`, `fashion-mnist`).
+pub use pann_data::DatasetKind;
 
 /// Learning-rate schedules (see [`crate::schedule`] for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,10 +208,7 @@ impl TrainConfig {
 
     /// Classes of the data set.
     pub fn num_classes(&self) -> usize {
-        match self.dataset {
-            DatasetKind::Cifar100 => 100,
-            DatasetKind::Cifar10 | DatasetKind::FashionMnist => 10,
-        }
+        self.dataset.num_classes()
     }
 
     /// Warm-up epochs after defaults.

@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization, Split};
-use pann_nn::{ChebyshevComponent, Model, TrainActivation, TrainPoly, TrainRelu};
+use pann_nn::{ChebyshevComponent, Model, ModelCard, TrainActivation, TrainPoly, TrainRelu};
 use tch::Tensor;
 
 use crate::branch::{branch_conflict, value_conflict};
 use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
 use crate::config::{TrainConfig, OUTPUT_ONLY};
-use crate::data::{self, lookup_tables};
+use crate::data::lookup_tables;
 use crate::error::{Error, Result};
 use crate::loader::{batches_per_epoch, derive_seed, EpochPlan, Prefetcher};
 use crate::log::{write_logs, EpochRecord};
@@ -253,8 +253,15 @@ impl Trainer {
         step: usize,
     ) -> Result<Self> {
         model.set_bf16_training(config.bf16);
-        let train = data::load(config.dataset, &opts.data_dir, Split::Train, config.train_images)?;
-        let test = data::load(config.dataset, &opts.data_dir, Split::Test, opts.test_images)?;
+        if opts.test_images == Some(0) {
+            return Err(Error::BadConfig(format!(
+                "{}: no test images (--test-images 0): the per-epoch test accuracy needs at least one",
+                opts.data_dir.display()
+            )));
+        }
+        // `pann_data::load` refuses an empty split, naming the directory.
+        let train = pann_data::load(config.dataset, &opts.data_dir, Split::Train, config.train_images)?;
+        let test = pann_data::load(config.dataset, &opts.data_dir, Split::Test, opts.test_images)?;
         if train.num_classes != config.num_classes() || train.n < 2 {
             return Err(Error::BadConfig(format!(
                 "{}: {} training images of {} classes, need at least 2 images of {}",
@@ -262,12 +269,6 @@ impl Trainer {
                 train.n,
                 train.num_classes,
                 config.num_classes()
-            )));
-        }
-        if test.n == 0 {
-            return Err(Error::BadConfig(format!(
-                "{}: no test images (empty test file, or --test-images 0): the per-epoch test accuracy needs at least one",
-                opts.data_dir.display()
             )));
         }
         let norm: Normalization = config.norm.parse()?;
@@ -447,9 +448,11 @@ impl Trainer {
         if self.config.keep_checkpoints.contains(&self.epochs_done) {
             keep_checkpoint(dir, self.epochs_done, true)?;
         }
-        save_model_atomic(&self.model, &dir.join(MODEL_FILE))?;
+        // The model files say what they were trained on, so `pann eval` and the rest default to it.
+        let card = ModelCard::new(self.model.architecture(), self.config.dataset, &self.config.norm)?;
+        save_model_atomic(&self.model, &card, &dir.join(MODEL_FILE))?;
         if self.config.snapshots {
-            save_model_atomic(&self.model, &dir.join(snapshot_file(self.epochs_done)))?;
+            save_model_atomic(&self.model, &card, &dir.join(snapshot_file(self.epochs_done)))?;
         }
         let config = serde_json::to_vec_pretty(&self.config).expect("config serialises");
         checkpoint::write_atomic(&dir.join(CONFIG_FILE), &config)?;
@@ -521,9 +524,9 @@ pub fn snapshot_file(epoch: usize) -> String {
     format!("model-e{epoch:03}.safetensors")
 }
 
-/// [`Model::save`] to a temp file, then rename.
-fn save_model_atomic(model: &Model, path: &Path) -> Result<()> {
+/// [`Model::save_with_card`] to a temp file, then rename.
+fn save_model_atomic(model: &Model, card: &ModelCard, path: &Path) -> Result<()> {
     let tmp = path.with_extension("safetensors.tmp");
-    model.save(&tmp)?;
+    model.save_with_card(&tmp, card)?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

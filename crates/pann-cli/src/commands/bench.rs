@@ -6,7 +6,7 @@
 //! --bench [--channels-last]`, tensor ops in float64 for the polynomial) in the same layouts if a Python with
 //! torch is there, and prints each pair with its ratio. Run it on an otherwise idle machine.
 
-use crate::commands::eval::shared_dir;
+use crate::commands::reference::ReferenceFlags;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pann_approx::CompositeSign;
@@ -17,8 +17,7 @@ use pann_eval::run::run;
 use pann_eval::Silent;
 use pann_nn::{Activations, Model, OverflowPolicy};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 /// Arguments of `pann bench`.
 #[derive(Args, Debug)]
@@ -26,9 +25,8 @@ pub struct BenchArgs {
     /// Test images to time.
     #[arg(long, default_value_t = 10_000)]
     images: usize,
-    /// Python with PyTorch for the comparison (default: .venv-ref/bin/python, made by reference/setup.sh).
-    #[arg(long)]
-    python: Option<PathBuf>,
+    #[command(flatten)]
+    reference: ReferenceFlags,
     /// Rounds: each times every side in every layout once; the fastest round of each is kept (rates here move
     /// by ±20% with the machine's state between runs).
     #[arg(long, default_value_t = 1)]
@@ -79,28 +77,16 @@ impl Timing {
     }
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// Runs `pann bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {
-    let shared = shared_dir();
-    let mut model = Model::load(&crate::commands::eval::bundled_model())?;
+    let shared = pann_data::shared_dir()?;
+    let mut model = Model::load(&crate::commands::eval::bundled_model()?)?;
     if args.images == 0 || args.rounds == 0 {
         bail!("--images and --rounds must be at least 1");
     }
     // Without --python a missing reference venv only skips the comparison; a path given
     // explicitly that does not exist is a mistake.
-    if let Some(p) = &args.python {
-        if !p.is_file() {
-            bail!("--python {}: no such file", p.display());
-        }
-    }
-    let python = args
-        .python
-        .clone()
-        .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
+    let python = args.reference.python()?;
     let data = load_cifar10(
         &shared.join("data/cifar-10-batches-bin"),
         Split::Test,
@@ -113,8 +99,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         for (i, channels_last) in [false, true].into_iter().enumerate() {
             model.set_channels_last(channels_last);
             let mut t = time_pann(&model, &sign, &data, &warm)?;
-            if python.exists() {
-                time_torch(&python, &sign, &mut t)?;
+            if let Some(python) = &python {
+                time_torch(&args.reference, python, &shared, &sign, &mut t)?;
             }
             match timings.get_mut(i) {
                 Some(best) => best.keep_faster(&t)?,
@@ -147,10 +133,10 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
             }
         }
     }
-    if !python.exists() {
+    if python.is_none() {
         println!(
             "(no PyTorch at {}: run reference/setup.sh for the comparison)",
-            python.display()
+            args.reference.default_python().display()
         );
     }
     for t in &timings {
@@ -193,22 +179,33 @@ fn time_pann(model: &Model, sign: &CompositeSign, data: &Dataset, warm: &Dataset
 }
 
 /// Runs `reference/lee_pann.py --bench` in `t`'s layout on as many images and fills in its timings.
-fn time_torch(python: &Path, sign: &CompositeSign, t: &mut Timing) -> Result<()> {
+fn time_torch(
+    reference: &ReferenceFlags,
+    python: &Path,
+    shared: &Path,
+    sign: &CompositeSign,
+    t: &mut Timing,
+) -> Result<()> {
     let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
     std::fs::write(&coeffs, serde_json::to_string(&pann_approx::ApproxSummary::from(sign))?)
         .with_context(|| format!("cannot write {}", coeffs.display()))?;
-    let out = Command::new(python)
-        .arg(repo_root().join("reference/lee_pann.py"))
-        .args(["--bench", "--images", &t.images.to_string(), "--coeffs"])
-        .arg(&coeffs)
-        .args(t.channels_last.then_some("--channels-last"))
-        .output();
+    let mut args: Vec<String> = vec![
+        "--bench".into(),
+        "--images".into(),
+        t.images.to_string(),
+        "--coeffs".into(),
+    ];
+    args.push(coeffs.display().to_string());
+    if t.channels_last {
+        args.push("--channels-last".into());
+    }
+    let out = reference.run(python, "lee_pann.py", Some(shared), &args);
     let _ = std::fs::remove_file(&coeffs);
-    let out = out.with_context(|| format!("cannot run {}", python.display()))?;
+    let out = out?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         bail!(
-            "the PyTorch reference ({} reference/lee_pann.py) failed with {}{}",
+            "the PyTorch reference ({} lee_pann.py) failed with {}{}",
             python.display(),
             out.status,
             if stderr.trim().is_empty() {

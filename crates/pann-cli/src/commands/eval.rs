@@ -1,23 +1,13 @@
 //! `pann eval`: a trained network's accuracy as a PANN at each precision α.
 
+use crate::commands::card::{self, DataFlags};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use pann_data::{load_cifar10, load_cifar100, load_mnist_like, Cifar100Label, Dataset, Normalization, Split};
+use pann_data::Split;
 use pann_eval::{evaluate_pann, AlphaRow, EvalConfig, ExactRow, LeeSearch, RangeRule, ReluShift, RowSink};
-use pann_nn::{Architecture, Model, OverflowPolicy};
-use std::path::{Path, PathBuf};
-
-/// Data sets `pann eval` reads.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum DatasetKind {
-    /// CIFAR-10, official binary layout (`cifar-10-batches-bin`).
-    Cifar10,
-    /// CIFAR-100, official binary layout, fine labels.
-    Cifar100,
-    /// Fashion-MNIST / MNIST, IDX files.
-    FashionMnist,
-}
+use pann_nn::OverflowPolicy;
+use std::path::PathBuf;
 
 /// What happens to a polynomial input outside its bound.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -36,15 +26,12 @@ pub struct EvalArgs {
     /// Weights (safetensors, PyTorch state-dict names). Default: the bundled ResNet-20.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Architecture (resnet20, resnet56b, vgg16, …) when it cannot be inferred from the file.
+    /// Architecture (resnet20, resnet56b, vgg16, …) when it cannot be inferred from the file [default: the
+    /// model card's, else inferred].
     #[arg(long)]
     arch: Option<String>,
-    /// Data directory. Default: the bundled CIFAR-10.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Data set layout.
-    #[arg(long, value_enum, default_value = "cifar10")]
-    dataset: DatasetKind,
+    #[command(flatten)]
+    data: DataFlags,
     /// Precisions α (ReLU error 2^-α): a list or range, e.g. 4..14 or 9,12.
     #[arg(long, default_value = "4..14")]
     alpha: String,
@@ -76,9 +63,6 @@ pub struct EvalArgs {
     /// re-measures it on the corrected approximate network's own inputs (a fixed-point iteration).
     #[arg(long, default_value_t = 1)]
     leak_iterations: usize,
-    /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
-    #[arg(long, default_value = "imagenet")]
-    norm: String,
     /// Evaluate only the first N test images.
     #[arg(long)]
     images: Option<usize>,
@@ -103,48 +87,10 @@ pub struct EvalArgs {
     channels_last: bool,
 }
 
-/// `../shared` beside the repository, or `$PANN_SHARED` (the bundled models and data).
-pub fn shared_dir() -> PathBuf {
-    pann_data::shared_dir()
-}
-
-/// The bundled ResNet-20 (akamaster's, 91.73% on the CIFAR-10 test set): every command's default model.
-pub fn bundled_model() -> PathBuf {
-    shared_dir().join("models/resnet20-akamaster.safetensors")
-}
-
-fn load_model(path: &Path, arch: Option<&str>) -> Result<Model> {
-    match arch {
-        None => Ok(Model::load(path)?),
-        Some(a) => {
-            let arch: Architecture = a.parse()?;
-            let mut m = Model::new(arch)?;
-            m.load_weights(path)?;
-            Ok(m)
-        }
-    }
-}
-
-/// Loads `split` of the dataset at `dir`, at most `limit` images.
-///
-/// An empty result is an error: every caller computes an accuracy or a bound from the images,
-/// and over none of them that would be a plausible-looking 0% or bound 1, not a failure.
-pub(crate) fn load_data(kind: DatasetKind, dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset> {
-    let data = match kind {
-        DatasetKind::Cifar10 => load_cifar10(dir, split, limit)?,
-        DatasetKind::Cifar100 => load_cifar100(dir, split, Cifar100Label::Fine, limit)?,
-        // Grey 28×28 images become 3×32×32 exactly as `pann train` feeds them to a network.
-        DatasetKind::FashionMnist => pann_train::data::grey_to_rgb32(&load_mnist_like(dir, split, limit)?),
-    };
-    if data.n == 0 {
-        let why = if limit == Some(0) {
-            "an image count of 0 was asked for; it must be at least 1"
-        } else {
-            "its files hold no images"
-        };
-        bail!("{}: no {split:?} images: {why}", dir.display());
-    }
-    Ok(data)
+/// The bundled ResNet-20 (akamaster's, 91.73% on the CIFAR-10 test set): every command's default model,
+/// under [`pann_data::shared_dir`].
+pub fn bundled_model() -> Result<PathBuf> {
+    Ok(pann_data::shared_dir()?.join("models/resnet20-akamaster.safetensors"))
 }
 
 fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
@@ -238,7 +184,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let alphas = alpha_list::parse(&args.alpha)?;
     let range = range_rule(&args.range, args.margin)?;
     let relu_shift = relu_shift(&args.relu_shift)?;
-    let norm: Normalization = args.norm.parse()?;
     if args.leak_iterations == 0 {
         bail!("--leak-iterations must be at least 1");
     }
@@ -257,19 +202,21 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(p) = &args.json_out {
         crate::output::ensure_writable_file(p).context("--json-out")?;
     }
-    let shared = shared_dir();
-    let model_path = args.model.clone().unwrap_or_else(bundled_model);
-    let data_dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
-    let mut model = load_model(&model_path, args.arch.as_deref())?;
+    let model_path = match args.model.clone() {
+        Some(p) => p,
+        None => bundled_model()?,
+    };
+    card::check_model_file(&model_path, args.model.is_some())?;
+    let model_card = card::read_card(&model_path)?;
+    let data = card::resolve_data(&args.data, &[(&model_path, model_card.as_ref())])?;
+    let (norm, data_dir) = (&data.norm, &data.dir);
+    let mut model = card::load_model(&model_path, args.arch.as_deref(), model_card.as_ref())?;
     model.set_channels_last(args.channels_last);
-    let test = load_data(args.dataset, &data_dir, Split::Test, args.images)?;
+    let test = pann_data::load(data.kind, data_dir, Split::Test, args.images)?;
     let calib = if matches!(range, RangeRule::Calibrate { .. }) || args.leak_correction {
-        Some(load_data(
-            args.dataset,
-            &data_dir,
+        Some(pann_data::load(
+            data.kind,
+            data_dir,
             Split::Train,
             Some(args.calib_images),
         )?)
@@ -302,12 +249,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let mut bar = Bar::new(!args.json);
     let summary = if args.json {
-        evaluate_pann(&model, &test, &norm, calib.as_ref(), &cfg, &mut bar, &mut ())?
+        evaluate_pann(&model, &test, norm, calib.as_ref(), &cfg, &mut bar, &mut ())?
     } else {
         evaluate_pann(
             &model,
             &test,
-            &norm,
+            norm,
             calib.as_ref(),
             &cfg,
             &mut bar,

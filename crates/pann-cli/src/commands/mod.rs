@@ -3,7 +3,9 @@
 pub mod analyze;
 pub mod approx;
 pub mod bench;
+pub mod card;
 pub mod eval;
 pub mod he;
 pub mod recalibrate;
+pub mod reference;
 pub mod train;

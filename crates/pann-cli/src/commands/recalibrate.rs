@@ -6,13 +6,12 @@
 //! Why a command of its own: it applies to any model `pann eval` reads — a finished run, a
 //! fine-tune, a downloaded network — and needs no optimiser, schedule or checkpoint.
 
-use crate::commands::eval::shared_dir;
-use crate::commands::train::DatasetArg;
-use anyhow::{bail, Context, Result};
+use crate::commands::card::{self, DataFlags};
+use anyhow::{bail, Result};
 use clap::Args;
-use pann_data::{Normalization, Split};
-use pann_nn::{average_models, evaluate, Activations, TrainActivation};
-use pann_train::{DatasetKind, RecalibrationInputs};
+use pann_data::Split;
+use pann_nn::{average_models, evaluate, Activations, ModelCard, TrainActivation};
+use pann_train::RecalibrationInputs;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -26,15 +25,10 @@ pub struct RecalibrateArgs {
     /// Where to write the recalibrated model (must differ from --model).
     #[arg(long)]
     out: PathBuf,
-    /// Data directory [default: the bundled CIFAR-10].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Data set layout.
-    #[arg(long, value_enum, default_value = "cifar10")]
-    dataset: DatasetArg,
-    /// Input normalisation the model was trained with: imagenet, cifar, none or MEAN,…/STD,….
-    #[arg(long, default_value = "imagenet")]
-    norm: String,
+    // The data the model was trained on and its normalisation (default: the model card's); the model
+    // written carries them in its card.
+    #[command(flatten)]
+    data: DataFlags,
     /// Use the first N training images [default: all].
     #[arg(long)]
     images: Option<usize>,
@@ -74,22 +68,29 @@ pub fn run(args: RecalibrateArgs) -> Result<()> {
             args.out.display()
         );
     }
-    let data_dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
-    let kind: DatasetKind = args.dataset.into();
-    let norm: Normalization = args.norm.parse().with_context(|| format!("--norm {}", args.norm))?;
+    let cards = args
+        .model
+        .iter()
+        .map(|p| card::read_card(p))
+        .collect::<Result<Vec<_>>>()?;
+    let with_paths: Vec<_> = args
+        .model
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(cards.iter().map(Option::as_ref))
+        .collect();
+    let data = card::resolve_data(&args.data, &with_paths)?;
+    let (kind, data_dir, norm) = (data.kind, &data.dir, &data.norm);
     let model = average_models(&args.model)?;
-    let train = pann_train::data::load(kind, &data_dir, Split::Train, args.images)?;
-    let test = pann_train::data::load(kind, &data_dir, Split::Test, args.test_images)?;
+    let train = pann_data::load(kind, data_dir, Split::Train, args.images)?;
+    let test = pann_data::load(kind, data_dir, Split::Test, args.test_images)?;
     let exact = Activations::exact_for(&model);
     // With several models, "before" is the last one as trained (the end of the run).
     let before = match args.model.as_slice() {
-        [_] => evaluate(&model, &test, &norm, 500, &exact)?.accuracy(),
+        [_] => evaluate(&model, &test, norm, 500, &exact)?.accuracy(),
         [.., last] => {
             let m = pann_nn::Model::load(last)?;
-            evaluate(&m, &test, &norm, 500, &Activations::exact_for(&m))?.accuracy()
+            evaluate(&m, &test, norm, 500, &Activations::exact_for(&m))?.accuracy()
         }
         [] => unreachable!("clap requires --model"),
     };
@@ -101,10 +102,12 @@ pub fn run(args: RecalibrateArgs) -> Result<()> {
         cutout: args.cutout,
         seed: args.seed,
     };
-    let r = pann_train::recalibrate_on(&model, &train, &norm, inputs, &TrainActivation::exact())?;
+    let r = pann_train::recalibrate_on(&model, &train, norm, inputs, &TrainActivation::exact())?;
     let secs = t.elapsed().as_secs_f64();
-    let after = evaluate(&model, &test, &norm, 500, &exact)?.accuracy();
-    model.save(&args.out)?;
+    let after = evaluate(&model, &test, norm, 500, &exact)?.accuracy();
+    // The statistics are now those of this data set and normalisation: the card says so.
+    let out_card = ModelCard::new(model.architecture(), kind, &data.norm_spec)?;
+    model.save_with_card(&args.out, &out_card)?;
     println!(
         "{}{}: {} BatchNorm layers re-estimated on {} training images ({}; {} batches, {secs:.1} s)",
         args.model[0].display(),

@@ -5,39 +5,17 @@
 //! resume can tell the flags the user typed from the defaults: `--resume DIR` alone continues
 //! with the stored recipe, and any recipe flag given with it must match the stored value.
 
-use crate::commands::eval::shared_dir;
+use crate::commands::card::{self, DataChoice, DataFlags};
+use crate::commands::reference::ReferenceFlags;
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pann_data::Split;
+use pann_data::{DatasetKind, Split};
 use pann_train::{
-    BatchProgress, DatasetKind, EpochRecord, Observer, RunOptions, ScheduleKind, Throughput, TrainConfig, Trainer,
-    WarmupShape,
+    BatchProgress, EpochRecord, Observer, RunOptions, ScheduleKind, Throughput, TrainConfig, Trainer, WarmupShape,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Data sets `pann train` reads.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum DatasetArg {
-    /// CIFAR-10, official binary layout.
-    Cifar10,
-    /// CIFAR-100, official binary layout, fine labels.
-    Cifar100,
-    /// Fashion-MNIST / MNIST IDX files (grey 28×28, trained as 3×32×32).
-    FashionMnist,
-}
-
-impl From<DatasetArg> for DatasetKind {
-    fn from(d: DatasetArg) -> Self {
-        match d {
-            DatasetArg::Cifar10 => DatasetKind::Cifar10,
-            DatasetArg::Cifar100 => DatasetKind::Cifar100,
-            DatasetArg::FashionMnist => DatasetKind::FashionMnist,
-        }
-    }
-}
 
 /// Arguments of `pann train`. Recipe defaults are those of a fresh run; see `--help`.
 #[derive(Args, Debug)]
@@ -55,7 +33,7 @@ pub struct TrainArgs {
     /// only the schedule after them and --mixup-epochs may change.
     #[arg(long, conflicts_with = "resume")]
     branch: Option<PathBuf>,
-    /// Data directory [default: the bundled CIFAR-10].
+    /// Data directory [default: the bundled CIFAR-10, under $PANN_SHARED or ../shared].
     #[arg(long)]
     data: Option<PathBuf>,
     /// Evaluate on the first N test images only [default: all].
@@ -71,9 +49,9 @@ pub struct TrainArgs {
     /// Architecture: resnet20/32/44/56/110 (option A), resnetNb (option B), vgg11/13/16/19 [default: resnet20].
     #[arg(long)]
     arch: Option<String>,
-    /// Data set layout [default: cifar10].
+    /// Data set layout [default: the --init model's card, else cifar10].
     #[arg(long, value_enum)]
-    dataset: Option<DatasetArg>,
+    dataset: Option<DatasetKind>,
     /// Train on the first N training images only [default: all].
     #[arg(long)]
     train_images: Option<usize>,
@@ -131,7 +109,8 @@ pub struct TrainArgs {
     /// Seed of initialisation, data order, augmentation, mixup and noise [default: 0].
     #[arg(long)]
     seed: Option<u64>,
-    /// Input normalisation: imagenet, cifar, none or MEAN,…/STD,… [default: imagenet, as pann eval].
+    /// Input normalisation: imagenet, cifar, none or MEAN,…/STD,… [default: the --init model's card, else
+    /// imagenet, as pann eval].
     #[arg(long)]
     norm: Option<String>,
     /// Train through the PANN ReLU x·(1+p(x/B))/2 of precision α (gradients through the polynomial).
@@ -146,9 +125,13 @@ pub struct TrainArgs {
     /// α of the --neg-noise scale [default: --pann-alpha].
     #[arg(long)]
     noise_alpha: Option<u32>,
-    /// Start from these weights (safetensors) instead of a fresh initialisation.
+    /// Start from these weights (safetensors) instead of a fresh initialisation; their model card, if any,
+    /// gives the defaults of --arch, --dataset and --norm.
     #[arg(long)]
     init: Option<PathBuf>,
+    /// Fine-tune an --init model on another data set or input shape than its card names (with a warning).
+    #[arg(long)]
+    force_mismatch: bool,
     /// Keep every epoch's weights as model-eNNN.safetensors (for weight averaging with
     /// `pann recalibrate-bn --model a,b,…`).
     #[arg(long)]
@@ -176,9 +159,8 @@ pub struct TrainArgs {
     /// transient load on the machine does not decide the ratio.
     #[arg(long, default_value_t = 2)]
     bench_rounds: usize,
-    /// Python with PyTorch for --bench [default: .venv-ref/bin/python].
-    #[arg(long)]
-    python: Option<PathBuf>,
+    #[command(flatten)]
+    reference: ReferenceFlags,
 }
 
 impl TrainArgs {
@@ -208,7 +190,7 @@ impl TrainArgs {
             c.neg_noise = v;
         }
         if let Some(d) = self.dataset {
-            c.dataset = d.into();
+            c.dataset = d;
         }
         if let Some(s) = &self.schedule {
             c.schedule = s.parse::<ScheduleKind>()?;
@@ -329,12 +311,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         tch::set_num_threads(t);
     }
-    let data_dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| shared_dir().join("data/cifar-10-batches-bin"));
+    // The data set is known once the recipe is: `--data`, else the data set's bundled copy.
+    let data_dir = |kind: DatasetKind| -> Result<PathBuf> {
+        match &args.data {
+            Some(d) => Ok(d.clone()),
+            None => Ok(kind.default_dir()?),
+        }
+    };
     if args.bench {
-        return bench(&args, &data_dir);
+        return bench(&args, data_dir);
     }
     let test_images = args.test_images;
     if let (Some(from), None) = (&args.branch, &args.out) {
@@ -359,14 +344,41 @@ pub fn run(args: TrainArgs) -> Result<()> {
             drop(stored);
             let opts = RunOptions {
                 dir: out.clone(),
-                data_dir,
+                data_dir: data_dir(cfg.dataset)?,
                 test_images,
                 eval_batch: 500,
             };
             Trainer::branch(from, cfg, opts)?
         }
         (Some(out), None) => {
-            let cfg = args.apply(TrainConfig::default())?;
+            let init_card = args.init.as_deref().map(card::read_card).transpose()?.flatten();
+            // A fine-tune starts from what its --init model was trained on, unless the flags say otherwise.
+            let base = match &init_card {
+                Some(c) => TrainConfig {
+                    arch: c.architecture.to_string(),
+                    dataset: c.dataset,
+                    norm: c.normalization.clone(),
+                    ..TrainConfig::default()
+                },
+                None => TrainConfig::default(),
+            };
+            let cfg = args.apply(base)?;
+            let data_dir = data_dir(cfg.dataset)?;
+            if let Some(init) = &cfg.init {
+                let flags = DataFlags {
+                    data: args.data.clone(),
+                    dataset: args.dataset,
+                    norm: args.norm.clone(),
+                    force_mismatch: args.force_mismatch,
+                };
+                let choice = DataChoice {
+                    kind: cfg.dataset,
+                    dir: data_dir.clone(),
+                    norm: cfg.norm.parse()?,
+                    norm_spec: cfg.norm.clone(),
+                };
+                card::check_card(&flags, init, init_card.as_ref(), &choice)?;
+            }
             let opts = RunOptions {
                 dir: out.clone(),
                 data_dir,
@@ -381,7 +393,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             drop(stored);
             let opts = RunOptions {
                 dir: dir.clone(),
-                data_dir,
+                data_dir: data_dir(requested.dataset)?,
                 test_images,
                 eval_batch: 500,
             };
@@ -422,13 +434,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// `pann train --bench`: pann's training throughput, then PyTorch's on the same model, batch
 /// and augmentation, and the ratio.
-fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
+fn bench(args: &TrainArgs, data_dir: impl Fn(DatasetKind) -> Result<PathBuf>) -> Result<()> {
     let cfg = TrainConfig {
         arch: args.arch.clone().unwrap_or_else(|| "resnet20".into()),
         batch: args.batch.unwrap_or(128),
@@ -439,10 +447,8 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
         bail!("--bench-rounds and --bench-steps must be at least 1");
     }
     let images = (args.bench_warmup + args.bench_steps) * cfg.batch;
-    let python = args
-        .python
-        .clone()
-        .unwrap_or_else(|| repo_root().join(".venv-ref/bin/python"));
+    let data_dir = &data_dir(cfg.dataset)?;
+    let python = args.reference.python()?;
     let comparable =
         cfg.arch == "resnet20" && cfg.dataset == DatasetKind::Cifar10 && cfg.pann_alpha.is_none() && cfg.mixup == 0.0;
     // PyTorch's loop as it is usually written (NCHW) and with the input in channels-last memory, as pann trains.
@@ -450,15 +456,15 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
     let mut ours: Option<Throughput> = None;
     let mut theirs: [Option<serde_json::Value>; 2] = [None, None];
     for _ in 0..args.bench_rounds {
-        let data = pann_train::data::load(cfg.dataset, data_dir, Split::Train, Some(images))?;
+        let data = pann_data::load(cfg.dataset, data_dir, Split::Train, Some(images))?;
         let t = pann_train::measure(&cfg, data, args.bench_warmup, args.bench_steps)?;
         if ours.as_ref().is_none_or(|o| t.images_per_sec > o.images_per_sec) {
             ours = Some(t);
         }
-        if comparable && python.exists() {
+        if let (true, Some(python)) = (comparable, &python) {
             for (best, &channels_last) in theirs.iter_mut().zip(&layouts) {
                 let threads = ours.as_ref().map_or(0, |o| o.threads);
-                let v = torch_bench(&python, &cfg, data_dir, args, threads, channels_last)?;
+                let v = torch_bench(python, &cfg, data_dir, args, threads, channels_last)?;
                 let so_far = best.as_ref().and_then(|b| b["images_per_sec"].as_f64()).unwrap_or(0.0);
                 if v["images_per_sec"].as_f64().unwrap_or(0.0) > so_far {
                     *best = Some(v);
@@ -487,7 +493,7 @@ fn bench(args: &TrainArgs, data_dir: &Path) -> Result<()> {
     if theirs.iter().any(Option::is_none) {
         println!(
             "(no PyTorch at {}: run reference/setup.sh for the comparison)",
-            python.display()
+            args.reference.default_python().display()
         );
         return Ok(());
     }
@@ -521,22 +527,30 @@ fn torch_bench(
     threads: i32,
     channels_last: bool,
 ) -> Result<serde_json::Value> {
-    let out = Command::new(python)
-        .arg(repo_root().join("reference/train_bench.py"))
-        .args(["--data", &data_dir.display().to_string()])
-        .args(["--batch", &cfg.batch.to_string()])
-        .args(["--steps", &args.bench_steps.to_string()])
-        .args(["--warmup", &args.bench_warmup.to_string()])
-        .args(["--threads", &threads.to_string()])
-        .args(if cfg.augment { &[][..] } else { &["--no-augment"][..] })
-        .args(if channels_last {
-            &["--channels-last"][..]
-        } else {
-            &[][..]
-        })
-        .args(cfg.bf16.then_some("--bf16"))
-        .output()
-        .with_context(|| format!("cannot run {}", python.display()))?;
+    let mut a: Vec<String> = vec![
+        "--data".into(),
+        data_dir.display().to_string(),
+        "--batch".into(),
+        cfg.batch.to_string(),
+        "--steps".into(),
+        args.bench_steps.to_string(),
+        "--warmup".into(),
+        args.bench_warmup.to_string(),
+        "--threads".into(),
+        threads.to_string(),
+    ];
+    if !cfg.augment {
+        a.push("--no-augment".into());
+    }
+    if channels_last {
+        a.push("--channels-last".into());
+    }
+    if cfg.bf16 {
+        a.push("--bf16".into());
+    }
+    let out = args
+        .reference
+        .run(python, "train_bench.py", pann_data::shared_dir().ok().as_deref(), &a)?;
     if !out.status.success() {
         bail!(
             "the PyTorch training benchmark failed: {}",

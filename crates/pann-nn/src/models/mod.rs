@@ -4,10 +4,10 @@
 //! Each architecture lives in its own file and is built over a `tch::nn::Path`, so parameter
 //! names are PyTorch state-dict names and weights trained in PyTorch load as they are.
 
+mod differentiable;
 mod mixed;
 mod resnet;
 mod smallcnn;
-mod differentiable;
 mod vgg;
 
 use std::fmt;
@@ -19,6 +19,7 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::activation::Activations;
 use crate::error::{Error, Result};
 use crate::forward::ForwardCtx;
+use crate::model_card::ModelCard;
 
 /// Momentum of every BatchNorm's running statistics (`running ← (1 − m)·running + m·batch`,
 /// PyTorch's default). [`crate::bn_recalibration`] relies on it to read a batch's statistics
@@ -299,9 +300,26 @@ impl Model {
         crate::weights::copy_into(&mut self.vs, &dict)
     }
 
-    /// Saves the parameters to a safetensors file under their PyTorch names.
+    /// Saves the parameters to a safetensors file under their PyTorch names, with the
+    /// architecture name but no [`ModelCard`] (for files whose data set is unknown).
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::weights::save(&self.vs, &self.arch, path)
+        crate::weights::save(&self.vs, &self.arch, None, path)
+    }
+
+    /// Saves the parameters with `card` in the metadata, so that the file tells its data set and
+    /// normalisation to every command that reads it. The card must be of this architecture.
+    pub fn save_with_card(&self, path: &Path, card: &ModelCard) -> Result<()> {
+        if card.architecture != self.arch {
+            return Err(Error::BadInput(format!(
+                "{}: the card is of {} with {} classes, the model is {} with {} classes",
+                path.display(),
+                card.architecture,
+                card.architecture.num_classes(),
+                self.arch,
+                self.arch.num_classes()
+            )));
+        }
+        crate::weights::save(&self.vs, &self.arch, Some(card), path)
     }
 
     /// The architecture.

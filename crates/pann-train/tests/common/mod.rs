@@ -7,7 +7,7 @@ use pann_train::{RunOptions, TrainConfig};
 
 /// `../shared` beside the repository (or `PANN_SHARED`).
 pub fn shared() -> PathBuf {
-    pann_data::shared_dir()
+    pann_data::test_utils::shared_dir()
 }
 
 /// The bundled CIFAR-10 directory.

@@ -7,7 +7,7 @@ mod perturb;
 mod precision;
 mod profile;
 
-use crate::commands::eval::{load_data, DatasetKind};
+use crate::commands::card::{self, DataChoice, DataFlags};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use pann_data::{Dataset, Split};
@@ -83,15 +83,18 @@ impl std::str::FromStr for ModelSpec {
     }
 }
 
-/// The models of `specs`, or the bundled ResNet-20 when there are none.
+/// The models of `specs`, or the bundled ResNet-20 when there are none (an error saying what to set when
+/// it cannot be found).
 ///
 /// Labels must be distinct: they name the rows of the CSV and the series of the plot, where two
 /// models under one label could not be told apart.
 pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Result<Vec<ModelSpec>> {
     if specs.is_empty() {
+        let path = crate::commands::eval::bundled_model()?;
+        card::check_model_file(&path, false)?;
         return Ok(vec![ModelSpec {
             label: "akamaster".into(),
-            path: crate::commands::eval::bundled_model(),
+            path,
         }]);
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -105,17 +108,13 @@ pub(crate) fn models_or_bundled(specs: &[ModelSpec]) -> Result<Vec<ModelSpec>> {
 }
 
 /// The data set flags shared by the analyses.
+///
+/// One data set and normalisation serve every model of an analysis, so a model card does not choose
+/// them here: each model's card is checked against them instead ([`DataArgs::load_model`]).
 #[derive(Args, Debug, Clone)]
 pub(crate) struct DataArgs {
-    /// Data directory (default: the bundled CIFAR-10).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Data set layout.
-    #[arg(long, value_enum, default_value = "cifar10")]
-    dataset: DatasetKind,
-    /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,….
-    #[arg(long, default_value = "imagenet")]
-    norm: String,
+    #[command(flatten)]
+    flags: DataFlags,
     /// Training images for calibrated bounds and the mean-leak correction.
     #[arg(long, default_value_t = 5000)]
     calib_images: usize,
@@ -129,10 +128,9 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
-    fn dir(&self) -> PathBuf {
-        self.data
-            .clone()
-            .unwrap_or_else(|| pann_data::shared_dir().join("data/cifar-10-batches-bin"))
+    /// The data set, its directory and the normalisation (`--norm`, else imagenet).
+    fn choice(&self) -> Result<DataChoice> {
+        card::resolve_data(&self.flags, &[])
     }
 
     /// The data set, for reports: its layout and directory (and the networks' memory layout if not NCHW).
@@ -142,12 +140,19 @@ impl DataArgs {
         } else {
             ""
         };
-        format!("{:?} at {}{layout}", self.dataset, self.dir().display())
+        match self.choice() {
+            Ok(c) => format!("{:?} at {}{layout}", c.kind, c.dir.display()),
+            Err(e) => format!("(no data: {e:#}){layout}"),
+        }
     }
 
-    /// Loads a model, naming the file in the error, in the memory layout of `--channels-last`.
+    /// Loads a model, naming the file in the error, in the memory layout of `--channels-last`; refused when
+    /// its card names another data set or normalisation than the analysis runs on (see [`card::check_card`]).
     pub fn load_model(&self, path: &Path) -> Result<Model> {
-        let mut model = Model::load(path).with_context(|| format!("model {}", path.display()))?;
+        let model_card = card::read_card(path)?;
+        card::check_card(&self.flags, path, model_card.as_ref(), &self.choice()?)?;
+        let mut model =
+            card::load_model(path, None, model_card.as_ref()).with_context(|| format!("model {}", path.display()))?;
         model.set_channels_last(self.channels_last);
         Ok(model)
     }
@@ -163,7 +168,8 @@ impl DataArgs {
     /// The first `limit` test images.
     pub fn test(&self, limit: Option<usize>) -> Result<Dataset> {
         Self::check_images(limit)?;
-        load_data(self.dataset, &self.dir(), Split::Test, limit)
+        let c = self.choice()?;
+        Ok(pann_data::load(c.kind, &c.dir, Split::Test, limit)?)
     }
 
     /// The calibration images (the first `--calib-images` training images).
@@ -171,11 +177,12 @@ impl DataArgs {
         if self.calib_images == 0 {
             bail!("--calib-images must be at least 1");
         }
-        load_data(self.dataset, &self.dir(), Split::Train, Some(self.calib_images))
+        let c = self.choice()?;
+        Ok(pann_data::load(c.kind, &c.dir, Split::Train, Some(self.calib_images))?)
     }
 
     pub fn norm(&self) -> Result<pann_data::Normalization> {
-        Ok(self.norm.parse()?)
+        Ok(self.choice()?.norm)
     }
 
     pub fn batch(&self) -> Result<usize> {

@@ -1,10 +1,10 @@
 //! `pann analyze perturb`: which perturbations of the ReLU outputs hurt.
 
-use crate::commands::eval::{load_data, shared_dir, DatasetKind};
+use crate::commands::card::{self, DataChoice, DataFlags};
 use crate::{plot, progress::Bar};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pann_data::{Normalization, Split};
+use pann_data::{DatasetKind, Normalization, Split};
 use pann_eval::perturb_sweep::{perturbation_sweep, PerturbRow};
 use pann_nn::Model;
 use std::path::PathBuf;
@@ -52,20 +52,20 @@ pub fn run(a: PerturbArgs) -> Result<()> {
         bail!("--images must be at least 1");
     }
     crate::output::ensure_writable_dir(&a.out)?;
-    let shared = shared_dir();
-    let model_path = a.model.unwrap_or_else(crate::commands::eval::bundled_model);
+    let model_path = a.model.map_or_else(crate::commands::eval::bundled_model, Ok)?;
+    let dir = a.data.map_or_else(|| DatasetKind::Cifar10.default_dir(), Ok)?;
+    // CIFAR-10 with ImageNet statistics, as the bundled model was trained; a model card must agree.
+    let choice = DataChoice {
+        kind: DatasetKind::Cifar10,
+        dir,
+        norm: Normalization::imagenet(),
+        norm_spec: "imagenet".into(),
+    };
+    let model_card = card::read_card(&model_path)?;
+    card::check_card(&DataFlags::default(), &model_path, model_card.as_ref(), &choice)?;
     let model = Model::load(&model_path)?;
-    let data_dir = a.data.unwrap_or_else(|| shared.join("data/cifar-10-batches-bin"));
-    let data = load_data(DatasetKind::Cifar10, &data_dir, Split::Test, Some(a.images))?;
-    let rows = perturbation_sweep(
-        &model,
-        &data,
-        &Normalization::imagenet(),
-        &deltas,
-        500,
-        a.seed,
-        &mut Bar::new(true),
-    )?;
+    let data = pann_data::load(choice.kind, &choice.dir, Split::Test, Some(a.images))?;
+    let rows = perturbation_sweep(&model, &data, &choice.norm, &deltas, 500, a.seed, &mut Bar::new(true))?;
     let mut csv = String::from("region,sign,magnitude,delta,accuracy\n");
     for r in &rows {
         csv += &format!("{},{},{},{},{}\n", r.region, r.sign, r.magnitude, r.delta, r.accuracy);
