@@ -1,0 +1,182 @@
+//! # pann-encrypted
+//!
+//! Encrypted inference of trained networks: a PANN run under RNS-CKKS ([`pann_he`]) end to end and checked
+//! against the same PANN in plaintext. It sits above pann-he (which never links libtorch) and beside pann-eval,
+//! because it needs both the trained model's plaintext behaviour and the encrypted circuit.
+//!
+//! The pipeline, one module per step:
+//! 1. [`calibrate`]: the bound of each ReLU layer (and the mean leaks) on plaintext training images;
+//! 2. [`params`]: the smallest 128-bit secure ring with the levels pann-eval's cost model charges;
+//! 3. [`network`]: the network compiled to a CKKS program ([`Circuit`]);
+//! 4. [`keys`]: keys, once per run;
+//! 5. [`infer`]: per image, encrypt → run → decrypt, against the plaintext PANN and the exact network;
+//! 6. [`report`]: the summary `pann he infer --json` prints.
+//!
+//! [`run`] does all of it; [`EncryptedRun`] exposes steps 1–4 ([`EncryptedRun::prepare`]) apart from the
+//! per-image work, for a caller that runs a subset of the images (a resumed run). The library never prints:
+//! per-image results go to an [`Observer`].
+//!
+//! ```no_run
+//! use pann_data::{load_cifar10, Split};
+//! use pann_encrypted::{run, EncryptedInferenceConfig, Network};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let net = Network::load("models/smallcnn-cifar10.safetensors".as_ref())?;
+//! let dir = std::path::Path::new("../shared/data/cifar-10-batches-bin");
+//! let config = EncryptedInferenceConfig { images: 2, ..Default::default() };
+//! let test = load_cifar10(dir, Split::Test, Some(config.images))?;
+//! let calib = load_cifar10(dir, Split::Train, Some(config.calib_images))?;
+//! let report = run(&config, &net, &calib, &test, &mut ())?;
+//! assert_eq!(report.agreement, 1.0);
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod calibrate;
+pub mod config;
+pub mod error;
+pub mod infer;
+pub mod keys;
+pub mod network;
+pub mod params;
+pub mod report;
+
+pub use config::EncryptedInferenceConfig;
+pub use error::{Error, Result};
+pub use infer::ImageResult;
+pub use network::{Circuit, Network};
+pub use params::{ParamsSummary, Preset};
+pub use report::{Report, Setup};
+
+use pann_data::Dataset;
+
+use crate::keys::Keys;
+
+/// Watches a run: the set-up once, then each image as it finishes (progress, per-image files). `()` watches
+/// nothing.
+pub trait Observer {
+    /// After key generation, before the first image.
+    fn ready(&mut self, _setup: &Setup) {}
+    /// After each image, in order.
+    fn image(&mut self, _result: &ImageResult) {}
+}
+
+impl Observer for () {}
+
+/// A run prepared up to the first image: calibrated, compiled, keys generated.
+pub struct EncryptedRun {
+    net: Network,
+    circuit: Circuit,
+    keys: Keys,
+    setup: Setup,
+}
+
+impl EncryptedRun {
+    /// Calibrates `net` on the first `config.calib_images` of `calib`, chooses the parameters, compiles the
+    /// circuit and generates the keys, for a run of `config.images` images.
+    pub fn prepare(config: &EncryptedInferenceConfig, net: &Network, calib: &Dataset) -> Result<Self> {
+        config.validate()?;
+        let sign = config.sign()?;
+        let calib = normalized(config, net, calib, config.calib_images)?;
+        let bounds = calibrate::bounds(net, &calib, &sign, config.margin);
+        let levels = params::levels_needed(net, &sign);
+        let params = params::choose(net, levels, config.log_scale)?;
+        let leaks = config
+            .leak_correction
+            .then(|| calibrate::mean_leaks(net, &calib, &sign, &bounds));
+        let circuit = net.compile(&bounds, &sign, params.slots(), leaks.as_deref())?;
+        if circuit.depth() != levels {
+            return Err(Error::DepthMismatch {
+                network: net.name(),
+                program: circuit.depth(),
+                cost_model: levels,
+            });
+        }
+        let rotations = circuit.rotations()?;
+        let keys = Keys::generate(params.clone(), &rotations);
+        let setup = Setup {
+            network: net.name().to_string(),
+            images: config.images,
+            alpha: config.alpha,
+            degrees: sign.degrees.clone(),
+            relu_depth: sign.relu_depth(),
+            depth: circuit.depth(),
+            bounds,
+            leaks,
+            log_qp: params.log_qp(),
+            params: ParamsSummary::of(&params),
+            rotation_keys: keys.rotation_keys(),
+            keygen_seconds: keys.seconds(),
+            threads: rayon::current_num_threads(),
+        };
+        Ok(Self {
+            net: net.clone(),
+            circuit,
+            keys,
+            setup,
+        })
+    }
+
+    /// What the run was set up with.
+    pub fn setup(&self) -> &Setup {
+        &self.setup
+    }
+
+    /// Runs image `index` of `test` (normalised as configured) encrypted and in plaintext.
+    pub fn image(&mut self, config: &EncryptedInferenceConfig, test: &Dataset, index: usize) -> Result<ImageResult> {
+        check_shape(&self.net, test)?;
+        let x = config.norm.normalize(test, index..index + 1)?;
+        let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let label = test.labels[index] as usize;
+        infer::run_image(&self.net, &self.circuit, &mut self.keys, index, &x, label)
+    }
+
+    /// The report of `results`.
+    pub fn report(&self, results: &[ImageResult]) -> Report {
+        Report::new(&self.setup, results)
+    }
+}
+
+/// The whole run: [`EncryptedRun::prepare`] on `calib`, then the first `config.images` images of `test` (fewer
+/// if it has fewer), each reported to `observer`, then the [`Report`].
+pub fn run(
+    config: &EncryptedInferenceConfig,
+    net: &Network,
+    calib: &Dataset,
+    test: &Dataset,
+    observer: &mut dyn Observer,
+) -> Result<Report> {
+    config.validate()?;
+    check_shape(net, test)?;
+    let mut run = EncryptedRun::prepare(config, net, calib)?;
+    let n = config.images.min(test.n);
+    run.setup.images = n;
+    observer.ready(run.setup());
+    let mut results = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = run.image(config, test, i)?;
+        observer.image(&r);
+        results.push(r);
+    }
+    Ok(run.report(&results))
+}
+
+fn check_shape(net: &Network, data: &Dataset) -> Result<()> {
+    let got = [data.channels, data.height, data.width];
+    let want = net.input_shape();
+    if got != want {
+        return Err(Error::ImageShape { got, want });
+    }
+    Ok(())
+}
+
+/// The first `limit` images of `data`, normalised, as `f64`.
+fn normalized(config: &EncryptedInferenceConfig, net: &Network, data: &Dataset, limit: usize) -> Result<Vec<Vec<f64>>> {
+    check_shape(net, data)?;
+    let n = limit.min(data.n);
+    let flat = config.norm.normalize(data, 0..n)?;
+    Ok(flat
+        .chunks_exact(data.image_len())
+        .map(|c| c.iter().map(|&v| v as f64).collect())
+        .collect())
+}

@@ -1,0 +1,92 @@
+//! The CKKS parameter choice: as many levels as the cost model of `pann eval` charges the network, on the
+//! smallest 128-bit secure ring that holds them and the network's slot layout. No bootstrapping yet: the whole
+//! network must fit the modulus (issue 27's planner will place bootstraps where the levels run out instead).
+
+use std::sync::Arc;
+
+use pann_approx::CompositeSign;
+use pann_he::ckks::{presets, Parameters, ParametersLiteral};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::network::Network;
+
+/// Levels the network needs without bootstrapping: the depth `pann_eval::depth` charges it at this α.
+pub fn levels_needed(net: &Network, sign: &CompositeSign) -> usize {
+    let relu = sign.relu_depth();
+    // The max-pool depth is that of one pairwise max, the composite's too (the networks here have none).
+    pann_eval::depth::network_depth(net.architecture(), relu, relu) as usize
+}
+
+/// The smallest secure parameter set with `levels` levels of `log_scale` bits whose slots hold `net`.
+pub fn choose(net: &Network, levels: usize, log_scale: u32) -> Result<Arc<Parameters>> {
+    let lit =
+        presets::for_levels(net.min_log_n(), levels, log_scale).ok_or(Error::NoParameters { levels, log_scale })?;
+    // The preset fixes everything but the scale, so a refused parameter set is the scale's doing.
+    let params = Parameters::new(lit).map_err(|e| Error::config("log_scale", format!("{log_scale}: {e}")))?;
+    Ok(Arc::new(params))
+}
+
+/// A parameter set as the reports print it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamsSummary {
+    /// `log2 N`.
+    pub log_n: u32,
+    /// `log2` of the whole modulus `Q·P`, to 0.1 bit.
+    pub log_qp: f64,
+    /// Multiplicative levels.
+    pub levels: usize,
+    /// `log2` of the default scale.
+    pub log_scale: u32,
+    /// Bit sizes of the ciphertext primes.
+    pub q_bits: Vec<u32>,
+    /// Bit sizes of the key-switching primes.
+    pub p_bits: Vec<u32>,
+    /// Key-switching digits.
+    pub digits: usize,
+    /// The largest `log2 QP` of 128-bit security for this `N` (HE Standard).
+    pub max_log_qp_128: Option<u32>,
+}
+
+impl ParamsSummary {
+    /// The summary of `p`.
+    pub fn of(p: &Parameters) -> Self {
+        Self {
+            log_n: p.log_n(),
+            log_qp: (p.log_qp() * 10.0).round() / 10.0,
+            levels: p.max_level(),
+            log_scale: p.literal().log_scale,
+            q_bits: p.literal().log_q.clone(),
+            p_bits: p.literal().log_p.clone(),
+            digits: p.digit_count(),
+            max_log_qp_128: pann_he::ckks::params::max_log_qp_128(p.log_n()),
+        }
+    }
+}
+
+/// A named preset and its summary (`pann he params`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Preset {
+    /// The preset's name in `pann_he::ckks::presets`.
+    pub name: &'static str,
+    /// Its parameters.
+    #[serde(flatten)]
+    pub params: ParamsSummary,
+}
+
+/// The secure presets of pann-he, smallest ring first.
+pub fn presets() -> Result<Vec<Preset>> {
+    let sets: [(&str, ParametersLiteral); 3] = [
+        ("pn14_qp400", presets::pn14_qp400()),
+        ("pn15_qp881", presets::pn15_qp881()),
+        ("pn16_qp1500", presets::pn16_qp1500()),
+    ];
+    sets.into_iter()
+        .map(|(name, lit)| {
+            Ok(Preset {
+                name,
+                params: ParamsSummary::of(&Parameters::new(lit)?),
+            })
+        })
+        .collect()
+}
