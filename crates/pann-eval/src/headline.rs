@@ -2,12 +2,292 @@
 //! pann's recipe (PANN-friendly training, approximation-aware fine-tuning, the mean-leak correction), and the
 //! paper's claims checked on it.
 //!
-//! The columns are [`EvalSummary`]s computed elsewhere (one `evaluate_pann` per column); this module only lines
-//! them up by α, renders Markdown and states, from the numbers, whether each claim holds.
+//! [`HeadlineModels::plan`] says which model is evaluated under which [`Rule`] in each column,
+//! [`evaluate_headline`] evaluates them (one [`evaluate_pann`] per column, one per α for per-α fine-tunes), lines
+//! them up by α and checks the claims; [`Headline::markdown`] renders the table (`pann analyze headline` writes it
+//! and prints it).
 
-use crate::sweep::EvalSummary;
+use crate::error::Error;
+use crate::rule::Rule;
+use crate::run::Progress;
+use crate::sweep::{evaluate_pann, EvalSummary, ExactRow};
+use pann_data::{Dataset, Normalization};
+use pann_nn::Model;
 use serde::Serialize;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The model files of the headline table.
+#[derive(Clone, Debug)]
+pub struct HeadlineModels {
+    /// The conventionally trained ResNet-20 (weight decay 5e-4, no mixup).
+    pub common: PathBuf,
+    /// The bundled ResNet-20.
+    pub bundled: PathBuf,
+    /// pann's PANN-friendly ResNet-20 (minimal weight decay, mixup).
+    pub friendly: PathBuf,
+    /// The PANN-friendly model after BatchNorm recalibration, for two more columns.
+    pub recalibrated: Option<PathBuf>,
+    /// pann's approximation-aware fine-tunes.
+    pub finetuned: Finetuned,
+}
+
+/// The approximation-aware fine-tuned models: one evaluated at every α, or one per α, each at its own α.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finetuned {
+    /// One model for every α.
+    One(PathBuf),
+    /// `(α, model fine-tuned for α)`.
+    PerAlpha(Vec<(u32, PathBuf)>),
+}
+
+impl Finetuned {
+    /// One file, or, for a pattern with `{alpha}`, one file per α of `alphas`.
+    pub fn parse(arg: &str, alphas: &[u32]) -> Finetuned {
+        if arg.contains("{alpha}") {
+            Finetuned::PerAlpha(
+                alphas
+                    .iter()
+                    .map(|a| (*a, PathBuf::from(arg.replace("{alpha}", &a.to_string()))))
+                    .collect(),
+            )
+        } else {
+            Finetuned::One(PathBuf::from(arg))
+        }
+    }
+
+    /// The files that must exist for a complete column.
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Finetuned::One(p) => vec![p.clone()],
+            Finetuned::PerAlpha(parts) => parts.iter().map(|(_, p)| p.clone()).collect(),
+        }
+    }
+}
+
+/// A column of one model evaluated at every α under one rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedColumn {
+    /// The column's label.
+    pub label: &'static str,
+    /// The model file.
+    pub model: PathBuf,
+    /// How its bounds are chosen.
+    pub rule: Rule,
+}
+
+/// The fine-tuned column's label.
+const FINETUNED_LABEL: &str = "pann fine-tuned, Lee's B";
+/// The fine-tuned column's method: Lee's global B without the correction, the setting the fine-tunes trained
+/// through.
+const FINETUNED_METHOD: &str = "Lee's global B (from 50 in steps of 5), no correction: the fine-tune trained through \
+                                the uncorrected polynomial at B = 50";
+/// Plan entries on Lee et al.'s side (the common recipe, the bundled model), in order of preference as the
+/// claims' reference.
+const LEE_SIDE: [usize; 2] = [0, 1];
+/// The first plan entry on pann's side; every later one, the fine-tuned column included, is checked against
+/// Lee et al.'s.
+const PANN_SIDE_FROM: usize = 3;
+
+impl HeadlineModels {
+    /// The single-model columns, in table order: Lee et al.'s side first (and the leak correction on the bundled
+    /// model), then pann's; the fine-tuned column comes after them.
+    pub fn plan(&self) -> Vec<PlannedColumn> {
+        let col = |label, model: &PathBuf, rule| PlannedColumn {
+            label,
+            model: model.clone(),
+            rule,
+        };
+        let mut plan = vec![
+            col("Lee et al., common recipe", &self.common, Rule::LEE),
+            col("Lee et al., bundled ResNet-20", &self.bundled, Rule::LEE),
+            col("bundled + leak corr.", &self.bundled, Rule::LEE_LEAK),
+            // pann's range rule alone, on the conventional model: separates what the bounds do from what the
+            // recipe does.
+            col("common recipe, calibrated B", &self.common, Rule::CALIBRATE),
+            col("pann model, Lee's B", &self.friendly, Rule::LEE),
+            col("pann model + leak corr.", &self.friendly, Rule::LEE_LEAK),
+            col("pann model, calibrated B", &self.friendly, Rule::CALIBRATE),
+        ];
+        if let Some(recal) = &self.recalibrated {
+            plan.push(col("pann model BN-recal., Lee's B", recal, Rule::LEE));
+            plan.push(col("pann model BN-recal., calibrated B", recal, Rule::CALIBRATE));
+        }
+        plan
+    }
+
+    /// The model files that do not exist, each once, in plan order.
+    pub fn missing(&self) -> Vec<PathBuf> {
+        let mut missing: Vec<PathBuf> = Vec::new();
+        for path in self.plan().into_iter().map(|c| c.model).chain(self.finetuned.files()) {
+            if !path.exists() && !missing.contains(&path) {
+                missing.push(path);
+            }
+        }
+        missing
+    }
+}
+
+/// The images and settings every column is evaluated with.
+#[derive(Clone, Copy, Debug)]
+pub struct HeadlineData<'a> {
+    /// Test images.
+    pub test: &'a Dataset,
+    /// Calibration images (calibrated bounds and the mean-leak correction).
+    pub calib: &'a Dataset,
+    /// Input normalisation.
+    pub norm: &'a Normalization,
+    /// Precisions α.
+    pub alphas: &'a [u32],
+    /// Images per batch.
+    pub batch: usize,
+}
+
+/// The evaluated headline table.
+#[derive(Clone, Debug)]
+pub struct Headline {
+    /// The columns evaluated, in table order.
+    pub columns: Vec<Column>,
+    /// The paper's claims, checked for each of pann's columns against Lee et al.'s.
+    pub claims: Vec<Claim>,
+    /// Model files left out because they do not exist.
+    pub missing: Vec<PathBuf>,
+    /// Test images per column.
+    pub images: usize,
+    /// Why a column was left out although its files exist.
+    pub notes: Vec<String>,
+}
+
+/// Evaluates every column of `models`' plan whose file exists, then the fine-tuned column, and checks the claims.
+///
+/// `load` reads a model file (the caller decides the memory layout and what a file must match); `on_column` sees
+/// each single-model column as it is finished. An error when no model file exists.
+pub fn evaluate_headline<E: From<Error>>(
+    models: &HeadlineModels,
+    data: &HeadlineData<'_>,
+    load: &mut dyn FnMut(&Path) -> std::result::Result<Model, E>,
+    progress: &mut dyn Progress,
+    on_column: &mut dyn FnMut(&Column),
+) -> std::result::Result<Headline, E> {
+    let plan = models.plan();
+    let missing = models.missing();
+    let mut notes = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    // Which entry of `plan` each column is (`plan.len()` = the fine-tuned column).
+    let mut roles_of = Vec::new();
+    let mut friendly_exact: Option<ExactRow> = None;
+    for (i, c) in plan.iter().enumerate() {
+        if missing.contains(&c.model) {
+            continue;
+        }
+        let model = load(&c.model)?;
+        let cfg = c.rule.config(data.alphas.to_vec(), 1.1, data.batch);
+        let summary = evaluate_pann(&model, data.test, data.norm, Some(data.calib), &cfg, progress, &mut ())?;
+        if c.model == models.friendly {
+            friendly_exact = Some(summary.exact.clone());
+        }
+        let column = Column::single(c.label, &c.model.display().to_string(), c.rule.describe(), summary);
+        on_column(&column);
+        columns.push(column);
+        roles_of.push(i);
+    }
+    let lee = |alphas: Vec<u32>| Rule::LEE.config(alphas, 1.1, data.batch);
+    match &models.finetuned {
+        Finetuned::One(path) if path.exists() => {
+            let model = load(path)?;
+            let summary = evaluate_pann(
+                &model,
+                data.test,
+                data.norm,
+                None,
+                &lee(data.alphas.to_vec()),
+                progress,
+                &mut (),
+            )?;
+            columns.push(Column::single(
+                FINETUNED_LABEL,
+                &path.display().to_string(),
+                FINETUNED_METHOD,
+                summary,
+            ));
+            roles_of.push(plan.len());
+        }
+        Finetuned::PerAlpha(parts) => {
+            let present: Vec<&(u32, PathBuf)> = parts.iter().filter(|(_, p)| p.exists()).collect();
+            match (&friendly_exact, present.is_empty()) {
+                (Some(base), false) => {
+                    let mut evaluated = Vec::new();
+                    for (alpha, path) in present {
+                        let model = load(path)?;
+                        let summary = evaluate_pann(
+                            &model,
+                            data.test,
+                            data.norm,
+                            None,
+                            &lee(vec![*alpha]),
+                            progress,
+                            &mut (),
+                        )?;
+                        evaluated.push((path.display().to_string(), summary));
+                    }
+                    columns.push(Column::per_alpha(
+                        FINETUNED_LABEL,
+                        FINETUNED_METHOD,
+                        &models.friendly.display().to_string(),
+                        base.clone(),
+                        evaluated,
+                    ));
+                    roles_of.push(plan.len());
+                }
+                (None, false) => notes.push(format!(
+                    "fine-tuned column left out: its reference, {}, is missing",
+                    models.friendly.display()
+                )),
+                _ => {}
+            }
+        }
+        Finetuned::One(_) => {}
+    }
+    if columns.is_empty() {
+        return Err(Error::Invalid("no model file exists: nothing to tabulate".into()).into());
+    }
+    // The claims: Lee et al. = the common-recipe column, or the bundled one; checked for each of pann's columns.
+    let pos = |i: usize| roles_of.iter().position(|&j| j == i);
+    let mut checked = Vec::new();
+    if let Some(lee) = LEE_SIDE.iter().find_map(|&i| pos(i)) {
+        for pann in (PANN_SIDE_FROM..=plan.len()).filter_map(pos) {
+            checked.extend(claims(&columns, Roles { lee, pann }));
+        }
+    }
+    Ok(Headline {
+        columns,
+        claims: checked,
+        missing,
+        images: data.test.n,
+        notes,
+    })
+}
+
+impl Headline {
+    /// The Markdown file: a title, how it was made (`command`, the images and `data`, the data set in words), the
+    /// table and the claims, and the model files left out.
+    pub fn markdown(&self, command: &str, data: &str) -> String {
+        let mut md = String::from("# Headline: ResNet-20 as a PANN, Lee et al. against pann\n\n");
+        md += &format!(
+            "Made by `{command}` (see results/analysis/README.md). Accuracy on the first {} test images of {data}, \
+             the global bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
+            self.images,
+        );
+        md += &render(&self.columns, &self.claims);
+        if !self.missing.is_empty() {
+            md += "\nNot in this table (model files not found, skipped under `--allow-missing`):\n";
+            for m in &self.missing {
+                md += &format!("- `{}`\n", m.display());
+            }
+        }
+        md
+    }
+}
 
 /// One column: what was evaluated and how.
 #[derive(Clone, Debug, Serialize)]
@@ -56,7 +336,7 @@ impl Column {
         label: &str,
         method: &str,
         base_model: &str,
-        base_exact: crate::sweep::ExactRow,
+        base_exact: ExactRow,
         parts: Vec<(String, EvalSummary)>,
     ) -> Column {
         let mut rows = Vec::new();

@@ -19,14 +19,15 @@
 //! its own composite and bound (they are measured on the *exact* network's inputs), so they are measured once per
 //! α for all sites and assembled per assignment.
 //!
-//! The search images should not be the images the result is reported on: the CLI searches on one part of the
-//! test set and reports on the rest (and on all of it).
+//! The search images should not be the images the result is reported on: [`layerwise_study`] searches on one part
+//! of the test set and reports on the rest (and on all of it).
 
 use crate::depth::network_depth_per_site;
 use crate::error::{Error, Result};
 use crate::leak_correction::leak_means;
 use crate::plan::{plan, Bounds, ReluShift};
-use crate::run::{run, run_exact, Progress};
+use crate::range::calibrate;
+use crate::run::{reorder, run, run_exact, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization};
@@ -323,6 +324,110 @@ impl<'a> AssignmentChecker<'a> {
             progress,
         )
     }
+}
+
+/// An assignment checked on images the search did not see, and on all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Checked {
+    /// On the images after the search images.
+    pub held_out: Assignment,
+    /// Exact accuracy there.
+    pub held_out_exact: f64,
+    /// On all images.
+    pub all: Assignment,
+    /// Exact accuracy there.
+    pub all_exact: f64,
+}
+
+/// What [`layerwise_study`] needs besides the model and the images.
+#[derive(Clone, Debug)]
+pub struct StudyConfig {
+    /// Candidate precisions α.
+    pub alphas: Vec<u32>,
+    /// Accepted accuracy loss against exact, in `[0, 1)`.
+    pub tolerance: f64,
+    /// Margin on the calibrated per-site bounds.
+    pub margin: f64,
+    /// The mean-leak correction at every site, measured on the calibration images.
+    pub leak_correction: bool,
+    /// Images per batch.
+    pub batch: usize,
+    /// The search runs on the first this many test images; the rest are held out.
+    pub search_images: usize,
+}
+
+/// A layer-wise search and its check on held-out images.
+#[derive(Clone, Debug, Serialize)]
+pub struct Study {
+    /// Images searched on.
+    pub search_images: usize,
+    /// Images held out.
+    pub held_out_images: usize,
+    /// The search.
+    pub search: LayerwiseResult,
+    /// The uniform assignment the search started from, checked.
+    pub uniform_checked: Checked,
+    /// The layer-wise assignment, checked.
+    pub layerwise_checked: Checked,
+}
+
+/// Searches a layer-wise assignment on the first `cfg.search_images` of `test`, with per-site bounds calibrated on
+/// `calib`, and checks it and the uniform one on the rest of `test` and on all of it (so that the reported accuracy
+/// is not the one the search optimised).
+pub fn layerwise_study(
+    model: &Model,
+    test: &Dataset,
+    calib: &Dataset,
+    norm: &Normalization,
+    cfg: &StudyConfig,
+    progress: &mut dyn Progress,
+) -> Result<Study> {
+    if cfg.search_images == 0 || test.n <= cfg.search_images {
+        return Err(Error::Invalid(format!(
+            "only {} test images: nothing left after {} search images",
+            test.n, cfg.search_images
+        )));
+    }
+    let search_set = reorder(test, &(0..cfg.search_images).collect::<Vec<_>>());
+    let held_out = reorder(test, &(cfg.search_images..test.n).collect::<Vec<_>>());
+    let bounds = calibrate(model, calib, norm, cfg.batch, cfg.margin, progress)?;
+    let search_cfg = LayerwiseConfig {
+        alphas: cfg.alphas.clone(),
+        tolerance: cfg.tolerance,
+        bounds,
+        overflow: OverflowPolicy::Count,
+        batch: cfg.batch,
+    };
+    let leak = cfg.leak_correction.then_some(calib);
+    let search = layerwise_search(model, &search_set, norm, leak, &search_cfg, progress)?;
+    let held_out_exact = run_exact(model, &held_out, norm, cfg.batch, progress)?.accuracy();
+    let all_exact = run_exact(model, test, norm, cfg.batch, progress)?.accuracy();
+    // Both assignments' α values, prepared once (composites and, with the correction, leak means).
+    let used: Vec<u32> = search
+        .uniform
+        .alphas
+        .iter()
+        .chain(&search.layerwise.alphas)
+        .copied()
+        .collect();
+    let checker = AssignmentChecker::new(model, norm, leak, &used, &search_cfg, progress)?;
+    let mut check = |alphas: &[u32]| -> Result<Checked> {
+        Ok(Checked {
+            held_out: checker.evaluate(&held_out, alphas, progress)?,
+            held_out_exact,
+            all: checker.evaluate(test, alphas, progress)?,
+            all_exact,
+        })
+    };
+    let uniform_checked = check(&search.uniform.alphas)?;
+    let layerwise_checked = check(&search.layerwise.alphas)?;
+    Ok(Study {
+        search_images: search_set.n,
+        held_out_images: held_out.n,
+        search,
+        uniform_checked,
+        layerwise_checked,
+    })
 }
 
 /// Evaluates one per-site assignment of α (by value) on `data`; see [`AssignmentChecker`] for several.

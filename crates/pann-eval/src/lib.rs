@@ -5,6 +5,7 @@
 //!
 //! - [`plan`]: polynomial activation plans from [`pann_approx`] composites, with global or per-site bounds;
 //! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop) and per-site calibration;
+//! - [`rule`]: the four named rules of the analyses (Lee's B or calibrated bounds, with or without the correction);
 //! - [`leak_correction`]: mean-leak correction, per-channel offsets that make each ReLU's error zero-mean on calibration data;
 //! - [`run`]: batched inference with progress and overflow statistics;
 //! - [`depth`]: depth of the whole network under CKKS;
@@ -24,11 +25,13 @@ pub mod perturb_sweep;
 pub mod plan;
 pub mod profile;
 pub mod range;
+pub mod rule;
 pub mod run;
 pub mod sweep;
 
 pub use error::{Error, Result};
 pub use plan::{Bounds, ReluShift};
 pub use range::{LeeResult, LeeSearch};
+pub use rule::Rule;
 pub use run::{Progress, Silent};
 pub use sweep::{evaluate_pann, AlphaRow, EvalConfig, EvalSummary, ExactRow, RangeRule, RowSink};

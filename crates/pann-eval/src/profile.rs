@@ -14,7 +14,9 @@
 
 use crate::error::{Error, Result};
 use crate::plan::Bounds;
+use crate::range::calibrate;
 use crate::run::Progress;
+use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_data::{Dataset, Normalization};
 use pann_nn::tensor::images_tensor;
 use pann_nn::{Activations, ForwardCtx, Model, SiteHook};
@@ -330,6 +332,55 @@ pub fn observe(
         accuracy: correct as f64 / data.n as f64,
         images: data.n,
     })
+}
+
+/// The certified `ε_α` of the cheapest composite of each α: the polynomial ReLU of precision α is poor on
+/// `|x| < ε_α·B`.
+pub fn epsilons(alphas: &[u32]) -> Result<Vec<(u32, f64)>> {
+    let mut tables = ErrorTables::default();
+    alphas
+        .iter()
+        .map(|&alpha| {
+            let sign = cheapest_with_tables(alpha, &SearchConfig::default(), &mut tables)?;
+            Ok((alpha, sign.certificate().epsilon))
+        })
+        .collect()
+}
+
+/// The bounds [`profile_model`] measures the leak zones against.
+#[derive(Clone, Copy, Debug)]
+pub struct ProfileConfig<'a> {
+    /// Margin on the calibrated per-site bounds.
+    pub margin: f64,
+    /// The global bound measured besides them (Lee et al.'s smallest `B`).
+    pub global_bound: f64,
+    /// `(α, ε_α)` of every α measured ([`epsilons`]).
+    pub epsilons: &'a [(u32, f64)],
+    /// Images per batch.
+    pub batch: usize,
+}
+
+/// `model` observed once on `test` and summarised twice: under per-site bounds calibrated on `calib` (labelled
+/// `calibrated`) and under the global bound (labelled `B=<bound>`).
+pub fn profile_model(
+    model: &Model,
+    test: &Dataset,
+    calib: &Dataset,
+    norm: &Normalization,
+    cfg: &ProfileConfig<'_>,
+    progress: &mut dyn Progress,
+) -> Result<[ModelProfile; 2]> {
+    let calibrated = calibrate(model, calib, norm, cfg.batch, cfg.margin, progress)?;
+    let obs = observe(model, test, norm, cfg.batch, progress)?;
+    Ok([
+        summarize(&obs, &calibrated, "calibrated", cfg.epsilons)?,
+        summarize(
+            &obs,
+            &Bounds::Global(cfg.global_bound),
+            &format!("B={}", cfg.global_bound),
+            cfg.epsilons,
+        )?,
+    ])
 }
 
 /// The leak zones `|x| < ε_α·B_i` of what was observed, for each `(α, ε_α)` of `epsilons`, under `bounds` (per

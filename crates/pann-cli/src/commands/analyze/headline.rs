@@ -1,12 +1,11 @@
-//! `pann analyze headline`: the headline table of issue 5, `results/headline.md`, from one command.
+//! `pann analyze headline`: the headline table of issue 5, `results/headline.md`, from one command (the column
+//! plan and the claims are [`pann_eval::headline`]'s).
 
-use super::precision::Rule;
 use super::{write_out, DataArgs};
 use crate::{alpha_list, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
-use pann_eval::evaluate_pann;
-use pann_eval::headline::{claims, render, Column, Roles};
+use pann_eval::headline::{evaluate_headline, Finetuned, HeadlineData, HeadlineModels};
 use std::path::PathBuf;
 
 /// Arguments of `pann analyze headline`.
@@ -61,32 +60,14 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     crate::output::ensure_writable_file(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
-    let bundled = a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model);
-    let (lee, lee_leak, calibrated) = (Rule::LEE, Rule::LEE_LEAK, Rule::CALIBRATE);
-    // The single-model columns; the first three are Lee et al.'s side (and the leak correction on the bundled
-    // model), the rest pann's, whose claims are checked against Lee et al.'s.
-    let mut plan: Vec<(&str, &PathBuf, Rule)> = vec![
-        ("Lee et al., common recipe", &a.common, lee),
-        ("Lee et al., bundled ResNet-20", &bundled, lee),
-        ("bundled + leak corr.", &bundled, lee_leak),
-        // pann's range rule alone, on the conventional model: separates what the bounds do from what the recipe does.
-        ("common recipe, calibrated B", &a.common, calibrated),
-        ("pann model, Lee's B", &a.friendly, lee),
-        ("pann model + leak corr.", &a.friendly, lee_leak),
-        ("pann model, calibrated B", &a.friendly, calibrated),
-    ];
-    if let Some(recal) = &a.recalibrated {
-        plan.push(("pann model BN-recal., Lee's B", recal, lee));
-        plan.push(("pann model BN-recal., calibrated B", recal, calibrated));
-    }
-    let finetuned = Finetuned::parse(&a.finetuned, &alphas);
-    let mut missing: Vec<PathBuf> = Vec::new();
-    let needed: Vec<PathBuf> = plan.iter().map(|p| p.1.clone()).chain(finetuned.files()).collect();
-    for path in needed {
-        if !path.exists() && !missing.contains(&path) {
-            missing.push(path);
-        }
-    }
+    let models = HeadlineModels {
+        common: a.common.clone(),
+        bundled: a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model),
+        friendly: a.friendly.clone(),
+        recalibrated: a.recalibrated.clone(),
+        finetuned: Finetuned::parse(&a.finetuned, &alphas),
+    };
+    let missing = models.missing();
     if !missing.is_empty() && !a.allow_missing {
         bail!(
             "model file {} does not exist (train it, see results/train/, or pass --allow-missing)",
@@ -95,113 +76,28 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     }
     let test = a.data.test(a.images)?;
     let calib = a.data.calib()?;
-    let mut bar = Bar::new(true);
-    let mut columns: Vec<Column> = Vec::new();
-    // Which entry of `plan` each column is (`plan.len()` = the fine-tuned column).
-    let mut roles_of = Vec::new();
-    let mut friendly_exact = None;
-    for (i, (label, path, rule)) in plan.iter().enumerate() {
-        if missing.contains(*path) {
-            continue;
-        }
-        let model = a.data.load_model(path)?;
-        let cfg = rule.config(alphas.clone(), 1.1, batch);
-        let summary = evaluate_pann(&model, &test, &norm, Some(&calib), &cfg, &mut bar, &mut ())?;
-        eprintln!("{label}: exact {:.2}%", 100.0 * summary.exact.accuracy);
-        if *path == &a.friendly {
-            friendly_exact = Some(summary.exact.clone());
-        }
-        columns.push(Column::single(
-            label,
-            &path.display().to_string(),
-            rule.describe(),
-            summary,
-        ));
-        roles_of.push(i);
+    let data = HeadlineData {
+        test: &test,
+        calib: &calib,
+        norm: &norm,
+        alphas: &alphas,
+        batch,
+    };
+    let headline = evaluate_headline(
+        &models,
+        &data,
+        &mut |path| a.data.load_model(path),
+        &mut Bar::new(true),
+        &mut |c| eprintln!("{}: exact {:.2}%", c.label, 100.0 * c.summary.exact.accuracy),
+    )?;
+    for note in &headline.notes {
+        eprintln!("{note}");
     }
-    // The fine-tuned column: Lee's global B without the correction, the setting the fine-tunes trained through.
-    let ft_label = "pann fine-tuned, Lee's B";
-    let ft_method = "Lee's global B (from 50 in steps of 5), no correction: the fine-tune trained through the \
-                     uncorrected polynomial at B = 50";
-    match &finetuned {
-        Finetuned::One(path) if path.exists() => {
-            let model = a.data.load_model(path)?;
-            let summary = evaluate_pann(
-                &model,
-                &test,
-                &norm,
-                None,
-                &lee.config(alphas.clone(), 1.1, batch),
-                &mut bar,
-                &mut (),
-            )?;
-            columns.push(Column::single(
-                ft_label,
-                &path.display().to_string(),
-                ft_method,
-                summary,
-            ));
-            roles_of.push(plan.len());
-        }
-        Finetuned::PerAlpha(parts) => {
-            let present: Vec<&(u32, PathBuf)> = parts.iter().filter(|(_, p)| p.exists()).collect();
-            match (&friendly_exact, present.is_empty()) {
-                (Some(base), false) => {
-                    let mut evaluated = Vec::new();
-                    for (alpha, path) in present {
-                        let model = a.data.load_model(path)?;
-                        let cfg = lee.config(vec![*alpha], 1.1, batch);
-                        let summary = evaluate_pann(&model, &test, &norm, None, &cfg, &mut bar, &mut ())?;
-                        evaluated.push((path.display().to_string(), summary));
-                    }
-                    columns.push(Column::per_alpha(
-                        ft_label,
-                        ft_method,
-                        &a.friendly.display().to_string(),
-                        base.clone(),
-                        evaluated,
-                    ));
-                    roles_of.push(plan.len());
-                }
-                (None, false) => eprintln!(
-                    "fine-tuned column left out: its reference, {}, is missing",
-                    a.friendly.display()
-                ),
-                _ => {}
-            }
-        }
-        Finetuned::One(_) => {}
-    }
-    if columns.is_empty() {
-        bail!("no model file exists: nothing to tabulate");
-    }
-    // The claims: Lee et al. = the common-recipe column, or the bundled one; checked for each of pann's columns.
-    let pos = |i: usize| roles_of.iter().position(|&j| j == i);
-    let mut checked = Vec::new();
-    if let Some(lee) = pos(0).or(pos(1)) {
-        for pann in (3..=plan.len()).filter_map(pos) {
-            checked.extend(claims(&columns, Roles { lee, pann }));
-        }
-    }
-    let mut md = String::from("# Headline: ResNet-20 as a PANN, Lee et al. against pann\n\n");
     // The command exactly as given (with the program name shortened), so that the table says how to remake it.
     let command: Vec<String> = std::iter::once("pann".to_string())
         .chain(std::env::args().skip(1))
         .collect();
-    md += &format!(
-        "Made by `{}` (see results/analysis/README.md). Accuracy on the first {} test images of {}, the global \
-         bound B found by Lee et al.'s rule in brackets; depths from pann's cost model.\n\n",
-        command.join(" "),
-        test.n,
-        a.data.describe()
-    );
-    md += &render(&columns, &checked);
-    if !missing.is_empty() {
-        md += "\nNot in this table (model files not found, skipped under `--allow-missing`):\n";
-        for m in &missing {
-            md += &format!("- `{}`\n", m.display());
-        }
-    }
+    let md = headline.markdown(&command.join(" "), &a.data.describe());
     let dir = match a.out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -211,37 +107,8 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     write_out(
         &dir,
         &format!("{stem}.json"),
-        &serde_json::to_string_pretty(&serde_json::json!({"columns": columns, "claims": checked}))?,
+        &serde_json::to_string_pretty(&serde_json::json!({"columns": headline.columns, "claims": headline.claims}))?,
     )?;
     print!("{md}");
     Ok(())
-}
-
-/// The `--finetuned` argument: one model, or one per α.
-enum Finetuned {
-    One(PathBuf),
-    PerAlpha(Vec<(u32, PathBuf)>),
-}
-
-impl Finetuned {
-    fn parse(arg: &str, alphas: &[u32]) -> Finetuned {
-        if arg.contains("{alpha}") {
-            Finetuned::PerAlpha(
-                alphas
-                    .iter()
-                    .map(|a| (*a, PathBuf::from(arg.replace("{alpha}", &a.to_string()))))
-                    .collect(),
-            )
-        } else {
-            Finetuned::One(PathBuf::from(arg))
-        }
-    }
-
-    /// The files that must exist for a complete column.
-    fn files(&self) -> Vec<PathBuf> {
-        match self {
-            Finetuned::One(p) => vec![p.clone()],
-            Finetuned::PerAlpha(parts) => parts.iter().map(|(_, p)| p.clone()).collect(),
-        }
-    }
 }

@@ -1,14 +1,12 @@
 //! `pann analyze layerwise`: the cheapest per-layer α within a tolerance of exact accuracy, searched on one part
-//! of the test set and reported on the rest.
+//! of the test set and reported on the rest ([`pann_eval::layerwise::layerwise_study`]).
 
 use super::{write_out, DataArgs};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Result};
 use clap::Args;
-use pann_eval::layerwise::{layerwise_search, Assignment, AssignmentChecker, LayerwiseConfig, LayerwiseResult};
-use pann_eval::range::calibrate;
-use pann_eval::run::reorder;
-use pann_nn::{Model, OverflowPolicy};
+use pann_eval::layerwise::{layerwise_study, Checked, LayerwiseResult, StudyConfig};
+use pann_nn::Model;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -46,19 +44,6 @@ pub struct LayerwiseArgs {
     name: String,
 }
 
-/// An assignment checked on held-out images.
-#[derive(Serialize)]
-struct Checked {
-    /// On the images after the search images.
-    held_out: Assignment,
-    /// Exact accuracy there.
-    held_out_exact: f64,
-    /// On all images.
-    all: Assignment,
-    /// Exact accuracy there.
-    all_exact: f64,
-}
-
 #[derive(Serialize)]
 struct Report {
     model: String,
@@ -93,57 +78,25 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     let model_path = a.model.clone().unwrap_or_else(crate::commands::eval::bundled_model);
     let model = a.data.load_model(&model_path)?;
     let test = a.data.test(Some(a.images))?;
-    if test.n <= a.search_images {
-        bail!(
-            "only {} test images: nothing left after {} search images",
-            test.n,
-            a.search_images
-        );
-    }
-    let search_set = reorder(&test, &(0..a.search_images).collect::<Vec<_>>());
-    let held_out = reorder(&test, &(a.search_images..test.n).collect::<Vec<_>>());
     let calib = a.data.calib()?;
-    let mut bar = Bar::new(true);
-    let bounds = calibrate(&model, &calib, &norm, batch, a.margin, &mut bar)?;
-    let cfg = LayerwiseConfig {
+    let cfg = StudyConfig {
         alphas,
         tolerance: a.tolerance / 100.0,
-        bounds,
-        overflow: OverflowPolicy::Count,
+        margin: a.margin,
+        leak_correction: a.leak_correction,
         batch,
+        search_images: a.search_images,
     };
-    let leak = a.leak_correction.then_some(&calib);
-    let search = layerwise_search(&model, &search_set, &norm, leak, &cfg, &mut bar)?;
-    let held_out_exact = pann_eval::run::run_exact(&model, &held_out, &norm, batch, &mut bar)?.accuracy();
-    let all_exact = pann_eval::run::run_exact(&model, &test, &norm, batch, &mut bar)?.accuracy();
-    // Both assignments' α values, prepared once (composites and, with the correction, leak means).
-    let used: Vec<u32> = search
-        .uniform
-        .alphas
-        .iter()
-        .chain(&search.layerwise.alphas)
-        .copied()
-        .collect();
-    let checker = AssignmentChecker::new(&model, &norm, leak, &used, &cfg, &mut bar)?;
-    let check = |alphas: &[u32], bar: &mut Bar| -> Result<Checked> {
-        Ok(Checked {
-            held_out: checker.evaluate(&held_out, alphas, bar)?,
-            held_out_exact,
-            all: checker.evaluate(&test, alphas, bar)?,
-            all_exact,
-        })
-    };
-    let uniform_checked = check(&search.uniform.alphas, &mut bar)?;
-    let layerwise_checked = check(&search.layerwise.alphas, &mut bar)?;
+    let study = layerwise_study(&model, &test, &calib, &norm, &cfg, &mut Bar::new(true))?;
     let report = Report {
         model: model_path.display().to_string(),
-        search_images: search_set.n,
-        held_out_images: held_out.n,
+        search_images: study.search_images,
+        held_out_images: study.held_out_images,
         tolerance_points: a.tolerance,
         leak_correction: a.leak_correction,
-        search,
-        uniform_checked,
-        layerwise_checked,
+        search: study.search,
+        uniform_checked: study.uniform_checked,
+        layerwise_checked: study.layerwise_checked,
     };
     print_report(&model, &report);
     let mut csv = String::from("site,uniform_alpha,layerwise_alpha,layerwise_relu_depth,sensitivity_accuracy\n");

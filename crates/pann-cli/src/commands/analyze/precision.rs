@@ -2,10 +2,9 @@
 
 use super::{models_or_bundled, write_out, DataArgs, ModelSpec};
 use crate::{alpha_list, plot, progress::Bar};
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use pann_eval::{evaluate_pann, EvalConfig, EvalSummary, LeeSearch, RangeRule, ReluShift};
-use pann_nn::OverflowPolicy;
+use pann_eval::{evaluate_pann, EvalSummary, Rule};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -34,88 +33,6 @@ pub struct PrecisionArgs {
     out: PathBuf,
 }
 
-/// A range rule with or without the mean-leak correction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Rule {
-    pub calibrate: bool,
-    pub leak: bool,
-}
-
-impl Rule {
-    /// Lee et al.'s global B.
-    pub const LEE: Rule = Rule {
-        calibrate: false,
-        leak: false,
-    };
-    /// Lee et al.'s global B with the mean-leak correction.
-    pub const LEE_LEAK: Rule = Rule {
-        calibrate: false,
-        leak: true,
-    };
-    /// Per-layer calibrated bounds.
-    pub const CALIBRATE: Rule = Rule {
-        calibrate: true,
-        leak: false,
-    };
-    /// Per-layer calibrated bounds with the mean-leak correction.
-    pub const CALIBRATE_LEAK: Rule = Rule {
-        calibrate: true,
-        leak: true,
-    };
-
-    pub fn name(&self) -> &'static str {
-        match (self.calibrate, self.leak) {
-            (false, false) => "lee",
-            (true, false) => "calibrate",
-            (false, true) => "lee+leak",
-            (true, true) => "calibrate+leak",
-        }
-    }
-
-    /// The rule in words, for tables.
-    pub fn describe(&self) -> &'static str {
-        match (self.calibrate, self.leak) {
-            (false, false) => "Lee's global B (from 50 in steps of 5)",
-            (true, false) => "per-layer calibrated B (1.1 × the largest input on the calibration images)",
-            (false, true) => "Lee's global B with the mean-leak correction (`pann eval --leak-correction`)",
-            (true, true) => "per-layer calibrated B with the mean-leak correction",
-        }
-    }
-
-    pub fn config(&self, alphas: Vec<u32>, margin: f64, batch: usize) -> EvalConfig {
-        EvalConfig {
-            alphas,
-            range: if self.calibrate {
-                RangeRule::Calibrate { margin }
-            } else {
-                RangeRule::Lee(LeeSearch::default())
-            },
-            overflow: OverflowPolicy::Count,
-            batch,
-            relu_shift: ReluShift::NONE,
-            leak_correction: self.leak,
-            leak_iterations: 1,
-        }
-    }
-}
-
-pub(crate) fn parse_rules(s: &str) -> Result<Vec<Rule>> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        let rule = match part.trim() {
-            "lee" => Rule::LEE,
-            "calibrate" => Rule::CALIBRATE,
-            "lee+leak" => Rule::LEE_LEAK,
-            "calibrate+leak" => Rule::CALIBRATE_LEAK,
-            other => bail!("--rules: '{other}' is not one of lee, calibrate, lee+leak, calibrate+leak"),
-        };
-        if !out.contains(&rule) {
-            out.push(rule);
-        }
-    }
-    Ok(out)
-}
-
 /// One model under one rule.
 #[derive(Serialize)]
 struct Entry {
@@ -128,12 +45,12 @@ struct Entry {
 /// Runs `pann analyze precision`.
 pub fn run(a: PrecisionArgs) -> Result<()> {
     let alphas = alpha_list::parse(&a.alpha)?;
-    let rules = parse_rules(&a.rules)?;
+    let rules = Rule::parse_list(&a.rules).context("--rules")?;
     crate::output::ensure_writable_dir(&a.out)?;
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
     let test = a.data.test(a.images)?;
-    let calib = if rules.iter().any(|r| r.calibrate || r.leak) {
+    let calib = if rules.iter().any(Rule::needs_calibration) {
         Some(a.data.calib()?)
     } else {
         None
@@ -215,20 +132,5 @@ fn print_entry(label: &str, rule: &str, s: &EvalSummary) {
             r.relu_depth,
             r.network_depth
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_parse_and_reject_unknown_names() {
-        let r = parse_rules("lee, calibrate+leak,lee").unwrap();
-        assert_eq!(
-            r.iter().map(|r| r.name()).collect::<Vec<_>>(),
-            ["lee", "calibrate+leak"]
-        );
-        assert!(parse_rules("lee,clamp").unwrap_err().to_string().contains("'clamp'"));
     }
 }

@@ -4,10 +4,7 @@ use super::{models_or_bundled, write_out, DataArgs, ModelSpec};
 use crate::{alpha_list, plot, progress::Bar};
 use anyhow::Result;
 use clap::Args;
-use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
-use pann_eval::profile::{observe, summarize, ModelProfile};
-use pann_eval::range::calibrate;
-use pann_eval::Bounds;
+use pann_eval::profile::{epsilons, profile_model, ModelProfile, ProfileConfig};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -52,32 +49,22 @@ pub fn run(a: ProfileArgs) -> Result<()> {
     let batch = a.data.batch()?;
     let test = a.data.test(Some(a.images))?;
     let calib = a.data.calib()?;
-    let mut tables = ErrorTables::default();
-    let epsilons: Vec<(u32, f64)> = alphas
-        .iter()
-        .map(|&al| {
-            Ok((
-                al,
-                cheapest_with_tables(al, &SearchConfig::default(), &mut tables)?
-                    .certificate()
-                    .epsilon,
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let epsilons = epsilons(&alphas)?;
+    let cfg = ProfileConfig {
+        margin: a.margin,
+        global_bound: a.global_bound,
+        epsilons: &epsilons,
+        batch,
+    };
     let mut bar = Bar::new(true);
     let mut entries = Vec::new();
     for spec in models_or_bundled(&a.models)? {
         let model = a.data.load_model(&spec.path)?;
-        let calibrated = calibrate(&model, &calib, &norm, batch, a.margin, &mut bar)?;
-        let obs = observe(&model, &test, &norm, batch, &mut bar)?;
-        for (label, bounds) in [
-            ("calibrated".to_string(), calibrated),
-            (format!("B={}", a.global_bound), Bounds::Global(a.global_bound)),
-        ] {
+        for profile in profile_model(&model, &test, &calib, &norm, &cfg, &mut bar)? {
             entries.push(Entry {
                 model: spec.label.clone(),
                 path: spec.path.display().to_string(),
-                profile: summarize(&obs, &bounds, &label, &epsilons)?,
+                profile,
             });
         }
     }
