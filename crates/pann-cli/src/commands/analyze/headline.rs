@@ -62,7 +62,10 @@ pub fn run(a: HeadlineArgs) -> Result<()> {
     let batch = a.data.batch()?;
     let models = HeadlineModels {
         common: a.common.clone(),
-        bundled: a.bundled.clone().unwrap_or_else(crate::commands::eval::bundled_model),
+        bundled: a
+            .bundled
+            .clone()
+            .map_or_else(crate::commands::eval::bundled_model, Ok)?,
         friendly: a.friendly.clone(),
         recalibrated: a.recalibrated.clone(),
         finetuned: Finetuned::parse(&a.finetuned, &alphas),

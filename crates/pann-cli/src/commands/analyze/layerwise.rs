@@ -75,7 +75,7 @@ pub fn run(a: LayerwiseArgs) -> Result<()> {
     }
     let norm = a.data.norm()?;
     let batch = a.data.batch()?;
-    let model_path = a.model.clone().unwrap_or_else(crate::commands::eval::bundled_model);
+    let model_path = a.model.clone().map_or_else(crate::commands::eval::bundled_model, Ok)?;
     let model = a.data.load_model(&model_path)?;
     let test = a.data.test(Some(a.images))?;
     let calib = a.data.calib()?;
