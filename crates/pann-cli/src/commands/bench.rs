@@ -7,7 +7,7 @@
 //! torch is there, and prints each pair with its ratio. Run it on an otherwise idle machine.
 
 use crate::commands::reference::ReferenceFlags;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use pann_approx::CompositeSign;
 use pann_data::Dataset;
@@ -17,7 +17,6 @@ use pann_eval::run::run;
 use pann_eval::Silent;
 use pann_nn::{Activations, Model, OverflowPolicy};
 use serde::Serialize;
-use std::path::Path;
 
 /// Arguments of `pann bench`.
 #[derive(Args, Debug)]
@@ -100,7 +99,12 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
             model.set_channels_last(channels_last);
             let mut t = time_pann(&model, &sign, &data, &warm)?;
             if let Some(python) = &python {
-                time_torch(&args.reference, python, &shared, &sign, &mut t)?;
+                let torch = args
+                    .reference
+                    .inference_bench(python, &shared, &sign, t.images, channels_last)?;
+                t.torch_exact_seconds = Some(torch.exact_seconds);
+                t.torch_alpha14_seconds = Some(torch.pann_alpha14_seconds);
+                t.torch_alpha14_correct = Some(torch.pann_alpha14_correct);
             }
             match timings.get_mut(i) {
                 Some(best) => best.keep_faster(&t)?,
@@ -134,10 +138,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         }
     }
     if python.is_none() {
-        println!(
-            "(no PyTorch at {}: run reference/setup.sh for the comparison)",
-            args.reference.default_python().display()
-        );
+        println!("{}", args.reference.missing_note());
     }
     for t in &timings {
         let layout = if t.channels_last { "channels-last" } else { "NCHW" };
@@ -176,48 +177,4 @@ fn time_pann(model: &Model, sign: &CompositeSign, data: &Dataset, warm: &Dataset
         torch_alpha14_seconds: None,
         torch_alpha14_correct: None,
     })
-}
-
-/// Runs `reference/lee_pann.py --bench` in `t`'s layout on as many images and fills in its timings.
-fn time_torch(
-    reference: &ReferenceFlags,
-    python: &Path,
-    shared: &Path,
-    sign: &CompositeSign,
-    t: &mut Timing,
-) -> Result<()> {
-    let coeffs = std::env::temp_dir().join(format!("pann-bench-alpha14-{}.json", std::process::id()));
-    std::fs::write(&coeffs, serde_json::to_string(&pann_approx::ApproxSummary::from(sign))?)
-        .with_context(|| format!("cannot write {}", coeffs.display()))?;
-    let mut args: Vec<String> = vec![
-        "--bench".into(),
-        "--images".into(),
-        t.images.to_string(),
-        "--coeffs".into(),
-    ];
-    args.push(coeffs.display().to_string());
-    if t.channels_last {
-        args.push("--channels-last".into());
-    }
-    let out = reference.run(python, "lee_pann.py", Some(shared), &args);
-    let _ = std::fs::remove_file(&coeffs);
-    let out = out?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "the PyTorch reference ({} lee_pann.py) failed with {}{}",
-            python.display(),
-            out.status,
-            if stderr.trim().is_empty() {
-                String::new()
-            } else {
-                format!(": {}", stderr.trim())
-            }
-        );
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("PyTorch reference output")?;
-    t.torch_exact_seconds = v["exact_seconds"].as_f64();
-    t.torch_alpha14_seconds = v["pann_alpha14_seconds"].as_f64();
-    t.torch_alpha14_correct = v["pann_alpha14_correct"].as_u64().map(|c| c as usize);
-    Ok(())
 }

@@ -6,8 +6,8 @@
 //! with the stored recipe, and any recipe flag given with it must match the stored value.
 
 use crate::commands::card::{self, DataChoice, DataFlags};
-use crate::commands::reference::ReferenceFlags;
-use anyhow::{bail, Context, Result};
+use crate::commands::reference::{ReferenceFlags, TrainingBench, TrainingTiming};
+use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pann_data::{DatasetKind, Split};
@@ -15,7 +15,7 @@ use pann_train::{
     BatchProgress, EpochRecord, Observer, RunOptions, ScheduleKind, Throughput, TrainConfig, Trainer, WarmupShape,
 };
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `pann train`. Recipe defaults are those of a fresh run; see `--help`.
 #[derive(Args, Debug)]
@@ -454,7 +454,7 @@ fn bench(args: &TrainArgs, data_dir: impl Fn(DatasetKind) -> Result<PathBuf>) ->
     // PyTorch's loop as it is usually written (NCHW) and with the input in channels-last memory, as pann trains.
     let layouts = [false, true];
     let mut ours: Option<Throughput> = None;
-    let mut theirs: [Option<serde_json::Value>; 2] = [None, None];
+    let mut theirs: [Option<TrainingTiming>; 2] = [None, None];
     for _ in 0..args.bench_rounds {
         let data = pann_data::load(cfg.dataset, data_dir, Split::Train, Some(images))?;
         let t = pann_train::measure(&cfg, data, args.bench_warmup, args.bench_steps)?;
@@ -463,11 +463,19 @@ fn bench(args: &TrainArgs, data_dir: impl Fn(DatasetKind) -> Result<PathBuf>) ->
         }
         if let (true, Some(python)) = (comparable, &python) {
             for (best, &channels_last) in theirs.iter_mut().zip(&layouts) {
-                let threads = ours.as_ref().map_or(0, |o| o.threads);
-                let v = torch_bench(python, &cfg, data_dir, args, threads, channels_last)?;
-                let so_far = best.as_ref().and_then(|b| b["images_per_sec"].as_f64()).unwrap_or(0.0);
-                if v["images_per_sec"].as_f64().unwrap_or(0.0) > so_far {
-                    *best = Some(v);
+                let bench = TrainingBench {
+                    data_dir,
+                    batch: cfg.batch,
+                    steps: args.bench_steps,
+                    warmup: args.bench_warmup,
+                    threads: ours.as_ref().map_or(0, |o| o.threads),
+                    augment: cfg.augment,
+                    channels_last,
+                    bf16: cfg.bf16,
+                };
+                let t = args.reference.training_bench(python, &bench)?;
+                if best.is_none_or(|b| t.images_per_sec > b.images_per_sec) {
+                    *best = Some(t);
                 }
             }
         }
@@ -491,16 +499,11 @@ fn bench(args: &TrainArgs, data_dir: impl Fn(DatasetKind) -> Result<PathBuf>) ->
         return Ok(());
     }
     if theirs.iter().any(Option::is_none) {
-        println!(
-            "(no PyTorch at {}: run reference/setup.sh for the comparison)",
-            args.reference.default_python().display()
-        );
+        println!("{}", args.reference.missing_note());
         return Ok(());
     }
     for (v, channels_last) in theirs.iter().flatten().zip(layouts) {
-        let rate = v["images_per_sec"]
-            .as_f64()
-            .context("PyTorch benchmark: no images_per_sec")?;
+        let rate = v.images_per_sec;
         println!(
             "PyTorch {} batch {} augment {}{precision} {}: {:.0} images/s (best of {} rounds, {} threads, peak \
              {:.0} MiB): pann/PyTorch {:.2}×",
@@ -510,52 +513,10 @@ fn bench(args: &TrainArgs, data_dir: impl Fn(DatasetKind) -> Result<PathBuf>) ->
             if channels_last { "channels-last" } else { "NCHW" },
             rate,
             args.bench_rounds,
-            v["threads"],
-            v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            v.threads,
+            v.peak_rss_mib.unwrap_or(f64::NAN),
             ours.images_per_sec / rate
         );
     }
     Ok(())
-}
-
-/// One run of `reference/train_bench.py`; its JSON output.
-fn torch_bench(
-    python: &Path,
-    cfg: &TrainConfig,
-    data_dir: &Path,
-    args: &TrainArgs,
-    threads: i32,
-    channels_last: bool,
-) -> Result<serde_json::Value> {
-    let mut a: Vec<String> = vec![
-        "--data".into(),
-        data_dir.display().to_string(),
-        "--batch".into(),
-        cfg.batch.to_string(),
-        "--steps".into(),
-        args.bench_steps.to_string(),
-        "--warmup".into(),
-        args.bench_warmup.to_string(),
-        "--threads".into(),
-        threads.to_string(),
-    ];
-    if !cfg.augment {
-        a.push("--no-augment".into());
-    }
-    if channels_last {
-        a.push("--channels-last".into());
-    }
-    if cfg.bf16 {
-        a.push("--bf16".into());
-    }
-    let out = args
-        .reference
-        .run(python, "train_bench.py", pann_data::shared_dir().ok().as_deref(), &a)?;
-    if !out.status.success() {
-        bail!(
-            "the PyTorch training benchmark failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("PyTorch benchmark output")
 }
