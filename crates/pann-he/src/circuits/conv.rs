@@ -1,5 +1,5 @@
 //! The convolution compiler: a 3×3 convolution as rotations and plaintext masks on slot vectors, in the
-//! baby-step giant-step form ([`MaskedRotations`]) that every linear layer of the circuits shares.
+//! baby-step giant-step form (`MaskedRotations`) that every linear layer of the circuits shares.
 //!
 //! Inputs: channel `c` in block `c` (`s²` slots), pixels on the grid of gap `g` (`g = 2^k` after `k` pools),
 //! replicated with the period `C_p·s²` (`C_p` the input channels rounded up to a power of two) over all slots, so
