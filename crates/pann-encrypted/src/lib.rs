@@ -48,7 +48,7 @@ pub use network::{Circuit, Network};
 pub use params::{ParamsSummary, Preset};
 pub use report::{Report, Setup};
 
-use pann_data::Dataset;
+use pann_data::{Dataset, Normalization};
 
 use crate::keys::Keys;
 
@@ -66,6 +66,7 @@ impl Observer for () {}
 /// A run prepared up to the first image: calibrated, compiled, keys generated.
 pub struct EncryptedRun {
     net: Network,
+    norm: Normalization,
     circuit: Circuit,
     keys: Keys,
     setup: Setup,
@@ -111,6 +112,7 @@ impl EncryptedRun {
         };
         Ok(Self {
             net: net.clone(),
+            norm: config.norm.clone(),
             circuit,
             keys,
             setup,
@@ -123,9 +125,9 @@ impl EncryptedRun {
     }
 
     /// Runs image `index` of `test` (normalised as configured) encrypted and in plaintext.
-    pub fn image(&mut self, config: &EncryptedInferenceConfig, test: &Dataset, index: usize) -> Result<ImageResult> {
+    pub fn image(&mut self, test: &Dataset, index: usize) -> Result<ImageResult> {
         check_shape(&self.net, test)?;
-        let x = config.norm.normalize(test, index..index + 1)?;
+        let x = self.norm.normalize(test, index..index + 1)?;
         let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         let label = test.labels[index] as usize;
         infer::run_image(&self.net, &self.circuit, &mut self.keys, index, &x, label)
@@ -154,7 +156,7 @@ pub fn run(
     observer.ready(run.setup());
     let mut results = Vec::with_capacity(n);
     for i in 0..n {
-        let r = run.image(config, test, i)?;
+        let r = run.image(test, i)?;
         observer.image(&r);
         results.push(r);
     }

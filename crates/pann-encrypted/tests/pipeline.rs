@@ -180,3 +180,35 @@ fn a_short_run_reports_every_image_and_agrees_with_the_plaintext_pann() {
         ]
     );
 }
+
+#[test]
+fn images_run_one_by_one_and_results_read_back_give_the_same_report() {
+    // What a resumed run does: prepare once, run the images not yet done in any order, read earlier results
+    // back from their JSON lines, and report over all of them.
+    use pann_encrypted::EncryptedRun;
+    let config = EncryptedInferenceConfig {
+        alpha: 4,
+        images: 2,
+        calib_images: 10,
+        ..Default::default()
+    };
+    let (test, calib) = (synthetic(3, 3, 32), synthetic(10, 3, 32));
+    let mut run = EncryptedRun::prepare(&config, &model(), &calib).unwrap();
+    let second = run.image(&test, 1).unwrap();
+    let first = run.image(&test, 0).unwrap();
+    assert_eq!((first.index, second.index), (0, 1));
+    assert!(
+        run.image(&test, 3).is_err(),
+        "an index past the test set is an error, not a panic"
+    );
+
+    let lines: Vec<String> = [&first, &second]
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    let read_back: Vec<ImageResult> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(read_back, [first.clone(), second.clone()]);
+    let report = run.report(&read_back);
+    assert_eq!(report, run.report(&[first, second]));
+    assert_eq!((report.images, report.agreement), (2, 1.0));
+}
