@@ -176,13 +176,26 @@ pub fn evaluate_headline<E: From<Error>>(
     // Which entry of `plan` each column is (`plan.len()` = the fine-tuned column).
     let mut roles_of = Vec::new();
     let mut friendly_exact: Option<ExactRow> = None;
+    // One model file at `alphas` under `rule`; the fine-tunes (Lee's B, no correction) get no calibration images.
+    let mut evaluate = |path: &Path, rule: Rule, alphas: Vec<u32>| -> std::result::Result<EvalSummary, E> {
+        let model = load(path)?;
+        let calib = rule.needs_calibration().then_some(data.calib);
+        let cfg = rule.config(alphas, 1.1, data.batch);
+        Ok(evaluate_pann(
+            &model,
+            data.test,
+            data.norm,
+            calib,
+            &cfg,
+            progress,
+            &mut (),
+        )?)
+    };
     for (i, c) in plan.iter().enumerate() {
         if missing.contains(&c.model) {
             continue;
         }
-        let model = load(&c.model)?;
-        let cfg = c.rule.config(data.alphas.to_vec(), 1.1, data.batch);
-        let summary = evaluate_pann(&model, data.test, data.norm, Some(data.calib), &cfg, progress, &mut ())?;
+        let summary = evaluate(&c.model, c.rule, data.alphas.to_vec())?;
         if c.model == models.friendly {
             friendly_exact = Some(summary.exact.clone());
         }
@@ -191,19 +204,9 @@ pub fn evaluate_headline<E: From<Error>>(
         columns.push(column);
         roles_of.push(i);
     }
-    let lee = |alphas: Vec<u32>| Rule::LEE.config(alphas, 1.1, data.batch);
     match &models.finetuned {
         Finetuned::One(path) if path.exists() => {
-            let model = load(path)?;
-            let summary = evaluate_pann(
-                &model,
-                data.test,
-                data.norm,
-                None,
-                &lee(data.alphas.to_vec()),
-                progress,
-                &mut (),
-            )?;
+            let summary = evaluate(path, Rule::LEE, data.alphas.to_vec())?;
             columns.push(Column::single(
                 FINETUNED_LABEL,
                 &path.display().to_string(),
@@ -218,16 +221,7 @@ pub fn evaluate_headline<E: From<Error>>(
                 (Some(base), false) => {
                     let mut evaluated = Vec::new();
                     for (alpha, path) in present {
-                        let model = load(path)?;
-                        let summary = evaluate_pann(
-                            &model,
-                            data.test,
-                            data.norm,
-                            None,
-                            &lee(vec![*alpha]),
-                            progress,
-                            &mut (),
-                        )?;
+                        let summary = evaluate(path, Rule::LEE, vec![*alpha])?;
                         evaluated.push((path.display().to_string(), summary));
                     }
                     columns.push(Column::per_alpha(
