@@ -113,8 +113,11 @@ pub fn bench(log_n: u32, slots: Option<usize>, seed: u64) -> Result<BenchReport>
     let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), seed ^ 0x5555);
     let ct = enc.encrypt_sk(&pt, &sk);
     let start = Instant::now();
-    let out = boot.bootstrap(&ct)?;
+    let (out, stages) = boot.bootstrap_timed(&ct)?;
     let seconds = start.elapsed().as_secs_f64();
+    if std::env::var_os("PANN_BOOTSTRAP_STAGES").is_some() {
+        eprintln!("stages (s): {stages:?}; plan {:.2} GB", boot.plan_bytes() as f64 / 1e9);
+    }
     let dec = crate::ckks::Decryptor::new(params.clone(), encoder.clone(), sk);
     let got = dec.decrypt_complex(&out)?;
     let (min, mean) = precision_bits(&got, &values);

@@ -36,6 +36,21 @@ use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters};
 use crate::error::{Error, Result};
 use crate::ring::Basis;
 
+/// Seconds per stage of one bootstrap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageSeconds {
+    /// Dropping to level 0, the integer boost and ModRaise.
+    pub mod_raise: f64,
+    /// CoeffsToSlots.
+    pub coeffs_to_slots: f64,
+    /// Conjugation and the real/imaginary split.
+    pub split: f64,
+    /// EvalMod of both parts and their recombination.
+    pub eval_mod: f64,
+    /// SlotsToCoeffs.
+    pub slots_to_coeffs: f64,
+}
+
 /// A bootstrapping plan with its keys: encoded transform layers, the EvalMod polynomial, the evaluator.
 pub struct Bootstrapper {
     params: Arc<Parameters>,
@@ -50,8 +65,12 @@ pub struct Bootstrapper {
     boost_log: u32,
     /// `2K·q_0`: the scale ModRaise records, so that CoeffsToSlots yields `t/(2K·q_0)`.
     raised_scale: f64,
-    /// Scale of the CoeffsToSlots output and of EvalMod's result.
+    /// Scale of the CoeffsToSlots output (EvalMod's input).
     eval_scale: f64,
+    /// Scale between the CoeffsToSlots layers.
+    mid_scale: f64,
+    /// Scale of SlotsToCoeffs' input and intermediate layers.
+    stc_scale: f64,
 }
 
 impl Bootstrapper {
@@ -92,31 +111,36 @@ impl Bootstrapper {
         let eval_scale = 2f64.powi(boot.log_eval_scale as i32);
         let n = params.slots();
 
-        // CoeffsToSlots: layer t runs at level top − t; every layer lands on eval_scale.
+        // CoeffsToSlots: layer t runs at level top − t. Two noises pull the intermediate scale apart: the
+        // key-switching noise of the rotations (about 2^20 in slot units, whatever the level) wants it high, the
+        // rounding of the diagonals (relative 2^(log N/2)/pt_scale) wants the scale drop per layer small. The
+        // layers between run at √(2K·q_0·eval_scale) (about 2^64), the first and last layer each drop half way,
+        // and the conjugation split happens before the last rescale (its noise then meets a scale of 2^110).
         let mut cts = Vec::new();
+        let layers = coeffs_to_slots::coeffs_to_slots_layers(n, boot.cts_levels);
+        let count = layers.len();
+        let mid_scale = (raised_scale * eval_scale).sqrt();
         let mut scale = raised_scale;
-        for (t, d) in coeffs_to_slots::coeffs_to_slots_layers(n, boot.cts_levels)
-            .iter()
-            .enumerate()
-        {
+        for (t, d) in layers.iter().enumerate() {
             let level = top - t;
-            let pt_scale = eval_scale * q[level] as f64 / scale;
+            let target = if t + 1 == count { eval_scale } else { mid_scale };
+            let pt_scale = target * q[level] as f64 / scale;
             cts.push(LinearTransform::new(&params, &encoder, d, level, pt_scale)?);
-            scale = eval_scale;
+            scale = target;
         }
-        let eval_mod = EvalMod::new(&boot, eval_scale);
-        // SlotsToCoeffs: the input's value is u = y·q_0/(2πΔ'), recorded at eval_scale·2πΔ'/q_0; the layers keep
-        // that scale and the last lands on Δ.
+        // EvalMod lands on stc_scale·q_0/(2πΔ'), so that its result, read as the message u = y·q_0/(2πΔ'), has
+        // scale stc_scale: high enough that SlotsToCoeffs' rotation noise is small against it, low enough that the
+        // last layer's plaintext scale Δ·q/stc_scale keeps its diagonals precise.
+        let stc_scale = 2f64.powi(boot.log_stc_scale as i32);
+        let eval_mod = EvalMod::new(&boot, stc_scale * q0 / (2.0 * std::f64::consts::PI * delta_eff));
         let mut stc = Vec::new();
-        let mut scale = eval_scale * 2.0 * std::f64::consts::PI * delta_eff / q0;
         let layers = slots_to_coeffs::slots_to_coeffs_layers(n, boot.stc_levels);
         let count = layers.len();
         for (t, d) in layers.iter().enumerate() {
             let level = out_level + boot.stc_levels - t;
-            let target = if t + 1 == count { delta } else { scale };
-            let pt_scale = target * q[level] as f64 / scale;
+            let target = if t + 1 == count { delta } else { stc_scale };
+            let pt_scale = target * q[level] as f64 / stc_scale;
             stc.push(LinearTransform::new(&params, &encoder, d, level, pt_scale)?);
-            scale = target;
         }
         let eval = Evaluator::new(params.clone(), encoder, Some(keys.relin), keys.galois);
         let ring = params.ring();
@@ -143,6 +167,8 @@ impl Bootstrapper {
             boost_log,
             raised_scale,
             eval_scale,
+            mid_scale,
+            stc_scale,
         })
     }
 
@@ -164,6 +190,15 @@ impl Bootstrapper {
     /// Bytes of the encoded diagonals of both transforms.
     pub fn plan_bytes(&self) -> usize {
         self.cts.iter().chain(&self.stc).map(LinearTransform::bytes).sum()
+    }
+
+    /// The checks, the integer boost and ModRaise of [`Self::bootstrap`]: `ct` raised to the top level, recorded
+    /// at the scale `2K·q_0` that CoeffsToSlots expects.
+    pub fn raise(&self, ct: &Ciphertext) -> Result<Ciphertext> {
+        let shift = self.check_input(ct)?;
+        let mut c = ct.clone();
+        self.eval.drop_to_level(&mut c, 0)?;
+        Ok(self.mod_raise(&self.eval.mul_integer(&c, 1i128 << shift)))
     }
 
     /// ModRaise: `(c_0, c_1)` mod `q_0`, centred, as polynomials over `Q_L`.
@@ -197,7 +232,11 @@ impl Bootstrapper {
 
     /// CoeffsToSlots of a raised ciphertext: slots `P·(t_lo + i·t_hi)/(2K·q_0)` at the EvalMod scale.
     pub fn coeffs_to_slots(&self, raised: &Ciphertext) -> Result<Ciphertext> {
-        self.transform(&self.cts, raised, &vec![self.eval_scale; self.cts.len()])
+        let mut targets = vec![self.mid_scale; self.cts.len()];
+        if let Some(last) = targets.last_mut() {
+            *last = self.eval_scale;
+        }
+        self.transform(&self.cts, raised, &targets)
     }
 
     /// SlotsToCoeffs of a ciphertext at [`Self::stc_input_level`] and `scale`; the result's scale is the
@@ -214,6 +253,16 @@ impl Bootstrapper {
         self.transform(&self.stc, &x, &targets)
     }
 
+    /// EvalMod alone: `sin(2πK·x)` of `x` (at the CoeffsToSlots output level and scale), at the EvalMod scale.
+    pub fn eval_mod(&self, x: &Ciphertext) -> Result<Ciphertext> {
+        self.eval_mod.apply(&self.eval, x)
+    }
+
+    /// The scale of the CoeffsToSlots output (EvalMod's input).
+    pub fn eval_scale(&self) -> f64 {
+        self.eval_scale
+    }
+
     /// The level SlotsToCoeffs starts at.
     pub fn stc_input_level(&self) -> usize {
         self.out_level + self.stc.len()
@@ -221,8 +270,7 @@ impl Bootstrapper {
 
     /// The scale SlotsToCoeffs expects.
     pub fn stc_input_scale(&self) -> f64 {
-        self.eval_scale * 2.0 * std::f64::consts::PI * self.params.default_scale() * 2f64.powi(self.boost_log as i32)
-            / self.params.q()[0] as f64
+        self.stc_scale
     }
 
     /// Checks the input: a scale `2^j·Δ` with `j ≤ b` (then the message is boosted to `2^b·Δ` by the integer
@@ -254,21 +302,41 @@ impl Bootstrapper {
     /// The message must stay within `|m| ≤ 1` per real and imaginary part: larger values leave EvalMod's
     /// linear range (the sine bends) and cannot be detected under encryption.
     pub fn bootstrap(&self, ct: &Ciphertext) -> Result<Ciphertext> {
-        let shift = self.check_input(ct)?;
+        self.bootstrap_timed(ct).map(|(c, _)| c)
+    }
+
+    /// [`Self::bootstrap`] with the seconds spent in each stage.
+    pub fn bootstrap_timed(&self, ct: &Ciphertext) -> Result<(Ciphertext, StageSeconds)> {
+        let mut t = StageSeconds::default();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |slot: &mut f64| {
+            *slot = clock.elapsed().as_secs_f64();
+            clock = std::time::Instant::now();
+        };
         let e = &self.eval;
-        let mut c = ct.clone();
-        e.drop_to_level(&mut c, 0)?;
-        let c = e.mul_integer(&c, 1i128 << shift);
-        let raised = self.mod_raise(&c);
-        let z = self.coeffs_to_slots(&raised)?;
+        let raised = self.raise(ct)?;
+        lap(&mut t.mod_raise);
+        let (last, first) = self.cts.split_last().expect("at least one CoeffsToSlots layer");
+        let z = self.transform(first, &raised, &vec![self.mid_scale; first.len()])?;
+        let z = last.apply(e, &z)?;
+        lap(&mut t.coeffs_to_slots);
+        // The split before the last rescale: the conjugation's key-switching noise meets a scale of about 2^128.
         let zc = e.conjugate(&z)?;
-        let re = e.add(&z, &zc)?;
-        let im = e.neg(&e.mul_by_i(&e.sub(&z, &zc)?));
+        let mut re = e.add(&z, &zc)?;
+        let mut im = e.neg(&e.mul_by_i(&e.sub(&z, &zc)?));
+        for part in [&mut re, &mut im] {
+            e.rescale_assign(part)?;
+            part.set_scale(self.eval_scale)?;
+        }
+        lap(&mut t.split);
         let re = self.eval_mod.apply(e, &re)?;
         let im = self.eval_mod.apply(e, &im)?;
         let mut w = e.add(&re, &e.mul_by_i(&im))?;
+        lap(&mut t.eval_mod);
         // Value u = y·q_0/(2πΔ'): the same ciphertext read at a smaller scale.
         w.scale = self.stc_input_scale();
-        self.slots_to_coeffs(&w)
+        let out = self.slots_to_coeffs(&w)?;
+        lap(&mut t.slots_to_coeffs);
+        Ok((out, t))
     }
 }

@@ -34,8 +34,10 @@ pub struct BootstrapParameters {
     pub cos_degree: usize,
     /// `log2(q_0/Δ')` that ModRaise works at: the input is multiplied by an integer to reach it.
     pub log_message_ratio: u32,
-    /// `log2` of the scale during CoeffsToSlots and EvalMod.
+    /// `log2` of the scale EvalMod works at (and of its primes).
     pub log_eval_scale: u32,
+    /// `log2` of the scale SlotsToCoeffs works at (a few bits below its primes).
+    pub log_stc_scale: u32,
 }
 
 impl BootstrapParameters {
@@ -92,6 +94,21 @@ pub fn stack(
     }
 }
 
+/// `log2(q_0/Δ')` for full-slot messages of magnitude at most 1 at `N = 2^log_n`: `⌈(27 − log2 n)/2⌉`,
+/// `n = N/2`.
+///
+/// EvalMod sees the message's *coefficients* `u = A^(−1)·z`, not its slots, and for slots of magnitude about 1
+/// spread over all `n` slots these are of size `1/√(3n)`. The sine's curvature errs by `u³·(2πΔ'/q_0)²/6` per
+/// coefficient, which SlotsToCoeffs sums over `n` coefficients into a slot error of about
+/// `4.9/(n·(q_0/Δ')²)`; the ratio above keeps it below `2^-24`. A smaller ratio shrinks the factor `K·q_0/Δ'`
+/// by which EvalMod's own noise reaches the message — 6 bits gained at `N = 2^16` against a ratio of `2^12`.
+/// The price: a message whose energy sits in few coefficients (a constant vector has `u_0 = z_0`) sees the
+/// curvature error of a large `u`, up to `(2π·2^-ratio)²/6` relatively; such messages should be bootstrapped
+/// at a halved scale (the input scale may be `2^j·Δ`), or EvalMod given an arcsine correction.
+pub fn message_ratio_for(log_n: u32) -> u32 {
+    (27u32.saturating_sub(log_n - 1)).div_ceil(2)
+}
+
 /// Insecure small-ring bootstrapping for tests (DISCLAIMER: not secure; never use it for data): `N = 2^log_n`,
 /// full slots, `circuit_levels` levels of 40 bits left, CoeffsToSlots and SlotsToCoeffs in 2 layers each,
 /// `K = ⌈6·√(N/18)⌉` (six standard deviations of `I`: at `N ≤ 2^12` a miss has probability below `2^-15` per
@@ -111,26 +128,34 @@ pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
             k,
             double_angle,
             cos_degree,
-            log_message_ratio: 12,
+            log_message_ratio: message_ratio_for(log_n),
             log_eval_scale: 58,
+            log_stc_scale: 50,
         },
         circuit_levels,
         40,
-        48,
+        56,
         vec![60, 60, 60],
         Security::Insecure,
     )
 }
 
-/// The smallest `2^l − 1` degree whose Chebyshev interpolant of `cos(ω·u)` on `[−1, 1]` has coefficients below
-/// `2^-52` beyond it (measured, not estimated).
+/// The smallest `2^l − 1` degree whose Chebyshev interpolant of `cos(ω·u)` stays within `2^-40` of it on a
+/// grid of `8(d+1)` points of `[−1, 1]` (measured, not estimated; `f64` evaluation itself errs by about
+/// `d·2^-53`): the truncation error then sits under the
+/// CKKS noise at a `2^58` scale.
 pub fn chebyshev_degree_for(omega: f64) -> usize {
+    use crate::circuits::poly_eval::{chebyshev_interpolant, chebyshev_value};
     let f = |u: f64| (omega * u).cos();
     (3..10usize)
         .map(|l| (1usize << l) - 1)
         .find(|&d| {
-            let c = crate::circuits::poly_eval::chebyshev_interpolant(f, d + 16);
-            c[d + 1..].iter().all(|x| x.abs() < 2f64.powi(-52))
+            let c = chebyshev_interpolant(f, d);
+            let m = 8 * (d + 1);
+            (0..=m).all(|i| {
+                let u = -1.0 + 2.0 * i as f64 / m as f64;
+                (chebyshev_value(&c, u) - f(u)).abs() < 2f64.powi(-40)
+            })
         })
         .unwrap_or(511)
 }
@@ -148,12 +173,13 @@ pub fn n16_full() -> BootstrapPreset {
             k: 424.0,
             double_angle: 7,
             cos_degree: 63,
-            log_message_ratio: 12,
+            log_message_ratio: message_ratio_for(16),
             log_eval_scale: 58,
+            log_stc_scale: 50,
         },
         10,
         40,
-        48,
+        56,
         vec![60, 60, 60],
         Security::Bits128,
     )

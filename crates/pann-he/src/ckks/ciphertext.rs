@@ -31,6 +31,11 @@ impl Plaintext {
     pub fn scale(&self) -> f64 {
         self.scale
     }
+
+    /// The encoded polynomial (NTT form).
+    pub fn poly(&self) -> &RnsPoly {
+        &self.poly
+    }
 }
 
 /// A CKKS ciphertext `(c_0, c_1)` with `c_0 + c_1·s ≈ Δ·m (mod Q_ℓ)`.
