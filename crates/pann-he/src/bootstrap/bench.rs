@@ -38,6 +38,19 @@ pub struct BenchReport {
     pub peak_rss_bytes: u64,
 }
 
+/// User plus system CPU seconds of this process so far (`/proc/self/stat`, 100 ticks a second), 0 where
+/// unavailable: a time that a busy machine does not inflate.
+pub fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// `VmHWM` of `/proc/self/status` in bytes (0 if unreadable).
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -112,11 +125,16 @@ pub fn bench(log_n: u32, slots: Option<usize>, seed: u64) -> Result<BenchReport>
     };
     let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), seed ^ 0x5555);
     let ct = enc.encrypt_sk(&pt, &sk);
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     let (out, stages) = boot.bootstrap_timed(&ct)?;
     let seconds = start.elapsed().as_secs_f64();
     if std::env::var_os("PANN_BOOTSTRAP_STAGES").is_some() {
-        eprintln!("stages (s): {stages:?}; plan {:.2} GB", boot.plan_bytes() as f64 / 1e9);
+        eprintln!(
+            "stages (s): {stages:?}; CPU {:.2} s; plan {:.2} GB",
+            cpu_seconds() - cpu0,
+            boot.plan_bytes() as f64 / 1e9
+        );
     }
     let dec = crate::ckks::Decryptor::new(params.clone(), encoder.clone(), sk);
     let got = dec.decrypt_complex(&out)?;

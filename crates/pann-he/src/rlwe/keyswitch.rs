@@ -2,7 +2,7 @@
 //!
 //! 1. `c` goes to coefficient form and is cut into digits `[c]_(D_j)`, each extended to `Q_ℓ·P`
 //!    ([`RingContext::mod_up_digit`]);
-//! 2. the inner product `Σ_j ext_j · (b_j, a_j)` is accumulated in 128 bits and reduced once per row;
+//! 2. the inner product `Σ_j ext_j · (b_j, a_j)` is accumulated in 128 bits and reduced once per coefficient;
 //! 3. both halves are divided by `P` ([`RingContext::mod_down`]), which shrinks the key-switching noise by `P`.
 //!
 //! Cost: `ℓ+1` inverse NTTs, `(#digits)·(ℓ+1+K−|D_j|)` forward NTTs for the extensions, `2K` inverse and
@@ -62,55 +62,39 @@ pub fn key_switch_decomposed(
     let max_level = params.max_level();
     let n = ring.n();
     let ext_basis = Basis::extended(level);
-    let rows = ring.rows(ext_basis);
-    let mut acc = vec![vec![0u128; rows * n], vec![0u128; rows * n]];
-    for (j, ext) in dec.digits.iter().enumerate() {
-        for (half, acc_half) in acc.iter_mut().enumerate() {
-            let k = &key.digits[j][half];
-            acc_half.par_chunks_exact_mut(n).enumerate().for_each(|(r, a)| {
-                let kr = if r <= level { r } else { max_level + 1 + (r - level - 1) };
-                let (e, kk) = (ext.row(r), k.row(kr));
-                match perm {
-                    None => with_avx2(
-                        #[inline(always)]
-                        || {
-                            for ((x, &u), &v) in a.iter_mut().zip(e).zip(kk) {
-                                *x += u as u128 * v as u128;
-                            }
-                        },
-                    ),
-                    Some(perm) => {
-                        for ((x, &p), &v) in a.iter_mut().zip(perm).zip(kk) {
-                            *x += e[p as usize] as u128 * v as u128;
+    let mut out = [ring.zero(ext_basis, true), ring.zero(ext_basis, true)];
+    let [o0, o1] = &mut out;
+    // Row by row, both halves at once, every digit accumulated in a 128-bit register and reduced once: no
+    // 128-bit arrays, one pass over the key and the digits.
+    o0.data
+        .par_chunks_exact_mut(n)
+        .zip(o1.data.par_chunks_exact_mut(n))
+        .enumerate()
+        .for_each(|(r, (r0, r1))| {
+            let kr = if r <= level { r } else { max_level + 1 + (r - level - 1) };
+            let m = ring.modulus_of(ext_basis, r);
+            let e: Vec<&[u64]> = dec.digits.iter().map(|d| d.row(r)).collect();
+            let k0: Vec<&[u64]> = key.digits.iter().map(|d| d[0].row(kr)).collect();
+            let k1: Vec<&[u64]> = key.digits.iter().map(|d| d[1].row(kr)).collect();
+            with_avx2(
+                #[inline(always)]
+                || {
+                    for x in 0..n {
+                        let px = perm.map_or(x, |p| p[x] as usize);
+                        let (mut a0, mut a1) = (0u128, 0u128);
+                        for j in 0..e.len() {
+                            let u = e[j][px] as u128;
+                            a0 += u * k0[j][x] as u128;
+                            a1 += u * k1[j][x] as u128;
                         }
+                        r0[x] = m.reduce_wide(a0);
+                        r1[x] = m.reduce_wide(a1);
                     }
-                }
-            });
-        }
-    }
-    let out: Vec<RnsPoly> = acc
-        .into_iter()
-        .map(|a| {
-            let mut p = ring.zero(ext_basis, true);
-            p.data
-                .par_chunks_exact_mut(n)
-                .zip(a.par_chunks_exact(n))
-                .enumerate()
-                .for_each(|(r, (o, s))| {
-                    let m = ring.modulus_of(ext_basis, r);
-                    with_avx2(
-                        #[inline(always)]
-                        || {
-                            for (x, &v) in o.iter_mut().zip(s) {
-                                *x = m.reduce_wide(v);
-                            }
-                        },
-                    );
-                });
-            ring.mod_down(&p)
-        })
-        .collect();
-    let [d0, d1]: [RnsPoly; 2] = out.try_into().expect("two halves");
+                },
+            );
+        });
+    let [a, b] = out;
+    let (d0, d1) = rayon::join(|| ring.mod_down(&a), || ring.mod_down(&b));
     [d0, d1]
 }
 
