@@ -43,6 +43,59 @@ fn committed_models_carry_the_data_set_they_were_trained_on() {
 }
 
 #[test]
+fn pann_card_shows_writes_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let fashion = committed_model("smallcnn-fashion-mnist.safetensors");
+    let out = pann(&["card", &fashion]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("smallcnn fashion-mnist (10 classes, input 3×32×32, normalisation imagenet)"),
+        "{stdout}"
+    );
+    // Re-carded as CIFAR-10 elsewhere: same tensors, the other card.
+    let copy = dir.path().join("copy.safetensors");
+    let copy = copy.to_str().unwrap();
+    let out = pann(&[
+        "card",
+        &fashion,
+        "--dataset",
+        "cifar10",
+        "--norm",
+        "cifar",
+        "--out",
+        copy,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let card = card_of(copy).unwrap();
+    assert_eq!(
+        (card.dataset, card.normalization.as_str()),
+        (DatasetKind::Cifar10, "cifar")
+    );
+    assert_clean_error(
+        &pann(&["card", copy, "--dataset", "cifar100", "--out", copy]),
+        &["copy.safetensors", "100"],
+    );
+    assert_eq!(card_of(copy), Some(card), "a refused card changed the file");
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a model").unwrap();
+    assert_clean_error(&pann(&["card", junk.to_str().unwrap()]), &["junk.safetensors"]);
+    assert_clean_error(
+        &pann(&[
+            "card",
+            &fashion,
+            "--dataset",
+            "cifar10",
+            "--norm",
+            "bogus",
+            "--out",
+            copy,
+        ]),
+        &["bogus"],
+    );
+}
+
+#[test]
 fn a_fashion_mnist_model_on_the_default_cifar10_is_refused() {
     let model = committed_model("smallcnn-fashion-mnist.safetensors");
     let needles = [

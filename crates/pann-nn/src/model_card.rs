@@ -192,10 +192,10 @@ impl ModelCard {
             path: path.to_path_buf(),
             cause,
         })?;
-        let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| Error::NotSafetensors {
-            path: path.to_path_buf(),
-            problem: e.to_string(),
-        })?;
+        // The same checks and messages as reading the weights (not safetensors, truncated, …).
+        crate::weights::check_framing(path, &bytes)?;
+        let (_, meta) =
+            SafeTensors::read_metadata(&bytes).map_err(|e| crate::weights::deserialize_error(path, &bytes, e))?;
         Self::from_metadata(path, meta.metadata().as_ref().unwrap_or(&HashMap::new()))
     }
 

@@ -96,7 +96,7 @@ fn check_finite(path: &Path, name: &str, t: &Tensor) -> Result<()> {
 
 /// Checks the 8-byte header length and the start of the JSON header, so that a file that is
 /// not safetensors at all is not reported as a truncated one.
-fn check_framing(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn check_framing(path: &Path, bytes: &[u8]) -> Result<()> {
     let not = |problem: String| Error::NotSafetensors {
         path: path.to_path_buf(),
         problem,
@@ -126,7 +126,7 @@ fn check_framing(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn deserialize_error(path: &Path, bytes: &[u8], e: SafeTensorError) -> Error {
+pub(crate) fn deserialize_error(path: &Path, bytes: &[u8], e: SafeTensorError) -> Error {
     if let SafeTensorError::MetadataIncompleteBuffer = e {
         // Tell truncation from trailing bytes by the largest end offset in the header.
         let n = u64::from_le_bytes(bytes[..8].try_into().expect("checked")) as usize;

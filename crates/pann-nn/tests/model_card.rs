@@ -48,3 +48,31 @@ fn identical_weights_give_identical_files() -> anyhow::Result<()> {
     assert!(files.windows(2).all(|w| w[0] == w[1]), "the files differ");
     Ok(())
 }
+
+#[test]
+fn reading_a_card_fails_as_reading_the_weights_does() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let whole = dir.path().join("whole.safetensors");
+    let model = Model::new("smallcnn".parse()?)?;
+    model.save_with_card(
+        &whole,
+        &ModelCard::new(model.architecture(), DatasetKind::Cifar10, "imagenet")?,
+    )?;
+    let bytes = std::fs::read(&whole)?;
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a model")?;
+    for bad in [cut, junk] {
+        let (card, weights) = (
+            ModelCard::read(&bad).unwrap_err().to_string(),
+            Model::load(&bad).err().unwrap().to_string(),
+        );
+        assert_eq!(card, weights);
+    }
+    assert!(ModelCard::read(&dir.path().join("cut.safetensors"))
+        .unwrap_err()
+        .to_string()
+        .contains("truncated"));
+    Ok(())
+}

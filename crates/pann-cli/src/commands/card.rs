@@ -23,7 +23,7 @@ pub struct DataFlags {
     /// Data directory [default: the bundled CIFAR-10, under $PANN_SHARED or ../shared].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Data set layout [default: the one found in --data, else the model card's, else cifar10].
+    /// Data set layout [default: the layout found in --data, else the model card's; without --data, cifar10].
     #[arg(long, value_enum)]
     pub dataset: Option<DatasetKind>,
     /// Input normalisation: imagenet, cifar, none, or MEAN,…/STD,… [default: the model card's, else imagenet].
