@@ -92,9 +92,19 @@ fn chebyshev_plans_consume_their_stated_depth_and_match_plaintext() {
             "degree {degree}: {bits:.1} bits against the plaintext series"
         );
     }
-    // Dense degree 2^l − 1 costs l + 1 levels.
-    assert_eq!(ChebyshevPlan::new(63).depth(), 7);
-    assert_eq!(ChebyshevPlan::new(127).depth(), 8);
+    // The cost model is the optimal depth ⌈log2(deg + 1)⌉ at every degree, with about as many products as
+    // Paterson–Stockmeyer's 2√deg + log deg.
+    for degree in 1..=130usize {
+        let plan = ChebyshevPlan::new(degree);
+        let optimal = (usize::BITS - degree.leading_zeros()) as usize;
+        assert_eq!(plan.depth(), optimal, "degree {degree}");
+        let ps = 2.0 * (degree as f64).sqrt() + (degree as f64).log2() + 3.0;
+        assert!(
+            (plan.products() as f64) <= ps,
+            "degree {degree}: {} products",
+            plan.products()
+        );
+    }
     let mut low = ct.clone();
     c.eval.drop_to_level(&mut low, 3).unwrap();
     let coeffs = chebyshev_interpolant(|u| u.cos(), 31);
@@ -175,8 +185,9 @@ fn coeffs_to_slots_then_slots_to_coeffs_is_the_identity() {
     // The values are F·F^-1·x = x (the scales are bookkeeping).
     let got = b.dec.decrypt_complex(&y).unwrap();
     let (min, mean) = precision_bits(&got, &x);
+    // SlotsToCoeffs runs at scale 2^50 and its rotations add about 2^20 of noise in slot units: ~2^-30.
     assert!(
-        min > 30.0 && mean > 32.0,
+        min > 28.0 && mean > 31.0,
         "identity to {min:.1} (min) / {mean:.1} (mean) bits"
     );
 }

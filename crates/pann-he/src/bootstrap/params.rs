@@ -170,9 +170,9 @@ pub fn chebyshev_degree_for(omega: f64) -> usize {
 }
 
 /// `N = 2^16`, full slots (32768), uniform ternary secret, 128-bit by the HE Standard (`log QP ≤ 1772`):
-/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 50 bits, EvalMod 14 levels of 58 bits
-/// (Chebyshev degree 31 of the cosine, 8 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`) and
-/// CoeffsToSlots 3 levels of 56 bits, three 60-bit special primes: `log QP = 1770`.
+/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 50 bits, EvalMod 13 levels of 58 bits
+/// (Chebyshev degree 31 of the cosine at depth 5, 8 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`) and
+/// CoeffsToSlots 3 levels of 56 bits, four 60-bit special primes: `log QP = 1772`, 8 key-switching digits.
 pub fn n16_full() -> BootstrapPreset {
     stack(
         16,
@@ -190,7 +190,23 @@ pub fn n16_full() -> BootstrapPreset {
         40,
         50,
         56,
-        vec![60, 60, 60],
+        vec![60, 60, 60, 60],
         Security::Bits128,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ckks::Parameters;
+
+    #[test]
+    fn the_n16_preset_is_secure_and_leaves_ten_levels() {
+        let p = n16_full();
+        let params = Parameters::new(p.literal.clone()).unwrap();
+        assert_eq!(params.max_level() - p.boot.levels(), 10);
+        assert_eq!(p.boot.eval_mod_levels(), 13);
+        assert!(params.log_qp() <= 1772.5, "{}", params.log_qp());
+        assert_eq!(params.digit_count(), 8);
+    }
 }

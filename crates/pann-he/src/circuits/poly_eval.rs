@@ -196,73 +196,132 @@ pub fn chebyshev_value(coeffs: &[f64], u: f64) -> f64 {
 }
 
 /// A baby-step/giant-step plan for a polynomial in the Chebyshev basis (Paterson–Stockmeyer in the Chebyshev
-/// basis, as in Han–Ki 2020 and Bossuat et al. 2021 Alg. 2).
+/// basis, as in Han–Ki 2020 and Bossuat et al. 2021 Alg. 2), at the optimal depth `⌈log2(deg + 1)⌉`.
 ///
-/// Baby steps `T_1 … T_(m−1)`, `m = 2^b`, and giant steps `T_(2^j)`, `j ≥ b`, are computed by
+/// Baby steps `T_1 … T_(m−1)`, `m = 2^b ≈ √deg`, and the powers `T_(2^j)` are computed by
 /// `T_(2^j) = 2·T_(2^(j−1))² − 1` and `T_i = 2·T_(2^k)·T_(i−2^k) − T_(2^(k+1)−i)` (`2^k < i < 2^(k+1)`), so
-/// `T_i` sits `⌈log2 i⌉` levels down. The polynomial is split at the largest giant `2^j ≤ deg`,
-/// `p = r + T_(2^j)·q` with `q = c_(2^j) + 2 Σ_(i≥1) c_(2^j+i) T_i` and
-/// `r = Σ_(k<2^j) c_k T_k − Σ_(i≥1) c_(2^j+i) T_(2^j−i)` (from `2 T_a T_b = T_(a+b) + T_|a−b|`), recursively, down
-/// to leaves of degree `< m`, which multiply each `T_i` by its constant and rescale once.
+/// `T_i` sits `⌈log2 i⌉` levels down. A node with coefficients `c_0 … c_(len−1)` is either a leaf
+/// `Σ c_i T_i` (each `T_i` times its constant, one rescale: depth `⌈log2(len−1)⌉ + 1`), or split at the largest
+/// power of two `g < len`: `p = r + T_g·q` with `q = c_g + 2 Σ_(i≥1) c_(g+i) T_i` and
+/// `r = Σ_(k<g) c_k T_k − Σ_(i≥1) c_(g+i) T_(g−i)` (from `2 T_a T_b = T_(a+b) + T_|a−b|`), costing
+/// `max(depth(q) + 1, log2 g + 1, depth(r))`.
 ///
-/// Depth (the cost model, [`ChebyshevPlan::depth`]): a leaf whose highest term is `T_i` costs `⌈log2 i⌉ + 1`,
-/// a split `max(depth(q) + 1, j + 1, depth(r))`: `⌈log2(deg + 1)⌉ + 1` for a dense polynomial of degree
-/// `2^l − 1`. Scales follow the target-scale method of [`eval_odd_poly`]: every node lands exactly on the
-/// level and scale its parent asks for.
+/// Each node gets a level budget: a leaf where it fits, a split otherwise. The top chain of `q`'s thereby splits
+/// down to degree-1 leaves `c_0 + c_1·x` (depth 1, the constant folded into `x`, which sits at depth 0), while
+/// the `r` branches, which have one level of slack, keep large leaves. [`ChebyshevPlan::depth`] is the cost
+/// model the tests hold the evaluation to. Scales follow the target-scale method of [`eval_odd_poly`]: every
+/// node lands exactly on the level and scale its parent asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChebyshevPlan {
     /// Degree of the polynomial.
     pub degree: usize,
     /// `log2` of the baby-step count `m`.
     pub baby_log: u32,
+    /// Levels consumed.
+    depth: usize,
+    root: ChebNode,
+}
+
+/// A node of a [`ChebyshevPlan`]: `len` coefficients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ChebNode {
+    Leaf {
+        len: usize,
+    },
+    Split {
+        g: usize,
+        q: Box<ChebNode>,
+        r: Box<ChebNode>,
+    },
 }
 
 impl ChebyshevPlan {
-    /// The plan for `degree` with `m ≈ √(deg+1)` baby steps (a power of two).
+    /// The plan for `degree` with `m ≈ √(deg+1)` baby steps (a power of two), at the smallest depth it fits.
     pub fn new(degree: usize) -> Self {
         let l = usize::BITS - degree.max(1).leading_zeros();
+        let baby_log = l.div_ceil(2).max(1);
+        let m = 1usize << baby_log;
+        let len = degree + 1;
+        let (depth, root) = (ceil_log2(len)..)
+            .find_map(|budget| Self::node(len, budget, m).map(|n| (budget, n)))
+            .expect("a budget of ⌈log2 len⌉ + 1 always fits");
         Self {
             degree,
-            baby_log: l.div_ceil(2).max(1),
+            baby_log,
+            depth,
+            root,
         }
     }
 
-    fn babies(&self) -> usize {
-        1 << self.baby_log
+    fn node(len: usize, budget: usize, m: usize) -> Option<ChebNode> {
+        let leaf_depth = if len <= 1 { 0 } else { ceil_log2(len - 1) + 1 };
+        if len <= 1 || (len <= m && leaf_depth <= budget) {
+            return (leaf_depth <= budget).then_some(ChebNode::Leaf { len });
+        }
+        let j = floor_log2(len - 1);
+        let g = 1usize << j;
+        if j + 1 > budget || budget == 0 {
+            return None;
+        }
+        let q = Self::node(len - g, budget - 1, m)?;
+        let r = Self::node(g, budget, m)?;
+        Some(ChebNode::Split {
+            g,
+            q: Box::new(q),
+            r: Box::new(r),
+        })
     }
 
-    /// Levels the evaluation consumes.
+    /// Levels the evaluation consumes: `⌈log2(deg + 1)⌉`.
     pub fn depth(&self) -> usize {
-        self.node_depth(self.degree + 1)
+        self.depth
     }
 
-    fn node_depth(&self, len: usize) -> usize {
-        if len <= self.babies() {
-            let top = len - 1;
-            return if top == 0 { 0 } else { ceil_log2(top) + 1 };
-        }
-        let j = floor_log2(len - 1);
-        let q_len = len - (1 << j);
-        let r_len = 1 << j;
-        (self.node_depth(q_len) + 1).max(j + 1).max(self.node_depth(r_len))
-    }
-
-    /// Ciphertext–ciphertext products of the evaluation (the dominant cost): one per `T_i`, `1 < i < m`, per
-    /// giant step and per split.
+    /// Ciphertext–ciphertext products of the evaluation (the dominant cost): one per computed `T_i`, `i ≥ 2`,
+    /// and one per split.
     pub fn products(&self) -> usize {
-        let m = self.babies().min(self.degree + 1);
-        let giants = (self.baby_log as usize..)
-            .take_while(|&j| (1usize << j) <= self.degree)
-            .count();
-        m.saturating_sub(2) + giants + self.splits(self.degree + 1)
+        self.basis_indices().len() + Self::splits(&self.root)
     }
 
-    fn splits(&self, len: usize) -> usize {
-        if len <= self.babies() {
-            return 0;
+    fn splits(n: &ChebNode) -> usize {
+        match n {
+            ChebNode::Leaf { .. } => 0,
+            ChebNode::Split { q, r, .. } => 1 + Self::splits(q) + Self::splits(r),
         }
-        let j = floor_log2(len - 1);
-        1 + self.splits(len - (1 << j)) + self.splits(1 << j)
+    }
+
+    /// The `T_i`, `i ≥ 2`, the plan uses, in the order they are computed.
+    fn basis_indices(&self) -> Vec<usize> {
+        fn walk(n: &ChebNode, out: &mut Vec<usize>) {
+            match n {
+                ChebNode::Leaf { len } => out.extend(2..*len),
+                ChebNode::Split { g, q, r } => {
+                    out.push(*g);
+                    walk(q, out);
+                    walk(r, out);
+                }
+            }
+        }
+        let mut want = Vec::new();
+        walk(&self.root, &mut want);
+        // Every T_i needs its factors: T_(2^k), T_(i−2^k), T_(2^(k+1)−i), down to T_1.
+        let mut i = 0;
+        while i < want.len() {
+            let t = want[i];
+            if t >= 2 {
+                if t.is_power_of_two() {
+                    want.push(t / 2);
+                } else {
+                    let k = 1usize << floor_log2(t);
+                    want.extend([k, t - k, 2 * k - t]);
+                }
+            }
+            i += 1;
+        }
+        want.retain(|&t| t >= 2);
+        want.sort_unstable();
+        want.dedup();
+        want
     }
 }
 
@@ -290,16 +349,7 @@ impl ChebyshevBasis {
         let mut basis = Self {
             t: std::collections::BTreeMap::from([(1usize, x.clone())]),
         };
-        let m = plan.babies().min(plan.degree + 1);
-        let mut want: Vec<usize> = (2..m).collect();
-        want.extend(
-            (plan.baby_log as usize..)
-                .map(|j| 1usize << j)
-                .take_while(|&p| p <= plan.degree),
-        );
-        want.sort_unstable();
-        want.dedup();
-        for i in want {
+        for i in plan.basis_indices() {
             let t = if i.is_power_of_two() {
                 // T_(2i) = 2·T_i² − 1.
                 let h = basis.get(i / 2)?;
@@ -327,55 +377,64 @@ impl ChebyshevBasis {
 fn eval_chebyshev_node(
     eval: &Evaluator,
     basis: &ChebyshevBasis,
-    plan: &ChebyshevPlan,
+    node: &ChebNode,
     coeffs: &[f64],
     level: usize,
     scale: f64,
 ) -> Result<Ciphertext> {
-    let q_above = eval.params().q()[level + 1] as f64;
-    if coeffs.len() <= plan.babies() {
-        let mut acc: Option<Ciphertext> = None;
-        for (i, &c) in coeffs.iter().enumerate().skip(1) {
-            if c == 0.0 {
-                continue;
+    match node {
+        ChebNode::Leaf { .. } => {
+            let mut acc: Option<Ciphertext> = None;
+            for (i, &c) in coeffs.iter().enumerate().skip(1) {
+                if c == 0.0 {
+                    continue;
+                }
+                let q_above = eval.params().q()[level + 1] as f64;
+                let mut ti = basis.get(i)?.clone();
+                eval.drop_to_level(&mut ti, level + 1)?;
+                let mut term = eval.mul_const(&ti, c, scale * q_above / ti.scale())?;
+                term.set_scale(scale * q_above)?;
+                match acc.as_mut() {
+                    None => acc = Some(term),
+                    Some(a) => eval.add_assign(a, &term)?,
+                }
             }
-            let mut ti = basis.get(i)?.clone();
-            eval.drop_to_level(&mut ti, level + 1)?;
-            let mut term = eval.mul_const(&ti, c, scale * q_above / ti.scale())?;
-            term.set_scale(scale * q_above)?;
-            match acc.as_mut() {
-                None => acc = Some(term),
-                Some(a) => eval.add_assign(a, &term)?,
+            let c0 = coeffs.first().copied().unwrap_or(0.0);
+            match acc {
+                None => eval.add_const(&eval.zero(level, scale), c0),
+                Some(a) => {
+                    let mut out = eval.add_const(&a, c0)?;
+                    eval.rescale_assign(&mut out)?;
+                    out.set_scale(scale)?;
+                    Ok(out)
+                }
             }
         }
-        let c0 = coeffs.first().copied().unwrap_or(0.0);
-        return match acc {
-            None => eval.add_const(&eval.zero(level, scale), c0),
-            Some(a) => {
-                let mut out = eval.add_const(&a, c0)?;
-                eval.rescale_assign(&mut out)?;
-                out.set_scale(scale)?;
-                Ok(out)
+        ChebNode::Split {
+            g,
+            q: q_node,
+            r: r_node,
+        } => {
+            let g = *g;
+            let q_above = eval.params().q()[level + 1] as f64;
+            let mut q = vec![coeffs.get(g).copied().unwrap_or(0.0)];
+            q.extend(coeffs.iter().skip(g + 1).map(|c| 2.0 * c));
+            let mut r: Vec<f64> = coeffs.iter().take(g).copied().collect();
+            r.resize(g, 0.0);
+            for (i, &c) in coeffs.iter().enumerate().skip(g + 1) {
+                r[2 * g - i] -= c;
             }
-        };
+            let mut giant = basis.get(g)?.clone();
+            eval.drop_to_level(&mut giant, level + 1)?;
+            let q_ct = eval_chebyshev_node(eval, basis, q_node, &q, level + 1, scale * q_above / giant.scale())?;
+            let mut prod = eval.mul(&q_ct, &giant)?;
+            prod.set_scale(scale * q_above)?;
+            eval.rescale_assign(&mut prod)?;
+            prod.set_scale(scale)?;
+            let r_ct = eval_chebyshev_node(eval, basis, r_node, &r, level, scale)?;
+            eval.add(&r_ct, &prod)
+        }
     }
-    let j = floor_log2(coeffs.len() - 1);
-    let g = 1usize << j;
-    let mut q = vec![coeffs[g]];
-    q.extend(coeffs[g + 1..].iter().map(|c| 2.0 * c));
-    let mut r: Vec<f64> = coeffs[..g].to_vec();
-    for (i, &c) in coeffs.iter().enumerate().skip(g + 1) {
-        r[2 * g - i] -= c;
-    }
-    let mut giant = basis.get(g)?.clone();
-    eval.drop_to_level(&mut giant, level + 1)?;
-    let q_ct = eval_chebyshev_node(eval, basis, plan, &q, level + 1, scale * q_above / giant.scale())?;
-    let mut prod = eval.mul(&q_ct, &giant)?;
-    prod.set_scale(scale * q_above)?;
-    eval.rescale_assign(&mut prod)?;
-    prod.set_scale(scale)?;
-    let r_ct = eval_chebyshev_node(eval, basis, plan, &r, level, scale)?;
-    eval.add(&r_ct, &prod)
 }
 
 /// `Σ_k c_k T_k(x)` for `x` with every slot in `[−1, 1]`, to exactly `scale`, [`ChebyshevPlan::depth`] levels
@@ -396,5 +455,5 @@ pub fn eval_chebyshev(eval: &Evaluator, x: &Ciphertext, coeffs: &[f64], scale: f
         });
     }
     let basis = ChebyshevBasis::compute(eval, x, &plan)?;
-    eval_chebyshev_node(eval, &basis, &plan, coeffs, x.level() - depth, scale)
+    eval_chebyshev_node(eval, &basis, &plan.root, coeffs, x.level() - depth, scale)
 }
