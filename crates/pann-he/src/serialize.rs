@@ -88,15 +88,30 @@ impl Reader<'_> {
     }
 
     fn switching_key(&mut self, params: &Parameters) -> std::result::Result<SwitchingKey, String> {
-        let count = self.u32()? as usize;
+        let word = self.u32()?;
+        let compressed = word & COMPRESSED != 0;
+        let count = (word & !COMPRESSED) as usize;
         if count != params.digit_count() {
             return Err(format!("{count} digits, the parameters have {}", params.digit_count()));
         }
+        let mask_seed = if compressed {
+            Some(<[u8; 32]>::try_from(self.take(32)?).expect("32 bytes"))
+        } else {
+            None
+        };
         let top = Basis::extended(params.max_level());
         let digits = (0..count)
-            .map(|_| Ok([self.poly(params, top)?, self.poly(params, top)?]))
+            .map(|_| {
+                let b = self.poly(params, top)?;
+                let a = if compressed {
+                    RnsPoly::zero(params.n(), top, 0, true)
+                } else {
+                    self.poly(params, top)?
+                };
+                Ok([b, a])
+            })
             .collect::<std::result::Result<_, String>>()?;
-        Ok(SwitchingKey { digits })
+        Ok(SwitchingKey { digits, mask_seed })
     }
 }
 
@@ -109,11 +124,26 @@ fn put_poly(out: &mut Vec<u8>, p: &RnsPoly) {
     }
 }
 
+/// High bit of a switching key's digit count: the key is compressed, a 32-byte mask seed follows and only the
+/// `b_j` are stored.
+const COMPRESSED: u32 = 1 << 31;
+
 fn put_switching_key(out: &mut Vec<u8>, k: &SwitchingKey) {
-    out.extend_from_slice(&(k.digits.len() as u32).to_le_bytes());
-    for [b, a] in &k.digits {
-        put_poly(out, b);
-        put_poly(out, a);
+    match &k.mask_seed {
+        None => {
+            out.extend_from_slice(&(k.digits.len() as u32).to_le_bytes());
+            for [b, a] in &k.digits {
+                put_poly(out, b);
+                put_poly(out, a);
+            }
+        }
+        Some(seed) => {
+            out.extend_from_slice(&(k.digits.len() as u32 | COMPRESSED).to_le_bytes());
+            out.extend_from_slice(seed);
+            for [b, _] in &k.digits {
+                put_poly(out, b);
+            }
+        }
     }
 }
 

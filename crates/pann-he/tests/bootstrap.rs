@@ -311,3 +311,48 @@ fn ten_rounds_of_bootstrap_then_relu_follow_the_plaintext() {
     );
     assert!(err < 2f64.powi(-16), "10 rounds: {err:e} against the plaintext rounds");
 }
+
+#[test]
+fn compressed_keys_round_trip_through_files_and_bootstrap_alike() {
+    use pann_he::serialize::{load, save};
+    let preset = params::test_insecure(10, 1);
+    let params = Arc::new(Parameters::new(preset.literal.clone()).unwrap());
+    let encoder = Arc::new(Encoder::new(params.n()));
+    let mut kg = KeyGenerator::with_seed(params.clone(), 21);
+    let sk = kg.secret_key();
+    let stored = keys::generate_with(&mut kg, &sk, &params, &preset.boot, false);
+    let compressed = keys::generate_with(&mut kg, &sk, &params, &preset.boot, true);
+    assert_eq!(stored.galois.len(), compressed.galois.len());
+    assert_eq!(
+        stored.galois.bytes(),
+        2 * compressed.galois.bytes(),
+        "compression halves the rotation keys"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("galois.bin");
+    save(&compressed.galois, &params, &path).unwrap();
+    let loaded: pann_he::rlwe::GaloisKeys = load(&params, &path).unwrap();
+    assert_eq!(loaded.bytes(), compressed.galois.bytes());
+    // A truncated file is refused with the file's name.
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    match load::<pann_he::rlwe::GaloisKeys>(&params, &path) {
+        Err(Error::BadFile { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), 22);
+    let dec = Decryptor::new(params.clone(), encoder.clone(), sk.clone());
+    let x = complex_values(params.slots(), 23);
+    let poly = encoder.encode(params.ring(), &x, 0, params.default_scale()).unwrap();
+    let ct = enc.encrypt_sk(&pann_he::ckks::Plaintext::from_poly(poly, params.default_scale()), &sk);
+    for galois in [stored.galois, loaded] {
+        let k = keys::BootstrapKeys {
+            relin: compressed.relin.clone(),
+            galois,
+        };
+        let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
+        let got = dec.decrypt_complex(&boot.bootstrap(&ct).unwrap()).unwrap();
+        let (min, mean) = precision_bits(&got, &x);
+        assert!(min > 16.0 && mean > 20.0, "{min:.1} bits min, {mean:.1} bits mean");
+    }
+}

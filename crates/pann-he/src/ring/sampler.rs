@@ -5,7 +5,7 @@
 //! distribution the Homomorphic Encryption Standard's tables assume and the one SEAL and Lattigo use.
 
 use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 use rayon::prelude::*;
 
 use super::context::RingContext;
@@ -63,6 +63,25 @@ impl Sampler {
             }
         });
         p
+    }
+
+    /// Row `prime` of the uniform mask `a_j` of digit `j` of a compressed switching key, regenerated from the
+    /// key's public seed: a ChaCha8 stream per (digit, prime), each `u64` cut to the bit length of `q` and
+    /// rejected unless below `q` — exactly uniform, and the same at key generation and at every use, so the key
+    /// need not store its `a` halves (half its memory). The stream depends on the prime's index in the full
+    /// prime list, not on the level, so a row is the same whichever level the key is used at.
+    pub fn mask_row(seed: &[u8; 32], digit: usize, prime: usize, q: u64, out: &mut [u64]) {
+        let mut rng = ChaCha8Rng::from_seed(*seed);
+        rng.set_stream(((digit as u64) << 32) | prime as u64);
+        let mask = u64::MAX >> q.leading_zeros();
+        for x in out.iter_mut() {
+            *x = loop {
+                let r = rng.next_u64() & mask;
+                if r < q {
+                    break r;
+                }
+            };
+        }
     }
 
     /// Ternary coefficients, each of −1, 0, 1 with probability 1/3.

@@ -9,6 +9,8 @@
 //!
 //! The secret key never leaves this module in printable form: its `Debug` prints only its size.
 
+use rayon::prelude::*;
+
 use super::params::Parameters;
 use crate::ring::sampler::Sampler;
 use crate::ring::{Basis, RnsPoly};
@@ -38,8 +40,11 @@ pub struct PublicKey {
 /// A key that turns a ciphertext under `s'` into one under `s`.
 #[derive(Clone, Debug)]
 pub struct SwitchingKey {
-    /// `(b_j, a_j)` per digit, over `Q_L·P`, NTT form.
+    /// `(b_j, a_j)` per digit, over `Q_L·P`, NTT form. In a compressed key (`mask_seed` set) the `a_j` are
+    /// empty placeholders: they are regenerated row by row from the seed when used.
     pub(crate) digits: Vec<[RnsPoly; 2]>,
+    /// The public seed of the uniform masks `a_j` of a compressed key ([`Sampler::mask_row`]).
+    pub(crate) mask_seed: Option<[u8; 32]>,
 }
 
 /// The relinearisation key (from `s²`).
@@ -80,7 +85,12 @@ impl GaloisKeys {
 }
 
 impl SwitchingKey {
-    /// Bytes held by the key's residues: `dnum · 2 · rows · N · 8`.
+    /// Whether the masks `a_j` are regenerated from a seed rather than stored.
+    pub fn is_compressed(&self) -> bool {
+        self.mask_seed.is_some()
+    }
+
+    /// Bytes held by the key's residues: `dnum · 2 · rows · N · 8`, half that when compressed.
     pub fn bytes(&self) -> usize {
         self.digits
             .iter()
@@ -135,6 +145,13 @@ impl KeyGenerator {
     fn rlwe_zero(&mut self, sk: &RnsPoly, basis: Basis) -> [RnsPoly; 2] {
         let ring = self.params.ring().clone();
         let a = self.sampler.uniform(&ring, basis);
+        self.rlwe_zero_with_mask(sk, basis, &a)
+    }
+
+    /// `(−a·s + e, a)` for a given uniform `a`.
+    fn rlwe_zero_with_mask(&mut self, sk: &RnsPoly, basis: Basis, a: &RnsPoly) -> [RnsPoly; 2] {
+        let ring = self.params.ring().clone();
+        let a = a.clone();
         let e = self.sampler.gaussian(ring.n());
         let mut b = ring.from_signed(&e, basis);
         ring.ntt(&mut b);
@@ -153,14 +170,38 @@ impl KeyGenerator {
 
     /// A switching key from `from` (over `Q_L·P`, NTT form) to `sk`.
     pub fn switching_key(&mut self, from: &RnsPoly, sk: &SecretKey) -> SwitchingKey {
+        self.switching_key_with(from, sk, false)
+    }
+
+    /// A compressed switching key: the masks `a_j` come from a public seed (Sampler::mask_row) and are not
+    /// stored, halving the key; every use regenerates them (one ChaCha8 stream per digit and row).
+    pub fn switching_key_compressed(&mut self, from: &RnsPoly, sk: &SecretKey) -> SwitchingKey {
+        self.switching_key_with(from, sk, true)
+    }
+
+    fn switching_key_with(&mut self, from: &RnsPoly, sk: &SecretKey, compressed: bool) -> SwitchingKey {
         let ring = self.params.ring().clone();
         let top = self.top();
         let digits = self.params.digits_at(self.params.max_level());
         let p_values: Vec<u64> = self.params.p().to_vec();
+        let mask_seed = compressed.then(|| self.sampler.seed());
         let digits = digits
             .into_iter()
-            .map(|(lo, hi)| {
-                let [mut b, a] = self.rlwe_zero(&sk.s, top);
+            .enumerate()
+            .map(|(j, (lo, hi))| {
+                let [mut b, a] = match mask_seed {
+                    None => self.rlwe_zero(&sk.s, top),
+                    Some(seed) => {
+                        let mut a = ring.zero(top, true);
+                        let n = ring.n();
+                        a.data.par_chunks_exact_mut(n).enumerate().for_each(|(r, row)| {
+                            let prime = ring.prime_index(top, r);
+                            Sampler::mask_row(&seed, j, prime, ring.modulus_of(top, r).value(), row);
+                        });
+                        let [b, _] = self.rlwe_zero_with_mask(&sk.s, top, &a);
+                        [b, RnsPoly::zero(n, top, 0, true)]
+                    }
+                };
                 for i in lo..hi {
                     let m = *ring.q(i);
                     let p_mod = p_values.iter().fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
@@ -173,7 +214,7 @@ impl KeyGenerator {
                 [b, a]
             })
             .collect();
-        SwitchingKey { digits }
+        SwitchingKey { digits, mask_seed }
     }
 
     /// The relinearisation key of `sk`.
@@ -194,6 +235,16 @@ impl KeyGenerator {
     /// Keys for the automorphisms `X → X^g` of each odd `g` in `elements` (`2N − 1` is complex conjugation),
     /// deduplicated; `g = 1` needs none.
     pub fn galois_keys_for_elements(&mut self, sk: &SecretKey, elements: &[u64]) -> GaloisKeys {
+        self.galois_keys_with(sk, elements, false)
+    }
+
+    /// [`Self::galois_keys_for_elements`] as compressed keys ([`Self::switching_key_compressed`]): half the
+    /// memory, a ChaCha8 regeneration of the masks at every use.
+    pub fn galois_keys_compressed(&mut self, sk: &SecretKey, elements: &[u64]) -> GaloisKeys {
+        self.galois_keys_with(sk, elements, true)
+    }
+
+    fn galois_keys_with(&mut self, sk: &SecretKey, elements: &[u64], compressed: bool) -> GaloisKeys {
         let ring = self.params.ring().clone();
         let mut keys = BTreeMap::new();
         for &g in elements {
@@ -206,7 +257,7 @@ impl KeyGenerator {
             }
             let perm = ring.automorphism_permutation(g);
             let s_g = ring.automorphism_ntt(&sk.s, &perm);
-            keys.insert(g, self.switching_key(&s_g, sk));
+            keys.insert(g, self.switching_key_with(&s_g, sk, compressed));
         }
         GaloisKeys { keys }
     }

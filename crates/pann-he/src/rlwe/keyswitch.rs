@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::keys::SwitchingKey;
 use super::params::Parameters;
 use crate::ring::ntt::with_avx2;
+use crate::ring::sampler::Sampler;
 use crate::ring::{Basis, RnsPoly};
 
 /// A polynomial cut into key-switching digits, each extended to `Q_ℓ·P` in NTT form: the expensive half of
@@ -75,7 +76,27 @@ pub fn key_switch_decomposed(
             let m = ring.modulus_of(ext_basis, r);
             let e: Vec<&[u64]> = dec.digits.iter().map(|d| d.row(r)).collect();
             let k0: Vec<&[u64]> = key.digits.iter().map(|d| d[0].row(kr)).collect();
-            let k1: Vec<&[u64]> = key.digits.iter().map(|d| d[1].row(kr)).collect();
+            // A compressed key's masks, regenerated for this row (only the digits this level uses).
+            let masks: Vec<Vec<u64>> = match &key.mask_seed {
+                None => Vec::new(),
+                Some(seed) => (0..e.len())
+                    .map(|j| {
+                        let mut row = vec![0u64; n];
+                        Sampler::mask_row(
+                            seed,
+                            j,
+                            ring.prime_index(Basis::extended(max_level), kr),
+                            m.value(),
+                            &mut row,
+                        );
+                        row
+                    })
+                    .collect(),
+            };
+            let k1: Vec<&[u64]> = match &key.mask_seed {
+                None => key.digits.iter().map(|d| d[1].row(kr)).collect(),
+                Some(_) => masks.iter().map(|v| v.as_slice()).collect(),
+            };
             with_avx2(
                 #[inline(always)]
                 || {
