@@ -12,7 +12,7 @@ use pann_approx::CompositeSign;
 
 use super::poly_eval::eval_relu_doubled;
 use crate::ckks::{Ciphertext, Evaluator, Plaintext};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A plaintext slot vector, encoded lazily per (level, scale) for the encrypted backend.
 pub struct Mask {
@@ -27,6 +27,11 @@ impl Mask {
             values,
             encoded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The slot values.
+    pub(crate) fn values(&self) -> &[f64] {
+        &self.values
     }
 
     /// Whether every slot is zero (such a mask is skipped: its product adds nothing).
@@ -61,6 +66,14 @@ pub trait Slots {
     fn add_mask(&self, v: &Self::V, m: &Mask) -> Result<Self::V>;
     /// `y + y·p(y)`.
     fn relu_doubled(&self, v: &Self::V, sign: &CompositeSign) -> Result<Self::V>;
+    /// `a + b` at the lower of their levels (the higher one is dropped first): a residual addition.
+    fn add_aligned(&self, a: &Self::V, b: &Self::V) -> Result<Self::V> {
+        self.add(a, b)
+    }
+    /// Bootstrapping: the same values at the level a bootstrap leaves. Back ends without a bootstrapper refuse.
+    fn bootstrap(&self, _v: &Self::V) -> Result<Self::V> {
+        Err(Error::Incompatible("this back end has no bootstrapper".into()))
+    }
 }
 
 /// Plaintext `f64` slots; records every rotation used and counts ReLU inputs outside `[−1, 1]`.
@@ -111,6 +124,10 @@ impl Slots for PlainSlots {
         self.overflows.set(self.overflows.get() + over);
         Ok(v.iter().map(|&y| y + y * eval_composite_power(&lists, y)).collect())
     }
+    fn bootstrap(&self, v: &Vec<f64>) -> Result<Vec<f64>> {
+        // No levels here (the level-tracking mirror is `circuits::mirror::MirrorSlots`): the values themselves.
+        Ok(v.clone())
+    }
 }
 
 /// CKKS ciphertexts; masks are encoded at the scale `q_ℓ` of the level they meet, so a linear layer returns
@@ -142,5 +159,12 @@ impl Slots for EncryptedSlots<'_> {
     }
     fn relu_doubled(&self, v: &Ciphertext, sign: &CompositeSign) -> Result<Ciphertext> {
         eval_relu_doubled(self.eval, v, sign)
+    }
+    fn add_aligned(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        let level = a.level().min(b.level());
+        let (mut a, mut b) = (a.clone(), b.clone());
+        self.eval.drop_to_level(&mut a, level)?;
+        self.eval.drop_to_level(&mut b, level)?;
+        self.eval.add(&a, &b)
     }
 }
