@@ -294,4 +294,39 @@ fn an_installed_pann_runs_anywhere_and_says_what_is_missing() {
         .output()
         .unwrap();
     assert_clean_error(&out, &["reference/train_bench.py", "--reference DIR"]);
+    // With --reference the script is found there and run by --python (here a stand-in that answers as
+    // train_bench.py does).
+    let reference = dir.path().join("ref");
+    std::fs::create_dir(&reference).unwrap();
+    std::fs::write(reference.join("train_bench.py"), "").unwrap();
+    let fake = dir.path().join("fake-python");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho '{\"images_per_sec\": 123, \"threads\": 1, \"peak_rss_mib\": 1}'\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pann"))
+        .args([
+            "train",
+            "--bench",
+            "--bench-steps",
+            "1",
+            "--bench-warmup",
+            "0",
+            "--bench-rounds",
+            "1",
+        ])
+        .args(["--batch", "8", "--python", fake.to_str().unwrap(), "--reference"])
+        .arg(&reference)
+        .current_dir(dir.path())
+        .env(pann_data::SHARED_ENV, &shared)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("123 images/s"), "{stdout}");
 }
