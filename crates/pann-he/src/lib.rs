@@ -3,9 +3,10 @@
 //! RNS-CKKS homomorphic encryption in plain Rust (no C library, stable toolchain), and the circuits that run a
 //! polynomial approximation of a neural network (PANN) on encrypted data.
 //!
-//! Layers, imported one way only: [`ring`] (primes, NTT, RNS polynomials, samplers) → [`rlwe`] (keys, key
-//! switching) → [`ckks`] (parameters, encoder, encryption, evaluator) → [`circuits`] (polynomial evaluation at
-//! the depth of pann-approx's cost model, convolutions by rotations, the encrypted CNN).
+//! Layers, imported one way only: [`ring`] (primes, NTT, RNS polynomials, samplers) → [`rlwe`] (parameters,
+//! keys, key switching) → [`ckks`] (parameters, encoder, encryption, evaluator) → [`circuits`] (polynomial
+//! evaluation at the depth of pann-approx's cost model, convolutions by rotations, the encrypted CNN) and
+//! [`bootstrap`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -30,13 +31,12 @@
 //! assert!((out[0] - 0.0625).abs() < 1e-6 && (out[1] - 4.0).abs() < 1e-6);
 //! ```
 //!
-//! # Where bootstrapping slots in
-//! Not implemented yet (ResNet-20's 19 ReLU layers need it). The pieces it is made of are here and shaped for
-//! it: ciphertexts carry their level and exact scale, so a `bootstrap(&Ciphertext) -> Ciphertext` that raises
-//! the level composes with every existing operation; CoeffsToSlots/SlotsToCoeffs are linear maps by rotations and
-//! plaintext products (the baby-step/giant-step machinery of [`circuits::cnn`]); EvalMod is a polynomial
-//! evaluated by [`circuits::poly_eval`] (it will want a Chebyshev-basis plan); key generation already takes any
-//! set of rotations, and conjugation is the Galois element `2N − 1`.
+//! # Bootstrapping
+//! [`bootstrap`] raises a level-0 ciphertext back to a high level (ModRaise, CoeffsToSlots, EvalMod,
+//! SlotsToCoeffs; full slots). It is made of the layers above: hoisted rotations and the diagonal linear
+//! transforms of [`bootstrap::lintrans`], the Chebyshev-basis evaluation of [`circuits::poly_eval`], compressed
+//! rotation keys from [`rlwe`]. Ciphertexts carry their level and exact scale, so a bootstrapped ciphertext
+//! composes with every other operation; `bootstrap::bench` measures it (precision, time, key bytes, peak memory).
 #![warn(missing_docs)]
 
 pub mod bootstrap;

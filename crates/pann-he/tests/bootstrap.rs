@@ -356,3 +356,14 @@ fn compressed_keys_round_trip_through_files_and_bootstrap_alike() {
         assert!(min > 16.0 && mean > 20.0, "{min:.1} bits min, {mean:.1} bits mean");
     }
 }
+
+#[test]
+#[ignore = "slow: N = 2^13 full-slot bootstrapping with key generation takes about 20 s; run with --ignored"]
+fn bootstrapping_at_n_2_13_meets_the_precision_targets() {
+    let report = pann_he::bootstrap::bench(13, None, 3).unwrap();
+    assert_eq!((report.levels_before, report.levels_after, report.slots), (0, 10, 4096));
+    assert!(
+        report.precision_bits_min >= 16.0 && report.precision_bits_mean >= 20.0,
+        "{report:?}"
+    );
+}

@@ -150,13 +150,11 @@ impl LinearTransform {
         babies.dedup();
         let rotated = eval.rotate_hoisted(x, &babies)?;
         let baby = |b: i64| &rotated[babies.binary_search(&b).expect("baby step rotated")];
-        let scale = x.scale() * self.pt_scale;
         let mut out: Option<Ciphertext> = None;
         for (&g, terms) in &self.groups {
-            let mut inner = eval.zero(self.level, scale);
-            for (b, pt) in terms {
-                eval.mul_plain_add_assign(&mut inner, baby(*b), pt)?;
-            }
+            let cts: Vec<&Ciphertext> = terms.iter().map(|(b, _)| baby(*b)).collect();
+            let pts: Vec<&Plaintext> = terms.iter().map(|(_, p)| p).collect();
+            let inner = eval.dot_plain(&cts, &pts)?;
             let inner = if g == 0 { inner } else { eval.rotate(&inner, g)? };
             match out.as_mut() {
                 None => out = Some(inner),

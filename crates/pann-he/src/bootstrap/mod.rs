@@ -14,6 +14,16 @@
 //!
 //! Each transform layer is a baby-step/giant-step diagonal product with hoisted rotations
 //! ([`lintrans`]), its diagonals encoded once, at its level, when the [`Bootstrapper`] is built.
+//!
+//! Noise budget (what the scales are chosen against): a key switch adds about `2^20` in slot units whatever
+//! the level, a rescale about `2^14`; EvalMod multiplies the error of its input `x` by `2πK` and its own error
+//! by up to `4` per double angle, and the message's error is EvalMod's times `q_0/(2πΔ')`. Hence: the
+//! CoeffsToSlots rotations run at scales of `2^64` and more, the conjugation split happens before the last
+//! CoeffsToSlots rescale, EvalMod runs at `2^58`, and `q_0/Δ'` is as small as the message's coefficients allow
+//! ([`params::message_ratio_for`]).
+//!
+//! Not implemented yet: sparse packing (fewer slots: a partial trace after ModRaise and smaller transforms), the
+//! arcsine correction, double hoisting of the giant steps.
 
 pub mod bench;
 pub mod coeffs_to_slots;

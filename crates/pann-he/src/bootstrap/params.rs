@@ -95,25 +95,26 @@ pub fn stack(
     }
 }
 
-/// `log2(q_0/Δ')` for full-slot messages of magnitude at most 1 at `N = 2^log_n`: `⌈(27 − log2 n)/2⌉`,
+/// `log2(q_0/Δ')` for full-slot messages of magnitude at most 1 at `N = 2^log_n`: `⌈(24 − log2 n)/2⌉`,
 /// `n = N/2`.
 ///
 /// EvalMod sees the message's *coefficients* `u = A^(−1)·z`, not its slots, and for slots of magnitude about 1
 /// spread over all `n` slots these are of size `1/√(3n)`. The sine's curvature errs by `u³·(2πΔ'/q_0)²/6` per
 /// coefficient, which SlotsToCoeffs sums over `n` coefficients into a slot error of about
-/// `4.9/(n·(q_0/Δ')²)`; the ratio above keeps it below `2^-24`. A smaller ratio shrinks the factor `K·q_0/Δ'`
-/// by which EvalMod's own noise reaches the message — 6 bits gained at `N = 2^16` against a ratio of `2^12`.
+/// `4.9/(n·(q_0/Δ')²)`: below `2^-21.7` with this ratio. A smaller ratio shrinks the factor `K·q_0/Δ'` by
+/// which EvalMod's own noise reaches the message; measured at `N = 2^13` (full bootstrap, bits min/mean):
+/// ratio 4: 16.0/18.0, 5: 18.0/20.0, 6: 19.7/21.9 (this rule), 8: 18.9/21.1, 10: 16.7/19.1.
 /// The price: a message whose energy sits in few coefficients (a constant vector has `u_0 = z_0`) sees the
 /// curvature error of a large `u`, up to `(2π·2^-ratio)²/6` relatively; such messages should be bootstrapped
 /// at a halved scale (the input scale may be `2^j·Δ`), or EvalMod given an arcsine correction.
 pub fn message_ratio_for(log_n: u32) -> u32 {
-    (27u32.saturating_sub(log_n - 1)).div_ceil(2)
+    (24u32.saturating_sub(log_n - 1)).div_ceil(2)
 }
 
 /// Insecure small-ring bootstrapping for tests (DISCLAIMER: not secure; never use it for data): `N = 2^log_n`,
 /// full slots, `circuit_levels` levels of 40 bits left, CoeffsToSlots and SlotsToCoeffs in 2 layers each,
 /// `K = ⌈6·√(N/18)⌉` (six standard deviations of `I`: at `N ≤ 2^12` a miss has probability below `2^-15` per
-/// bootstrap), 4 double angles.
+/// bootstrap), double angles by [`double_angles_for`], the degree by [`chebyshev_degree_for`].
 pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
     let sigma = ((1u64 << log_n) as f64 / 18.0).sqrt();
     let k = (6.0 * sigma).ceil();
@@ -142,11 +143,12 @@ pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
 }
 
 /// The number of double angles `r` that brings the interpolated cosine's frequency `ω = 2πK/2^r` to at most
-/// 12, where a degree-31 interpolant reaches `2^-40`. Measured on EvalMod alone, the result's precision hardly
-/// depends on `r` (fewer double angles need a higher degree, whose Chebyshev recurrences amplify the noise as
-/// much as the extra squarings would); a low degree needs far fewer products.
+/// 24, where a degree-63 interpolant (depth 6) reaches `2^-40`. The precision hardly depends on `r` at equal
+/// depth (measured at `N = 2^13`, bits min/mean: `r = 4`, degree 127: 18.9/21.0; `r = 6`, degree 63:
+/// 18.9/21.1; `r = 8`, degree 31: 18.5/20.8): fewer double angles need a higher degree, whose Chebyshev
+/// recurrences amplify the noise about as much as the squarings they replace.
 pub fn double_angles_for(k: f64) -> u32 {
-    (2.0 * std::f64::consts::PI * k / 12.0).log2().ceil().max(0.0) as u32
+    (2.0 * std::f64::consts::PI * k / 24.0).log2().ceil().max(0.0) as u32
 }
 
 /// The smallest `2^l − 1` degree whose Chebyshev interpolant of `cos(ω·u)` stays within `2^-40` of it on a
@@ -170,9 +172,9 @@ pub fn chebyshev_degree_for(omega: f64) -> usize {
 }
 
 /// `N = 2^16`, full slots (32768), uniform ternary secret, 128-bit by the HE Standard (`log QP ≤ 1772`):
-/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 50 bits, EvalMod 13 levels of 58 bits
-/// (Chebyshev degree 31 of the cosine at depth 5, 8 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`) and
-/// CoeffsToSlots 3 levels of 56 bits, four 60-bit special primes: `log QP = 1772`, 8 key-switching digits.
+/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 49 bits, EvalMod 13 levels of 58 bits
+/// (Chebyshev degree 63 of the cosine at depth 6, 7 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`) and
+/// CoeffsToSlots 3 levels of 56 bits, four 60-bit special primes: `log QP ≈ 1769`, 8 key-switching digits.
 pub fn n16_full() -> BootstrapPreset {
     stack(
         16,
@@ -180,19 +182,64 @@ pub fn n16_full() -> BootstrapPreset {
             cts_levels: 3,
             stc_levels: 3,
             k: 424.0,
-            double_angle: 8,
-            cos_degree: 31,
+            double_angle: 7,
+            cos_degree: 63,
             log_message_ratio: message_ratio_for(16),
             log_eval_scale: 58,
             log_stc_scale: 46,
         },
         10,
         40,
-        50,
+        49,
         56,
         vec![60, 60, 60, 60],
         Security::Bits128,
     )
+}
+
+/// What a bootstrapping preset costs, for printing (`pann he params`): computed from the primes and the plan's
+/// rotation set, without generating a key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PresetSummary {
+    /// `log2 N`.
+    pub log_n: u32,
+    /// `log2(QP)` of the primes.
+    pub log_qp: f64,
+    /// The HE Standard's 128-bit bound at this `N` (uniform ternary secret), if tabulated.
+    pub max_log_qp_128: Option<u32>,
+    /// Slots bootstrapped.
+    pub slots: usize,
+    /// Levels of the parameter set (`L`).
+    pub levels_total: usize,
+    /// Levels bootstrapping consumes (CoeffsToSlots + EvalMod + SlotsToCoeffs).
+    pub levels_bootstrap: usize,
+    /// Levels left to the circuit after a bootstrap.
+    pub levels_left: usize,
+    /// Key-switching digits.
+    pub digits: usize,
+    /// Rotation keys the plan needs (besides the conjugation key).
+    pub rotations: usize,
+    /// Bytes of the evaluation keys: the relinearisation key and the compressed rotation/conjugation keys.
+    pub keys_bytes: usize,
+}
+
+/// The cost summary of `preset`.
+pub fn summary(preset: &BootstrapPreset) -> crate::Result<PresetSummary> {
+    let params = crate::ckks::Parameters::new(preset.literal.clone())?;
+    let rotations = super::keys::galois_elements(&params, &preset.boot).len() - 1;
+    let key = params.switching_key_bytes();
+    Ok(PresetSummary {
+        log_n: params.log_n(),
+        log_qp: params.log_qp(),
+        max_log_qp_128: crate::ckks::params::max_log_qp_128(params.log_n()),
+        slots: params.slots(),
+        levels_total: params.max_level(),
+        levels_bootstrap: preset.boot.levels(),
+        levels_left: params.max_level().saturating_sub(preset.boot.levels()),
+        digits: params.digit_count(),
+        rotations,
+        keys_bytes: key + (rotations + 1) * key / 2,
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +253,14 @@ mod tests {
         let params = Parameters::new(p.literal.clone()).unwrap();
         assert_eq!(params.max_level() - p.boot.levels(), 10);
         assert_eq!(p.boot.eval_mod_levels(), 13);
-        assert!(params.log_qp() <= 1772.5, "{}", params.log_qp());
+        assert!(params.log_qp() <= 1772.0, "{}", params.log_qp());
         assert_eq!(params.digit_count(), 8);
+        let sum = summary(&p).unwrap();
+        assert_eq!((sum.levels_left, sum.levels_bootstrap, sum.slots), (10, 19, 1 << 15));
+        assert!(sum.log_qp <= sum.max_log_qp_128.unwrap() as f64 + 0.5);
+        // 38 rotation keys (±16384 is one Galois element) + conjugation, compressed, and the relinearisation
+        // key: under 6 GB.
+        assert_eq!(sum.rotations, 38);
+        assert!(sum.keys_bytes < 6_000_000_000, "{}", sum.keys_bytes);
     }
 }
