@@ -574,6 +574,7 @@ mod tests {
                     bound: 50.0,
                     relu_shift: 0.0,
                     bounds: None,
+                    start_bounds: None,
                     leak_correction_max: None,
                     overflows: 0,
                     overflow_sites: vec![],

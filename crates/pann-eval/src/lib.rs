@@ -4,8 +4,9 @@
 //! with which input range `B`, at what multiplicative depth?"
 //!
 //! - [`plan`]: polynomial activation plans from [`pann_approx`] composites, with global or per-site bounds;
-//! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop) and per-site calibration;
-//! - [`rule`]: the four named rules of the analyses (Lee's B or calibrated bounds, with or without the correction);
+//! - [`range`]: Lee et al.'s global-`B` search (exact decisions, early stop), per-site calibration, and Lee's rule
+//!   per site from the calibrated bounds (`lee-layers`: no input of the approximate network outside its bound);
+//! - [`rule`]: the six named rules of the analyses (Lee's B, calibrated bounds or Lee's rule per layer, with or without the correction);
 //! - [`leak_correction`]: mean-leak correction, per-channel offsets that make each ReLU's error zero-mean on calibration data;
 //! - [`run`]: batched inference with progress and overflow statistics;
 //! - [`depth`]: depth of the whole network under CKKS;
@@ -31,7 +32,7 @@ pub mod sweep;
 
 pub use error::{Error, Result};
 pub use plan::{Bounds, ReluShift};
-pub use range::{LeeResult, LeeSearch};
+pub use range::{lee_layers, lee_layers_bounds, LayerStep, LeeLayers, LeeLayersResult, LeeResult, LeeSearch};
 pub use rule::Rule;
 pub use run::{Progress, Silent};
 pub use sweep::{evaluate_pann, AlphaRow, EvalConfig, EvalSummary, ExactRow, RangeRule, RowSink};

@@ -4,7 +4,7 @@ use crate::depth::network_depth;
 use crate::error::{Error, Result};
 use crate::leak_correction::{leak_corrected_iterated, LeakCorrection};
 use crate::plan::{plan, Bounds, ReluShift};
-use crate::range::{calibrate, lee_search, LeeSearch};
+use crate::range::{calibrate, lee_layers, lee_search, LeeLayers, LeeSearch};
 use crate::run::{run, run_exact, Progress};
 use pann_approx::search::{cheapest_with_tables, ErrorTables, SearchConfig};
 use pann_approx::CompositeSign;
@@ -25,6 +25,16 @@ pub enum RangeRule {
     },
     /// One fixed global bound.
     Fixed(f64),
+    /// Lee et al.'s rule per site from the calibrated bounds ([`crate::range::lee_layers`]): no input of the
+    /// approximate network on the evaluated data leaves its site's bound.
+    LeeLayers(LeeLayers),
+}
+
+impl RangeRule {
+    /// Whether the rule starts from bounds calibrated on training images.
+    pub fn calibrates(&self) -> bool {
+        matches!(self, RangeRule::Calibrate { .. } | RangeRule::LeeLayers(_))
+    }
 }
 
 /// What to evaluate.
@@ -84,6 +94,9 @@ pub struct AlphaRow {
     /// Per-ReLU-site bounds, when they differ by site.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bounds: Option<Vec<f64>>,
+    /// With `lee-layers`: the calibrated per-ReLU-site bounds the rule started from (`bounds` is where it ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_bounds: Option<Vec<f64>>,
     /// With `--leak-correction`: the largest per-channel mean error `|m_c|` subtracted, over all sites.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leak_correction_max: Option<f64>,
@@ -95,7 +108,7 @@ pub struct AlphaRow {
     pub relu_depth: u32,
     /// Depth of the whole network (see [`crate::depth`]).
     pub network_depth: u32,
-    /// Bounds tried by the range search (1 otherwise).
+    /// Bounds tried by Lee's search, full passes of `lee-layers` (1 otherwise).
     pub range_tries: usize,
     /// Seconds, range search included.
     pub seconds: f64,
@@ -165,7 +178,8 @@ pub fn evaluate_pann(
     sink.exact(&exact);
     let calibrated = match (&cfg.range, calib) {
         (RangeRule::Calibrate { margin }, Some(c)) => Some(calibrate(model, c, norm, cfg.batch, *margin, progress)?),
-        (RangeRule::Calibrate { .. }, None) => {
+        (RangeRule::LeeLayers(r), Some(c)) => Some(calibrate(model, c, norm, cfg.batch, r.margin, progress)?),
+        (RangeRule::Calibrate { .. } | RangeRule::LeeLayers(_), None) => {
             return Err(Error::Invalid(
                 "per-layer calibration needs a calibration data set".into(),
             ))
@@ -178,6 +192,7 @@ pub fn evaluate_pann(
         let t = Instant::now();
         let sign = cheapest_with_tables(alpha, &SearchConfig::default(), &mut tables)?;
         let eta = cfg.relu_shift.eta(&sign)?;
+        let mut start_bounds = None;
         let (bounds, out, tries, leak_max) = match &cfg.range {
             RangeRule::Lee(search) => {
                 let r = lee_search(
@@ -203,6 +218,27 @@ pub fn evaluate_pann(
                 let (out, leak) = planned_run(model, data, norm, leak_calib, &sign, &b, cfg, progress)?;
                 (b, out, 1, leak)
             }
+            RangeRule::LeeLayers(rule) => {
+                let start = calibrated.as_ref().expect("computed above");
+                let r = lee_layers(
+                    model,
+                    data,
+                    norm,
+                    start,
+                    &sign,
+                    cfg.relu_shift,
+                    cfg.batch,
+                    rule,
+                    leak,
+                    progress,
+                )?;
+                // Safe by construction: the rule ends only on a pass without any overflow.
+                assert_eq!(r.outcome.stats.total_overflows(), 0, "lee-layers ended with overflows");
+                if let Bounds::PerSite { relu, .. } = &r.start {
+                    start_bounds = Some(relu.clone());
+                }
+                (r.bounds, r.outcome, r.passes, r.leak_correction_max)
+            }
         };
         let row = AlphaRow {
             alpha,
@@ -216,6 +252,7 @@ pub fn evaluate_pann(
                 Bounds::PerSite { relu, .. } => Some(relu.clone()),
                 Bounds::Global(_) => None,
             },
+            start_bounds,
             leak_correction_max: leak_max,
             overflows: out.stats.total_overflows(),
             overflow_sites: model

@@ -376,3 +376,94 @@ fn iterated_leak_correction_is_closer_to_zero_mean_on_the_approximate_networks_o
     );
     assert!(leak_corrected_iterated(&model, &data, &norm, &plain, 50, 0, &mut Silent).is_err());
 }
+
+/// `lee-layers` by its plain definition: full passes over all the data, no early stop, no jump; in each pass the
+/// first site in forward order that saw any input outside its bound gets one step; until no site overflows.
+fn lee_layers_brute_force(
+    model: &Model,
+    data: &pann_data::Dataset,
+    norm: &Normalization,
+    start: &[f64],
+    sign: &CompositeSign,
+    step: pann_eval::LayerStep,
+) -> (Vec<f64>, usize) {
+    let mut bounds = start.to_vec();
+    for steps in 0.. {
+        let b = Bounds::PerSite {
+            relu: bounds.clone(),
+            pool: vec![],
+        };
+        let acts = plan(model, &[sign], &b, OverflowPolicy::Count, ReluShift::NONE).unwrap();
+        let out = run(model, data, norm, &acts, 1000, false, "", &mut Silent).unwrap();
+        match out.stats.relu.iter().position(|s| s.overflows > 0) {
+            None => return (bounds, steps),
+            Some(i) => bounds[i] = step.next(bounds[i]),
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn lee_layers_equals_the_plain_definition_and_has_no_overflow() {
+    use pann_eval::range::lee_layers;
+    use pann_eval::{LayerStep, LeeLayers};
+    let (model, data) = setup(64);
+    let norm = Normalization::imagenet();
+    // Few calibration images: the test images leave the calibrated bounds, so the rule has work to do.
+    let calib = load_cifar10(&shared().join("data/cifar-10-batches-bin"), Split::Train, Some(16)).unwrap();
+    let start = calibrate(&model, &calib, &norm, 100, 1.0, &mut Silent).unwrap();
+    let Bounds::PerSite { relu: start_relu, .. } = &start else {
+        panic!("calibrated bounds are per site")
+    };
+    for (alpha, step) in [(6, LayerStep::Factor(1.1)), (9, LayerStep::Add(2.5))] {
+        let sign = CompositeSign::for_alpha(alpha).unwrap();
+        let rule = LeeLayers {
+            margin: 1.0,
+            step,
+            ..LeeLayers::default()
+        };
+        let r = lee_layers(
+            &model,
+            &data,
+            &norm,
+            &start,
+            &sign,
+            ReluShift::NONE,
+            1000,
+            &rule,
+            None,
+            &mut Silent,
+        )
+        .unwrap();
+        let (brute, steps) = lee_layers_brute_force(&model, &data, &norm, start_relu, &sign, step);
+        let Bounds::PerSite { relu, .. } = &r.bounds else {
+            panic!("per-site bounds")
+        };
+        assert_eq!(relu, &brute, "α = {alpha}, step {step}");
+        // Not a trivial fixed point: several sites were raised, in fewer passes than single steps.
+        let raised = relu.iter().zip(start_relu).filter(|(b, s)| b > s).count();
+        assert!(raised >= 3, "α = {alpha}: only {raised} sites raised");
+        assert!(
+            r.passes < steps,
+            "α = {alpha}: {} passes, {steps} single steps",
+            r.passes
+        );
+        assert_eq!(r.outcome.stats.total_overflows(), 0);
+        assert_eq!(r.outcome.evaluated, 64);
+        // And the sweep reports it with zero overflows and where each site started.
+        let cfg = EvalConfig {
+            alphas: vec![alpha],
+            range: RangeRule::LeeLayers(rule),
+            overflow: OverflowPolicy::Count,
+            batch: 1000,
+            relu_shift: ReluShift::NONE,
+            leak_correction: false,
+            leak_iterations: 1,
+        };
+        let s = evaluate_pann(&model, &data, &norm, Some(&calib), &cfg, &mut Silent, &mut ()).unwrap();
+        assert_eq!(s.rows[0].overflows, 0);
+        assert_eq!(s.rows[0].bounds.as_ref(), Some(&brute));
+        assert_eq!(s.rows[0].start_bounds.as_ref(), Some(start_relu));
+        assert_eq!(s.rows[0].correct, r.outcome.correct);
+    }
+}

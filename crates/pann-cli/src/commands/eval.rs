@@ -5,7 +5,9 @@ use crate::{alpha_list, plot, progress::Bar};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use pann_data::Split;
-use pann_eval::{evaluate_pann, AlphaRow, EvalConfig, ExactRow, LeeSearch, RangeRule, ReluShift, RowSink};
+use pann_eval::{
+    evaluate_pann, AlphaRow, EvalConfig, ExactRow, LayerStep, LeeLayers, LeeSearch, RangeRule, ReluShift, RowSink,
+};
 use pann_nn::OverflowPolicy;
 use std::path::PathBuf;
 
@@ -36,13 +38,19 @@ pub struct EvalArgs {
     #[arg(long, default_value = "4..14")]
     alpha: String,
     /// Input bound: `lee` (global B from 50 in steps of 5, Lee et al.), `calibrate` (per layer, from training
-    /// images), or a number.
+    /// images), `lee-layers` (Lee's rule per layer: from the calibrated bounds, each site raised by
+    /// --layer-step until no input of the approximate network on the evaluated images leaves its bound; zero
+    /// overflows), or a number.
     #[arg(long, default_value = "lee", allow_hyphen_values = true)]
     range: String,
-    /// Margin on the calibrated per-layer bounds.
+    /// Margin on the calibrated per-layer bounds (also the start of `lee-layers`).
     #[arg(long, default_value_t = 1.1)]
     margin: f64,
-    /// Training images used for `--range calibrate`.
+    /// How `--range lee-layers` raises a site's bound: `xF` multiplies by F > 1 (x1.05 is +5% of the bound),
+    /// `+A` adds A > 0 (Lee et al.'s +5).
+    #[arg(long, default_value = "x1.1", allow_hyphen_values = true)]
+    layer_step: String,
+    /// Training images used for `--range calibrate` and `lee-layers`.
     #[arg(long, default_value_t = 5000)]
     calib_images: usize,
     /// What an input outside [−B, B] does.
@@ -93,14 +101,19 @@ pub fn bundled_model() -> Result<PathBuf> {
     Ok(pann_data::shared_dir()?.join("models/resnet20-akamaster.safetensors"))
 }
 
-fn range_rule(s: &str, margin: f64) -> Result<RangeRule> {
+fn range_rule(s: &str, margin: f64, layer_step: &str) -> Result<RangeRule> {
     Ok(match s {
         "lee" => RangeRule::Lee(LeeSearch::default()),
         "calibrate" => RangeRule::Calibrate { margin },
+        "lee-layers" => RangeRule::LeeLayers(LeeLayers {
+            margin,
+            step: layer_step.parse::<LayerStep>().context("--layer-step")?,
+            ..LeeLayers::default()
+        }),
         other => {
-            let b: f64 = other
-                .parse()
-                .with_context(|| format!("--range '{other}': expected lee, calibrate or a positive number"))?;
+            let b: f64 = other.parse().with_context(|| {
+                format!("--range '{other}': expected lee, calibrate, lee-layers or a positive number")
+            })?;
             if !(b.is_finite() && b > 0.0) {
                 bail!("--range {other}: the bound must be a positive finite number");
             }
@@ -135,9 +148,11 @@ fn relu_shift(s: &str) -> Result<ReluShift> {
     Ok(ReluShift::Fixed(v))
 }
 
-/// Prints rows as they are finished; with the mean-leak correction, one more column (the largest |m_c|).
+/// Prints rows as they are finished; with the mean-leak correction, one more column (the largest |m_c|); with
+/// per-site bounds, one more line per row naming each site's bound (and, for `lee-layers`, where it started).
 struct TablePrinter {
     leak: bool,
+    sites: Vec<String>,
 }
 
 impl RowSink for TablePrinter {
@@ -176,13 +191,27 @@ impl RowSink for TablePrinter {
             print!(" {m:>10.3e}");
         }
         println!();
+        if let Some(bounds) = &r.bounds {
+            let start = r.start_bounds.as_deref();
+            let sites: Vec<String> = self
+                .sites
+                .iter()
+                .zip(bounds)
+                .enumerate()
+                .map(|(i, (name, b))| match start.map(|s| s[i]) {
+                    Some(s) if s != *b => format!("{name} {s:.1}→{b:.1}"),
+                    _ => format!("{name} {b:.1}"),
+                })
+                .collect();
+            println!("    bounds: {}", sites.join(", "));
+        }
     }
 }
 
 /// Runs `pann eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     let alphas = alpha_list::parse(&args.alpha)?;
-    let range = range_rule(&args.range, args.margin)?;
+    let range = range_rule(&args.range, args.margin, &args.layer_step)?;
     let relu_shift = relu_shift(&args.relu_shift)?;
     if args.leak_iterations == 0 {
         bail!("--leak-iterations must be at least 1");
@@ -190,8 +219,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if args.leak_correction && args.calib_images == 0 {
         bail!("--leak-correction needs calibration images: --calib-images must be at least 1");
     }
-    if matches!(range, RangeRule::Calibrate { .. }) && args.calib_images == 0 {
-        bail!("--range calibrate needs calibration images: --calib-images must be at least 1");
+    if range.calibrates() && args.calib_images == 0 {
+        bail!(
+            "--range {} needs calibration images: --calib-images must be at least 1",
+            args.range
+        );
     }
     if args.images == Some(0) {
         bail!("--images must be at least 1");
@@ -213,7 +245,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let mut model = card::load_model(&model_path, args.arch.as_deref(), model_card.as_ref())?;
     model.set_channels_last(args.channels_last);
     let test = pann_data::load(data.kind, data_dir, Split::Test, args.images)?;
-    let calib = if matches!(range, RangeRule::Calibrate { .. }) || args.leak_correction {
+    let calib = if range.calibrates() || args.leak_correction {
         Some(pann_data::load(
             data.kind,
             data_dir,
@@ -260,6 +292,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             &mut bar,
             &mut TablePrinter {
                 leak: args.leak_correction,
+                sites: model.relu_sites().to_vec(),
             },
         )?
     };
