@@ -367,3 +367,38 @@ fn bootstrapping_at_n_2_13_meets_the_precision_targets() {
         "{report:?}"
     );
 }
+
+#[test]
+fn sparse_packing_bootstraps_replicated_messages_with_smaller_transforms() {
+    let (log_n, log_slots) = (11, 6);
+    let full = params::test_insecure(log_n, 2);
+    let preset = params::sparse(full.clone(), log_slots);
+    assert_eq!(preset.boot.slots(), 64);
+    let params = Arc::new(Parameters::new(preset.literal.clone()).unwrap());
+    let full_params = Parameters::new(full.literal.clone()).unwrap();
+    // Fewer rotations than the full-slot plan, the trace's included.
+    let sparse_rot = keys::rotations(&params, &preset.boot);
+    assert!(sparse_rot.len() < keys::rotations(&full_params, &full.boot).len());
+    for r in keys::trace_rotations(params.slots(), 64) {
+        assert!(sparse_rot.contains(&r), "trace rotation {r}");
+    }
+    let encoder = Arc::new(Encoder::new(params.n()));
+    let mut kg = KeyGenerator::with_seed(params.clone(), 31);
+    let sk = kg.secret_key();
+    let k = keys::generate(&mut kg, &sk, &params, &preset.boot);
+    let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
+    assert_eq!(boot.output_level(), 2);
+    let v = complex_values(64, 32);
+    let replicated: Vec<Complex> = (0..params.slots()).map(|j| v[j % 64]).collect();
+    let poly = encoder
+        .encode(params.ring(), &replicated, 0, params.default_scale())
+        .unwrap();
+    let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), 33);
+    let ct = enc.encrypt_sk(&pann_he::ckks::Plaintext::from_poly(poly, params.default_scale()), &sk);
+    let out = boot.bootstrap(&ct).unwrap();
+    assert_eq!(out.level(), 2);
+    let dec = Decryptor::new(params.clone(), encoder.clone(), sk);
+    let got = dec.decrypt_complex(&out).unwrap();
+    let (min, mean) = precision_bits(&got, &replicated);
+    assert!(min > 16.0 && mean > 20.0, "{min:.1} bits min, {mean:.1} bits mean");
+}

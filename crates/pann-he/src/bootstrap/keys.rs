@@ -27,17 +27,28 @@ impl BootstrapKeys {
     }
 }
 
-/// The rotations (in slots, sorted, nonzero) the plan of `boot` uses.
+/// The rotations (in slots, sorted, nonzero) the plan of `boot` uses: the transforms' baby and giant steps
+/// and, for sparse packing, the partial trace's `n'·2^k`.
 pub fn rotations(params: &Parameters, boot: &BootstrapParameters) -> Vec<i64> {
     let n = params.slots();
-    let mut r: Vec<i64> = coeffs_to_slots_layers(n, boot.cts_levels)
+    let sparse = boot.slots();
+    let mut r: Vec<i64> = coeffs_to_slots_layers(sparse, boot.cts_levels)
         .iter()
-        .chain(&slots_to_coeffs_layers(n, boot.stc_levels))
+        .chain(&slots_to_coeffs_layers(sparse, boot.stc_levels))
         .flat_map(|d| rotations_for(&d.keys().copied().collect::<Vec<_>>(), n))
         .collect();
+    r.extend(trace_rotations(n, sparse));
     r.sort_unstable();
     r.dedup();
     r
+}
+
+/// The rotations of the partial trace from `n` to `sparse` slots: `sparse·2^k` while below `n`.
+pub fn trace_rotations(n: usize, sparse: usize) -> Vec<i64> {
+    (0..)
+        .map(|k| (sparse << k) as i64)
+        .take_while(|&r| (r as usize) < n)
+        .collect()
 }
 
 /// The Galois elements of the plan: its rotations and the conjugation `2N − 1`.

@@ -68,12 +68,15 @@ impl LinearTransform {
         let n1 = best_baby_step(&offsets, slots);
         let mut groups: BTreeMap<i64, Vec<(i64, Plaintext)>> = BTreeMap::new();
         for (&k, d) in diags {
-            if d.len() != slots {
+            // A map on n' < N/2 slots acts on messages replicated with period n': its diagonals are replicated
+            // the same way, and a rotation by k is one by k mod n' on every copy.
+            if d.is_empty() || !slots.is_multiple_of(d.len()) {
                 return Err(Error::Incompatible(format!(
                     "diagonal {k} has {} values for {slots} slots",
                     d.len()
                 )));
             }
+            let d: Vec<Complex> = (0..slots).map(|r| d[r % d.len()]).collect();
             let b = k.rem_euclid(n1);
             let g = k - b;
             // rot_(−g)(d)[r] = d[r − g].

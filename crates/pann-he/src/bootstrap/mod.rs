@@ -22,8 +22,11 @@
 //! CoeffsToSlots rescale, EvalMod runs at `2^58`, and `q_0/Δ'` is as small as the message's coefficients allow
 //! ([`params::message_ratio_for`]).
 //!
-//! Not implemented yet: sparse packing (fewer slots: a partial trace after ModRaise and smaller transforms), the
-//! arcsine correction, double hoisting of the giant steps.
+//! Sparse packing ([`params::sparse`]): `n' < N/2` slots, messages replicated with period `n'` (polynomials in
+//! `Y = X^(N/2n')`); ModRaise is followed by the partial trace over the automorphisms fixing `Y`, and the
+//! transforms shrink to `n'` points with replicated diagonals. Not implemented yet: packing the real and
+//! imaginary parts of a sparse message into one EvalMod, the arcsine correction, double hoisting of the giant
+//! steps.
 
 pub mod bench;
 pub mod coeffs_to_slots;
@@ -119,7 +122,18 @@ impl Bootstrapper {
         let delta_eff = delta * 2f64.powi(boost_log as i32);
         let raised_scale = 2.0 * boot.k * q0;
         let eval_scale = 2f64.powi(boot.log_eval_scale as i32);
-        let n = params.slots();
+        if boot.log_slots + 1 > params.log_n() {
+            return Err(Error::InvalidParameters(format!(
+                "2^{} slots exceed N/2 = {}",
+                boot.log_slots,
+                params.slots()
+            )));
+        }
+        let n = boot.slots();
+        // Sparse packing: the partial trace multiplies the raised polynomial by N/(2n'); recording that factor in
+        // the scale keeps the values CoeffsToSlots sees at t/(2K·q_0).
+        let gap = (params.slots() / n) as f64;
+        let raised_scale = raised_scale * gap;
 
         // CoeffsToSlots: layer t runs at level top − t. Two noises pull the intermediate scale apart: the
         // key-switching noise of the rotations (about 2^20 in slot units, whatever the level) wants it high, the
@@ -204,11 +218,20 @@ impl Bootstrapper {
 
     /// The checks, the integer boost and ModRaise of [`Self::bootstrap`]: `ct` raised to the top level, recorded
     /// at the scale `2K·q_0` that CoeffsToSlots expects.
+    ///
+    /// With sparse packing (`n'` slots) it also takes the partial trace `Σ_k φ_(5^(n'·k))`, `k < N/(2n')`, by
+    /// `log2(N/(2n'))` rotations and additions: the automorphisms fixing `Y = X^(N/(2n'))` keep the message
+    /// (a polynomial in `Y`) and sum the other coefficients of `I` to zero.
     pub fn raise(&self, ct: &Ciphertext) -> Result<Ciphertext> {
         let shift = self.check_input(ct)?;
         let mut c = ct.clone();
         self.eval.drop_to_level(&mut c, 0)?;
-        Ok(self.mod_raise(&self.eval.mul_integer(&c, 1i128 << shift)))
+        let mut raised = self.mod_raise(&self.eval.mul_integer(&c, 1i128 << shift));
+        for r in keys::trace_rotations(self.params.slots(), self.boot.slots()) {
+            let rotated = self.eval.rotate(&raised, r)?;
+            self.eval.add_assign(&mut raised, &rotated)?;
+        }
+        Ok(raised)
     }
 
     /// ModRaise: `(c_0, c_1)` mod `q_0`, centred, as polynomials over `Q_L`.

@@ -38,9 +38,17 @@ pub struct BootstrapParameters {
     pub log_eval_scale: u32,
     /// `log2` of the scale SlotsToCoeffs works at (a few bits below its primes).
     pub log_stc_scale: u32,
+    /// `log2` of the slots bootstrapped: `log N − 1` for full slots; fewer is sparse packing (messages
+    /// replicated with period `2^log_slots`, polynomials in `X^(N/2^(log_slots+1))`), with smaller transforms.
+    pub log_slots: u32,
 }
 
 impl BootstrapParameters {
+    /// Slots bootstrapped.
+    pub fn slots(&self) -> usize {
+        1 << self.log_slots
+    }
+
     /// Levels of EvalMod: the Chebyshev plan's depth plus one per double angle.
     pub fn eval_mod_levels(&self) -> usize {
         ChebyshevPlan::new(self.cos_degree).depth() + self.double_angle as usize
@@ -108,7 +116,39 @@ pub fn stack(
 /// curvature error of a large `u`, up to `(2π·2^-ratio)²/6` relatively; such messages should be bootstrapped
 /// at a halved scale (the input scale may be `2^j·Δ`), or EvalMod given an arcsine correction.
 pub fn message_ratio_for(log_n: u32) -> u32 {
-    (24u32.saturating_sub(log_n - 1)).div_ceil(2)
+    message_ratio_for_slots(log_n - 1)
+}
+
+/// [`message_ratio_for`] by `log2` of the slot count (sparse packing: `n` is the slot count).
+pub fn message_ratio_for_slots(log_slots: u32) -> u32 {
+    (24u32.saturating_sub(log_slots)).div_ceil(2)
+}
+
+/// `preset` with sparse packing: `2^log_slots` slots (fewer than `N/2`), the message ratio set for that many
+/// slots, each transform in `min(layers, log_slots)` layers.
+pub fn sparse(mut preset: BootstrapPreset, log_slots: u32) -> BootstrapPreset {
+    let b = &mut preset.boot;
+    b.log_slots = log_slots.min(preset.literal.log_n - 1);
+    b.log_message_ratio = message_ratio_for_slots(b.log_slots);
+    b.cts_levels = b.cts_levels.min(b.log_slots as usize).max(1);
+    b.stc_levels = b.stc_levels.min(b.log_slots as usize).max(1);
+    let (boot, levels) = (preset.boot.clone(), preset.circuit_levels);
+    let lit = &preset.literal;
+    let circuit: Vec<u32> = lit.log_q[1..=levels].to_vec();
+    let stc = lit.log_q[levels + 1];
+    let cts = *lit.log_q.last().expect("primes");
+    let mut out = stack(
+        lit.log_n,
+        boot,
+        levels,
+        lit.log_scale,
+        stc,
+        cts,
+        lit.log_p.clone(),
+        lit.security,
+    );
+    out.literal.log_q.splice(1..=levels, circuit);
+    out
 }
 
 /// Insecure small-ring bootstrapping for tests (DISCLAIMER: not secure; never use it for data): `N = 2^log_n`,
@@ -132,6 +172,7 @@ pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
             log_message_ratio: message_ratio_for(log_n),
             log_eval_scale: 58,
             log_stc_scale: 50,
+            log_slots: log_n - 1,
         },
         circuit_levels,
         40,
@@ -187,6 +228,7 @@ pub fn n16_full() -> BootstrapPreset {
             log_message_ratio: message_ratio_for(16),
             log_eval_scale: 58,
             log_stc_scale: 46,
+            log_slots: 15,
         },
         10,
         40,
@@ -232,7 +274,7 @@ pub fn summary(preset: &BootstrapPreset) -> crate::Result<PresetSummary> {
         log_n: params.log_n(),
         log_qp: params.log_qp(),
         max_log_qp_128: crate::ckks::params::max_log_qp_128(params.log_n()),
-        slots: params.slots(),
+        slots: preset.boot.slots(),
         levels_total: params.max_level(),
         levels_bootstrap: preset.boot.levels(),
         levels_left: params.max_level().saturating_sub(preset.boot.levels()),
