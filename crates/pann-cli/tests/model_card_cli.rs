@@ -148,6 +148,37 @@ fn a_fashion_mnist_model_on_the_default_cifar10_is_refused() {
 }
 
 #[test]
+fn the_fashion_mnist_model_on_its_own_data_gives_its_committed_accuracy() {
+    // Its card chooses the data set and normalisation; `--data` alone is enough. The exact accuracy is
+    // models/README.md's 8,877 of 10,000 (one image of slack: another memory layout may flip a near tie).
+    let dir = std::path::Path::new(pann_data::test_utils::FASHION_MNIST);
+    if !pann_data::test_utils::require(dir, "apt-get install dataset-fashion-mnist") {
+        return;
+    }
+    let model = committed_model("smallcnn-fashion-mnist.safetensors");
+    let out = pann(&[
+        "eval",
+        "--model",
+        &model,
+        "--data",
+        dir.to_str().unwrap(),
+        "--alpha",
+        "7",
+        "--range",
+        "30",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exact"]["total"], 10_000, "{v}");
+    let correct = v["exact"]["correct"].as_i64().unwrap();
+    assert!(
+        (correct - 8877).abs() <= 1,
+        "{correct} of 10,000, models/README.md says 8,877"
+    );
+}
+
+#[test]
 fn the_card_chooses_the_data_set_of_a_data_directory() {
     // Synthetic IDX files: `--data` alone is read as Fashion-MNIST, the layout it holds.
     let dir = tempfile::tempdir().unwrap();
