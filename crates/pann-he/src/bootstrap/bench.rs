@@ -91,7 +91,12 @@ pub fn precision_bits(got: &[Complex], want: &[Complex]) -> (f64, f64) {
 /// reports. `slots` (a power of two up to `N/2`, the default) below `N/2` is sparse packing: the values are
 /// replicated over the `N/2` slots and the preset's transforms shrink to `slots` points.
 pub fn bench(log_n: u32, slots: Option<usize>, seed: u64) -> Result<BenchReport> {
-    let full = preset_for(log_n)?;
+    bench_preset(preset_for(log_n)?, slots, seed)
+}
+
+/// [`bench`] with a given (full-slot) preset.
+pub fn bench_preset(full: params::BootstrapPreset, slots: Option<usize>, seed: u64) -> Result<BenchReport> {
+    let log_n = full.literal.log_n;
     let slots = slots.unwrap_or(1 << (log_n - 1));
     if !slots.is_power_of_two() || slots > 1 << (log_n - 1) || slots < 2 {
         return Err(Error::InvalidParameters(format!(
