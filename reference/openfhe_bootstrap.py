@@ -84,9 +84,14 @@ def main():
     pt = cc.MakeCKKSPackedPlaintext(values, 1, depth - 1)
     pt.SetLength(slots)
     ct = cc.Encrypt(keys.publicKey, pt)
+    # The first call may finish lazy precomputations; the second is timed (ours builds its plan beforehand too).
+    start = time.perf_counter()
+    out = cc.EvalBootstrap(ct)
+    first = time.perf_counter() - start
     start = time.perf_counter()
     out = cc.EvalBootstrap(ct)
     seconds = time.perf_counter() - start
+    print(f"first EvalBootstrap {first:.2f} s, second {seconds:.2f} s", file=sys.stderr)
     dec = cc.Decrypt(out, keys.secretKey)
     dec.SetLength(slots)
     got = dec.GetCKKSPackedValue()
