@@ -11,7 +11,8 @@ use pann_he::circuits::model::Conv;
 use pann_he::circuits::planner::{self, Step};
 use pann_he::circuits::resnet_model::Block;
 use pann_he::circuits::{
-    EncryptedSlots, HeResNet, Layout, Leveled, MirrorSlots, PlainSlots, Plan, ResNet, Shortcut, Slots,
+    EncryptedSlots, HeResNet, KeyedSlots, Layout, Leveled, MirrorSlots, PlainSlots, Plan, ResNet, RotationKeys,
+    Shortcut, Slots,
 };
 
 fn conv(cin: usize, cout: usize, seed: u64) -> Conv {
@@ -127,8 +128,8 @@ fn encrypted_program_follows_its_plaintext_mirror_layer_by_layer() {
         let imgs = images(8, 2);
         let b = bounds(&net, &sign, &imgs);
         let he = HeResNet::new(net.clone(), b, vec![sign.clone(); net.sites()], 512).unwrap();
-        let (rot, per_image) = he.rotations().unwrap();
-        assert!(per_image >= rot.len());
+        let uses = he.rotation_uses().unwrap();
+        let rot: Vec<i64> = uses.iter().map(|u| u.0).collect();
         let depth = he.depth();
         let mut c = ctx(10, depth, &rot);
         let input = he.input_slots(&imgs[0]).unwrap();
@@ -138,7 +139,8 @@ fn encrypted_program_follows_its_plaintext_mirror_layer_by_layer() {
         let out = he.run(&EncryptedSlots { eval: &c.eval }, &ct).unwrap();
         assert_eq!(out.level(), 0, "the program consumes exactly its depth");
         let got = c.dec.decrypt_values(&out, 512).unwrap();
-        let mirror = he.run_mirror(&imgs[0], depth, 0).unwrap();
+        let mirror = he.run_mirror(&imgs[0], depth, 0, None).unwrap();
+        assert_eq!(mirror.rotations, uses.iter().map(|u| u.1).sum::<usize>());
         let got: Vec<f64> = he.logit_slots().iter().map(|&s| got[s]).collect();
         assert_eq!(mirror.min_level, 0);
         assert_eq!(mirror.overflows, 0);
@@ -185,7 +187,7 @@ fn a_missing_rotation_key_is_an_error_naming_the_rotation() {
     let imgs = images(8, 1);
     let b = bounds(&net, &sign, &imgs);
     let he = HeResNet::new(net.clone(), b, vec![sign; net.sites()], 512).unwrap();
-    let (rot, _) = he.rotations().unwrap();
+    let rot: Vec<i64> = he.rotation_uses().unwrap().iter().map(|u| u.0).collect();
     let missing = rot[rot.len() / 2];
     let keep: Vec<i64> = rot.iter().copied().filter(|&r| r != missing).collect();
     let mut c = ctx(10, he.depth(), &keep);
@@ -236,14 +238,14 @@ fn planner_is_optimal_against_brute_force_and_its_plans_run_on_the_mirror() {
                 let Ok(plan) = planned else { continue };
                 checked += 1;
                 // The program itself, level by level: never below 0, and as many bootstraps as planned.
-                let run = he.run_mirror(&imgs[0], top, boot).unwrap();
+                let run = he.run_mirror(&imgs[0], top, boot, None).unwrap();
                 assert_eq!(run.bootstraps, plan.count());
                 // Dropping any one bootstrap makes the mirror run out of levels.
                 for k in (0..plan.bootstrap.len()).filter(|&k| plan.bootstrap[k]) {
                     let mut fewer = plan.clone();
                     fewer.bootstrap[k] = false;
                     he.set_plan(fewer).unwrap();
-                    assert!(he.run_mirror(&imgs[0], top, boot).is_err(), "site {k} was needed");
+                    assert!(he.run_mirror(&imgs[0], top, boot, None).is_err(), "site {k} was needed");
                 }
             }
         }
@@ -251,4 +253,50 @@ fn planner_is_optimal_against_brute_force_and_its_plans_run_on_the_mirror() {
         assert!(he.plan_bootstraps(40, r - 1).is_err());
     }
     assert!(checked > 10, "only {checked} feasible cases");
+}
+
+#[test]
+fn rotations_composed_from_a_few_keys_give_the_same_network() {
+    let sign = CompositeSign::for_alpha(5).unwrap();
+    let net = tiny_resnet(8, 2, 'B', 13);
+    let imgs = images(8, 1);
+    let b = bounds(&net, &sign, &imgs);
+    let he = HeResNet::new(net.clone(), b, vec![sign; net.sites()], 512).unwrap();
+    let uses = he.rotation_uses().unwrap();
+    // Powers of two and one of the used rotations: everything else composed.
+    let base: Vec<i64> = (0..9).map(|t| 1i64 << t).collect();
+    let keys = RotationKeys::choose(512, &base, &uses, 1);
+    assert_eq!(keys.keys().len(), base.len() + 1);
+    let switches = keys.switches(&uses).unwrap();
+    assert!(
+        switches > uses.iter().map(|u| u.1).sum::<usize>(),
+        "composition costs more key switches"
+    );
+    let depth = he.depth();
+    let plain = he.run_mirror(&imgs[0], depth, 0, None).unwrap();
+    let keyed = he.run_mirror(&imgs[0], depth, 0, Some(&keys)).unwrap();
+    assert_eq!(keyed.rotations, switches);
+    assert!(max_err(&plain.logits, &keyed.logits) < 1e-12);
+    let mut c = ctx(10, depth, keys.keys());
+    let input = he.input_slots(&imgs[0]).unwrap();
+    let ct = c
+        .enc
+        .encrypt_pk(&c.enc.encode(&input, depth, c.params.default_scale()).unwrap(), &c.pk);
+    let inner = EncryptedSlots { eval: &c.eval };
+    let out = he
+        .run(
+            &KeyedSlots {
+                inner: &inner,
+                keys: &keys,
+            },
+            &ct,
+        )
+        .unwrap();
+    let got = c.dec.decrypt_values(&out, 512).unwrap();
+    let got: Vec<f64> = he.logit_slots().iter().map(|&s| got[s]).collect();
+    assert!(max_err(&got, &plain.logits) < 1e-3, "{got:?} vs {:?}", plain.logits);
+    // Keys 2 and 4 compose only even rotations: an odd one is refused, and the error names it.
+    let odd = RotationKeys::new(512, &[2, 4]);
+    let err = odd.path(3).unwrap_err().to_string();
+    assert!(err.contains("rotation by 3 slots"), "{err}");
 }

@@ -34,7 +34,7 @@ pub struct MirrorSlots {
     /// The level of a bootstrapped vector.
     pub boot_level: usize,
     rotations: RefCell<BTreeSet<i64>>,
-    rotation_count: Cell<usize>,
+    performed: RefCell<Vec<i64>>,
     bootstraps: Cell<usize>,
     overflows: Cell<usize>,
     boot_overflows: Cell<usize>,
@@ -47,7 +47,7 @@ impl MirrorSlots {
         Self {
             boot_level,
             rotations: RefCell::new(BTreeSet::new()),
-            rotation_count: Cell::new(0),
+            performed: RefCell::new(Vec::new()),
             bootstraps: Cell::new(0),
             overflows: Cell::new(0),
             boot_overflows: Cell::new(0),
@@ -62,7 +62,12 @@ impl MirrorSlots {
 
     /// Rotations performed so far.
     pub fn rotation_count(&self) -> usize {
-        self.rotation_count.get()
+        self.performed.borrow().len()
+    }
+
+    /// Every rotation performed so far, in order.
+    pub fn performed(&self) -> Vec<i64> {
+        self.performed.borrow().clone()
     }
 
     /// Bootstraps performed so far.
@@ -98,7 +103,7 @@ impl Slots for MirrorSlots {
         let k = k.rem_euclid(s);
         if k != 0 {
             self.rotations.borrow_mut().insert(k);
-            self.rotation_count.set(self.rotation_count.get() + 1);
+            self.performed.borrow_mut().push(k);
         }
         let n = v.values.len();
         let k = k as usize;

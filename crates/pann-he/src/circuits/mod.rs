@@ -12,7 +12,8 @@
 //! - [`packing`]: the multiplexed layout of a ResNet's feature maps and the compiler of any linear map between
 //!   two layouts; [`resnet`]: the ResNet program ([`HeResNet`]) over the `f64` ResNet of [`resnet_model`];
 //! - [`planner`]: where to bootstrap; [`mirror`]: the level-tracking plaintext back end that checks a plan
-//!   ([`MirrorSlots`]) and the bootstrapping one ([`BootstrappingSlots`]).
+//!   ([`MirrorSlots`]) and the bootstrapping one ([`BootstrappingSlots`]); [`rotations`]: rotations composed
+//!   from a small key set ([`KeyedSlots`]).
 
 pub mod cnn;
 pub mod conv;
@@ -23,6 +24,7 @@ pub mod planner;
 pub mod poly_eval;
 pub mod resnet;
 pub mod resnet_model;
+pub mod rotations;
 pub mod slots;
 pub mod weights;
 
@@ -35,4 +37,5 @@ pub use planner::{Plan, Step};
 pub use poly_eval::{eval_composite_sign, eval_odd_poly, eval_relu, eval_relu_doubled};
 pub use resnet::{HeResNet, MirrorRun};
 pub use resnet_model::{ResNet, Shortcut};
+pub use rotations::{KeyedSlots, RotationKeys};
 pub use slots::{EncryptedSlots, Mask, PlainSlots, Slots};

@@ -26,10 +26,11 @@
 
 use pann_approx::CompositeSign;
 
-use super::mirror::MirrorSlots;
+use super::mirror::{Leveled, MirrorSlots};
 use super::packing::{Entry, Layout, LinearMap};
 use super::planner::{self, Plan, Step};
 use super::resnet_model::{ResNet, Shortcut};
+use super::rotations::{tally, KeyedSlots, RotationKeys};
 use super::slots::Slots;
 use crate::error::{Error, Result};
 
@@ -421,14 +422,24 @@ impl HeResNet {
     }
 
     /// The plaintext PANN on the level-tracking mirror: a fresh input at level `top`, bootstraps returning
-    /// `boot_level`. An error if the plan lets a level run out.
-    pub fn run_mirror(&self, image: &[f64], top: usize, boot_level: usize) -> Result<MirrorRun> {
+    /// `boot_level`, rotations composed from `keys` if given (then [`MirrorRun::rotations`] counts key
+    /// switches). An error if the plan lets a level run out or a rotation has no key.
+    pub fn run_mirror(
+        &self,
+        image: &[f64],
+        top: usize,
+        boot_level: usize,
+        keys: Option<&RotationKeys>,
+    ) -> Result<MirrorRun> {
         let m = MirrorSlots::new(boot_level);
-        let x = super::mirror::Leveled {
+        let x = Leveled {
             values: self.input_slots(image)?,
             level: top,
         };
-        let out = self.run(&m, &x)?;
+        let out = match keys {
+            Some(keys) => self.run(&KeyedSlots { inner: &m, keys }, &x)?,
+            None => self.run(&m, &x)?,
+        };
         Ok(MirrorRun {
             logits: self.logit_slots.iter().map(|&s| out.values[s]).collect(),
             overflows: m.overflows(),
@@ -450,15 +461,16 @@ impl HeResNet {
         maps.iter().map(|m| (m.rotations().len(), m.products())).collect()
     }
 
-    /// Every rotation the program performs (its rotation keys) and how many it performs per image.
-    pub fn rotations(&self) -> Result<(Vec<i64>, usize)> {
+    /// Every rotation the program performs per run, with how often (`(rotation in 1..S, times)`): the keys it
+    /// would need one by one, and the input of [`RotationKeys::choose`].
+    pub fn rotation_uses(&self) -> Result<Vec<(i64, usize)>> {
         // Levels high enough for any plan: the rotations do not depend on them.
         let m = MirrorSlots::new(usize::MAX / 2);
-        let x = super::mirror::Leveled {
+        let x = Leveled {
             values: vec![0.0; self.slots()],
             level: usize::MAX / 4,
         };
         self.run(&m, &x)?;
-        Ok((m.rotations(), m.rotation_count()))
+        Ok(tally(self.slots(), &m.performed()))
     }
 }
