@@ -35,8 +35,26 @@ pub fn bounds(net: &Network, calib: &[Vec<f64>], sign: &CompositeSign, margin: f
     bounds
 }
 
+/// pann-eval's `calibrate` range rule (`pann eval --range calibrate`) on the `f64` mirror: the exact network's
+/// largest `|input|` at each site over `calib`, times `margin` (a site that saw only zeros gets bound 1). One
+/// pass per image, images in parallel: the rule for deep networks, where the layer-by-layer rule of
+/// [`bounds`] would take one pass per site.
+pub fn exact_bounds(net: &Network, calib: &[Vec<f64>], margin: f64) -> Vec<f64> {
+    use rayon::prelude::*;
+    let seen = calib.par_iter().map(|x| net.forward(x, |_, z| z.max(0.0)).1).reduce(
+        || vec![0.0; net.relu_layers()],
+        |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
+    );
+    seen.iter().map(|&m| if m > 0.0 { m * margin } else { 1.0 }).collect()
+}
+
 /// The per-layer, per-channel mean error of the PANN ReLUs with `bounds` ([`Network::mean_leaks`]).
-pub fn mean_leaks(net: &Network, calib: &[Vec<f64>], sign: &CompositeSign, bounds: &[f64]) -> Vec<Vec<f64>> {
+pub fn mean_leaks(
+    net: &Network,
+    calib: &[Vec<f64>],
+    sign: &CompositeSign,
+    bounds: &[f64],
+) -> crate::Result<Vec<Vec<f64>>> {
     let lists = sign.coefficient_lists();
     net.mean_leaks(calib, |l, z| pann_relu(&lists, bounds[l], z))
 }

@@ -41,6 +41,14 @@ pub enum Error {
         /// Levels `pann_eval::depth` charges.
         cost_model: usize,
     },
+    /// A per-image results file that cannot be read or written.
+    #[error("{}: {problem}", path.display())]
+    Results {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
     /// From the scheme or the circuits (model files, layouts, levels).
     #[error(transparent)]
     He(#[from] pann_he::Error),

@@ -61,9 +61,10 @@ pub fn run_image(
 ) -> Result<ImageResult> {
     let (plain, overflows) = circuit.run_plain(image)?;
     let exact = net.exact_logits(image);
-    let ct = keys.encrypt(&circuit.input_slots(image)?)?;
+    let level = circuit.input_level(keys.params().max_level());
+    let ct = keys.encrypt(&circuit.input_slots(image)?, level)?;
     let t = Instant::now();
-    let out = circuit.run(&keys.server(), &ct)?;
+    let out = circuit.run(keys, &ct)?;
     let eval_seconds = t.elapsed().as_secs_f64();
     // A failed decryption is reported with the image, not as an error of the run: the other images still count.
     let (decrypted, decryption_failure) = match keys.decrypt(&out) {

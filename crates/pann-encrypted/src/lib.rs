@@ -6,11 +6,13 @@
 //!
 //! The pipeline, one module per step:
 //! 1. [`calibrate`]: the bound of each ReLU layer (and the mean leaks) on plaintext training images;
-//! 2. [`params`]: the smallest 128-bit secure ring with the levels pann-eval's cost model charges;
+//! 2. [`params`]: the smallest 128-bit secure ring with the levels pann-eval's cost model charges, or the
+//!    bootstrapping preset for a network too deep for any ring (a ResNet: bootstraps planned by pann-he);
 //! 3. [`network`]: the network compiled to a CKKS program ([`Circuit`]);
 //! 4. [`keys`]: keys, once per run;
 //! 5. [`infer`]: per image, encrypt → run → decrypt, against the plaintext PANN and the exact network;
-//! 6. [`report`]: the summary `pann he infer --json` prints.
+//! 6. [`report`]: the summary `pann he infer --json` prints; [`results`]: per-image results in a JSON-lines
+//!    file, appended as they finish and read back to resume.
 //!
 //! [`run`] does all of it; [`EncryptedRun`] exposes steps 1–4 ([`EncryptedRun::prepare`]) apart from the
 //! per-image work, for a caller that runs a subset of the images (a resumed run). The library never prints:
@@ -40,6 +42,7 @@ pub mod keys;
 pub mod network;
 pub mod params;
 pub mod report;
+pub mod results;
 
 pub use config::EncryptedInferenceConfig;
 pub use error::{Error, Result};
@@ -59,6 +62,8 @@ pub trait Observer {
     fn ready(&mut self, _setup: &Setup) {}
     /// After each image, in order.
     fn image(&mut self, _result: &ImageResult) {}
+    /// After [`Self::ready`], in a resumed run: `done` images were read back and will not run.
+    fn resumed(&mut self, _done: usize) {}
 }
 
 impl Observer for () {}
@@ -74,18 +79,46 @@ pub struct EncryptedRun {
 
 impl EncryptedRun {
     /// Calibrates `net` on the first `config.calib_images` of `calib`, chooses the parameters, compiles the
-    /// circuit and generates the keys, for a run of `config.images` images.
+    /// circuit (and plans its bootstraps) and generates the keys, for a run of `config.images` images.
     pub fn prepare(config: &EncryptedInferenceConfig, net: &Network, calib: &Dataset) -> Result<Self> {
         config.validate()?;
-        let sign = config.sign()?;
+        let signs = config.signs(net.relu_layers())?;
+        if !net.bootstraps() && signs.iter().any(|s| s.degrees != signs[0].degrees) {
+            return Err(Error::config(
+                "site_alphas",
+                format!("must be uniform for a {}", net.name()),
+            ));
+        }
+        let sign = signs[0].clone();
         let calib = normalized(config, net, calib, config.calib_images)?;
-        let bounds = calibrate::bounds(net, &calib, &sign, config.margin);
-        let levels = params::levels_needed(net, &sign);
-        let params = params::choose(net, levels, config.log_scale)?;
+        let bounds = match config.fixed_bound {
+            Some(b) => vec![b; net.relu_layers()],
+            None if net.bootstraps() => calibrate::exact_bounds(net, &calib, config.margin),
+            None => calibrate::bounds(net, &calib, &sign, config.margin),
+        };
+        let depths: Vec<u32> = signs.iter().map(|s| s.relu_depth()).collect();
+        let levels = params::levels_needed(net, &depths);
         let leaks = config
             .leak_correction
-            .then(|| calibrate::mean_leaks(net, &calib, &sign, &bounds));
-        let circuit = net.compile(&bounds, &sign, params.slots(), leaks.as_deref())?;
+            .then(|| calibrate::mean_leaks(net, &calib, &sign, &bounds))
+            .transpose()?;
+        let (circuit, keys) = if net.bootstraps() {
+            let preset = params::bootstrap_preset(config, &depths);
+            let params = params::from_literal(preset.literal.clone())?;
+            let mut circuit = net.compile(&bounds, &signs, params.slots(), leaks.as_deref())?;
+            // The fresh input starts at the bootstrapper's output level too: the levels above are the
+            // bootstrapping primes (56–58 bits), which the circuit's scale management (primes ≈ Δ) cannot use.
+            let boot_level = params.max_level() - preset.boot.levels();
+            let base = pann_he::bootstrap::keys::rotations(&params, &preset.boot);
+            circuit.plan(boot_level, boot_level, &base, config.extra_rotation_keys)?;
+            let keys = Keys::generate_bootstrapping(params, &preset.boot, &circuit.rotations()?)?;
+            (circuit, keys)
+        } else {
+            let params = params::choose(net, levels, config.log_scale)?;
+            let circuit = net.compile(&bounds, &signs, params.slots(), leaks.as_deref())?;
+            let keys = Keys::generate(params, &circuit.rotations()?);
+            (circuit, keys)
+        };
         if circuit.depth() != levels {
             return Err(Error::DepthMismatch {
                 network: net.name(),
@@ -93,8 +126,8 @@ impl EncryptedRun {
                 cost_model: levels,
             });
         }
-        let rotations = circuit.rotations()?;
-        let keys = Keys::generate(params.clone(), &rotations);
+        let (bootstraps, rotations) = circuit.costs()?;
+        let params = keys.params().clone();
         let setup = Setup {
             network: net.name().to_string(),
             images: config.images,
@@ -109,6 +142,9 @@ impl EncryptedRun {
             rotation_keys: keys.rotation_keys(),
             keygen_seconds: keys.seconds(),
             threads: rayon::current_num_threads(),
+            bootstraps_per_image: bootstraps,
+            rotations_per_image: rotations,
+            keys_bytes: keys.bytes(),
         };
         Ok(Self {
             net: net.clone(),

@@ -1,21 +1,44 @@
 //! The CKKS parameter choice: as many levels as the cost model of `pann eval` charges the network, on the
-//! smallest 128-bit secure ring that holds them and the network's slot layout. No bootstrapping yet: the whole
-//! network must fit the modulus (issue 27's planner will place bootstraps where the levels run out instead).
+//! smallest 128-bit secure ring that holds them and the network's slot layout; for a network deeper than any
+//! ring (a ResNet), pann-he's bootstrapping preset at `N = 2^16`, the bootstraps placed by pann-he's planner.
 
 use std::sync::Arc;
 
 use pann_approx::CompositeSign;
+use pann_he::bootstrap::{params as boot_params, BootstrapPreset};
 use pann_he::ckks::{presets, Parameters, ParametersLiteral};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::network::Network;
 
-/// Levels the network needs without bootstrapping: the depth `pann_eval::depth` charges it at this α.
-pub fn levels_needed(net: &Network, sign: &CompositeSign) -> usize {
-    let relu = sign.relu_depth();
-    // The max-pool depth is that of one pairwise max, the composite's too (the networks here have none).
-    pann_eval::depth::network_depth(net.architecture(), relu, relu) as usize
+/// Levels the network needs without bootstrapping: the depth `pann_eval::depth` charges it with these per-site
+/// ReLU depths.
+pub fn levels_needed(net: &Network, relu_depths: &[u32]) -> usize {
+    // The networks here have no max-pools: their depth does not enter.
+    pann_eval::depth::network_depth_per_site(net.architecture(), relu_depths, 0) as usize
+}
+
+/// Levels the network needs without bootstrapping at a uniform approximation.
+pub fn levels_needed_uniform(net: &Network, sign: &CompositeSign) -> usize {
+    levels_needed(net, &vec![sign.relu_depth(); net.relu_layers()])
+}
+
+/// The bootstrapping preset: pann-he's 128-bit `N = 2^16` set, or (tests only) its insecure small ring with
+/// room for the deepest ReLU and a linear layer between bootstraps.
+pub fn bootstrap_preset(config: &crate::EncryptedInferenceConfig, relu_depths: &[u32]) -> BootstrapPreset {
+    match config.insecure_bootstrap_log_n {
+        Some(log_n) => {
+            let deepest = relu_depths.iter().copied().max().unwrap_or(1) as usize;
+            boot_params::test_insecure(log_n, deepest + 2)
+        }
+        None => boot_params::n16_full(),
+    }
+}
+
+/// Parameters from a literal (a preset's).
+pub fn from_literal(lit: ParametersLiteral) -> Result<Arc<Parameters>> {
+    Ok(Arc::new(Parameters::new(lit)?))
 }
 
 /// The smallest secure parameter set with `levels` levels of `log_scale` bits whose slots hold `net`.

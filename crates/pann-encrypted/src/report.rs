@@ -46,6 +46,14 @@ pub struct Report {
     pub threads: usize,
     /// The CKKS parameters.
     pub params: ParamsSummary,
+    /// Bootstraps per image (0 for a network that fits the modulus).
+    pub bootstraps_per_image: usize,
+    /// Rotations (key switches) per image.
+    pub rotations_per_image: usize,
+    /// Bytes of the evaluation keys.
+    pub keys_bytes: usize,
+    /// Peak resident memory of the process so far (`VmHWM`; 0 where `/proc` has none).
+    pub peak_rss_bytes: u64,
 }
 
 /// What a run was set up with: everything of the [`Report`] that does not come from the images. Also what an
@@ -78,6 +86,24 @@ pub struct Setup {
     pub keygen_seconds: f64,
     /// Threads of the rayon pool.
     pub threads: usize,
+    /// Bootstraps per image.
+    pub bootstraps_per_image: usize,
+    /// Rotations (key switches) per image.
+    pub rotations_per_image: usize,
+    /// Bytes of the evaluation keys.
+    pub keys_bytes: usize,
+}
+
+/// Peak resident memory of this process (`VmHWM` of `/proc/self/status`), 0 where unavailable.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 impl Report {
@@ -111,6 +137,10 @@ impl Report {
             rotation_keys: setup.rotation_keys,
             threads: setup.threads,
             params: setup.params.clone(),
+            bootstraps_per_image: setup.bootstraps_per_image,
+            rotations_per_image: setup.rotations_per_image,
+            keys_bytes: setup.keys_bytes,
+            peak_rss_bytes: peak_rss_bytes(),
         }
     }
 }
