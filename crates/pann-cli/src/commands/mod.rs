@@ -6,6 +6,7 @@ pub mod bench;
 pub mod card;
 pub mod eval;
 pub mod he;
+pub mod he_bootstrap;
 pub mod recalibrate;
 pub mod reference;
 pub mod train;

@@ -131,6 +131,30 @@ impl ReferenceFlags {
         self.run_json(python, "train_bench.py", shared.as_deref(), &args)
     }
 
+    /// The Python with OpenFHE's wheel (`.venv-openfhe/bin/python` beside the reference directory, made by
+    /// `reference/openfhe_setup.sh`), or `None` when it is not installed.
+    pub fn openfhe_python(&self) -> Option<PathBuf> {
+        let p = self
+            .dir()
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(".venv-openfhe/bin/python");
+        p.is_file().then_some(p)
+    }
+
+    /// `reference/openfhe_bootstrap.py`: OpenFHE's `EvalBootstrap` at `N = 2^log_n`, full slots, uniform ternary
+    /// secret, level budget [3, 3], on `threads` OpenMP threads, reported in the fields of
+    /// [`pann_he::bootstrap::BenchReport`].
+    pub fn openfhe_bootstrap(&self, python: &Path, log_n: u32, threads: usize) -> Result<OpenFheBootstrap> {
+        let args: Vec<String> = vec![
+            "--log-n".into(),
+            log_n.to_string(),
+            "--threads".into(),
+            threads.to_string(),
+        ];
+        self.run_json(python, "openfhe_bootstrap.py", None, &args)
+    }
+
     /// Runs `python script args…`, with the bundled data directory `shared` (if known) as
     /// `PANN_SHARED`, so the reference reads the very files pann read, and parses the one JSON object
     /// it prints; an error naming the script, with its standard error, when it fails.
@@ -153,7 +177,7 @@ impl ReferenceFlags {
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             bail!(
-                "the PyTorch reference ({} {name}) failed with {}{}",
+                "the reference ({} {name}) failed with {}{}",
                 python.display(),
                 out.status,
                 if stderr.trim().is_empty() {
@@ -163,7 +187,7 @@ impl ReferenceFlags {
                 }
             );
         }
-        serde_json::from_slice(&out.stdout).with_context(|| format!("the output of the PyTorch reference {name}"))
+        serde_json::from_slice(&out.stdout).with_context(|| format!("the output of the reference {name}"))
     }
 }
 
@@ -209,4 +233,32 @@ pub struct TrainingTiming {
     /// Peak resident memory, where the platform reports it.
     #[serde(default)]
     pub peak_rss_mib: Option<f64>,
+}
+
+/// What `reference/openfhe_bootstrap.py` measured: the fields of pann's bootstrapping report that OpenFHE's
+/// Python API exposes (`log_qp` is `null`: the wheel does not expose its special primes).
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+pub struct OpenFheBootstrap {
+    /// `log2 N`.
+    pub log_n: u32,
+    /// `log2(QP)`, when known.
+    pub log_qp: Option<f64>,
+    /// Slots filled.
+    pub slots: usize,
+    /// Level of the input.
+    pub levels_before: usize,
+    /// Levels left after bootstrapping.
+    pub levels_after: usize,
+    /// `−log2` of the largest error over real and imaginary parts.
+    pub precision_bits_min: f64,
+    /// `−log2` of the mean absolute error.
+    pub precision_bits_mean: f64,
+    /// Wall-clock seconds of one `EvalBootstrap` (the second call: the first finishes precomputations).
+    pub seconds: f64,
+    /// OpenMP threads.
+    pub threads: usize,
+    /// Bytes of the serialised evaluation keys.
+    pub keys_bytes: u64,
+    /// Peak resident memory of the Python process, bytes.
+    pub peak_rss_bytes: u64,
 }
