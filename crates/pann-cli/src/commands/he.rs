@@ -1,17 +1,20 @@
 //! `pann he`: a PANN run under real homomorphic encryption (RNS-CKKS), end to end.
 //!
 //! Flags to a [`pann_encrypted::EncryptedInferenceConfig`], the model and data loaded, [`pann_encrypted::run`]
-//! called, its per-image results and report printed; the pipeline itself (calibration, parameters, keys, the
-//! per-image loop) is crates/pann-encrypted. `pann he params` lists the parameter presets.
+//! (or [`pann_encrypted::results::run_resumable`] with `--results`) called, its per-image results, a progress
+//! bar and the report printed; the pipeline itself (calibration, parameters, bootstrap plan, keys, the
+//! per-image loop, the results file) is crates/pann-encrypted. `pann he params` lists the parameter presets.
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use pann_data::Split;
 use pann_encrypted::{EncryptedInferenceConfig, ImageResult, Network, Observer, Setup};
 
 use super::card::{self, DataFlags};
+use crate::progress::Bar;
+use pann_eval::Progress;
 
 /// `pann he infer`'s model when no `--model` is given, relative to the current directory.
 const DEFAULT_MODEL: &str = "models/smallcnn-cifar10.safetensors";
@@ -25,17 +28,20 @@ pub struct HeArgs {
 
 #[derive(Subcommand, Debug)]
 enum HeCommand {
-    /// Encrypted inference of a smallcnn on test images, checked against the plaintext PANN.
+    /// Encrypted inference of a smallcnn or a CIFAR ResNet (with bootstrapping) on test images, checked against
+    /// the plaintext PANN.
     Infer(InferArgs),
     /// The CKKS parameter presets: ring degree, modulus, levels, security bound.
     Params(ParamsArgs),
+    /// One full-slot bootstrap timed (precision, seconds, keys, peak memory); `--openfhe` runs OpenFHE's too.
+    BootstrapBench(super::he_bootstrap::BootstrapBenchArgs),
 }
 
 /// Arguments of `pann he infer`. The flags are the fields of [`EncryptedInferenceConfig`] (with dashes), plus
 /// where the model and the data are and how to print.
 #[derive(Args, Debug)]
 pub struct InferArgs {
-    /// A smallcnn model (safetensors, as `pann train --arch smallcnn` writes it) [default:
+    /// A smallcnn or CIFAR ResNet model (safetensors, as `pann train` writes it) [default:
     /// models/smallcnn-cifar10.safetensors, relative to the current directory].
     #[arg(long)]
     model: Option<PathBuf>,
@@ -60,6 +66,19 @@ pub struct InferArgs {
     /// log2 of the CKKS scale (and size of the rescaling primes).
     #[arg(long, default_value_t = 40)]
     log_scale: u32,
+    /// One α per ReLU site, comma-separated (from `pann analyze layerwise`), instead of --alpha everywhere.
+    #[arg(long, value_delimiter = ',')]
+    site_alphas: Vec<u32>,
+    /// One bound B for every ReLU site instead of calibrated bounds (`pann eval --range fixed`).
+    #[arg(long)]
+    fixed_bound: Option<f64>,
+    /// Rotation keys a bootstrapping network may add to the bootstrapper's (each is hundreds of MB at N = 2^16).
+    #[arg(long, default_value_t = 8)]
+    extra_rotation_keys: usize,
+    /// Append each image's result to this JSON-lines file as it finishes; images already in it are not run again
+    /// (a resumed run).
+    #[arg(long)]
+    results: Option<PathBuf>,
     /// Print one JSON object instead of per-image lines.
     #[arg(long)]
     json: bool,
@@ -78,6 +97,7 @@ pub fn run(args: HeArgs) -> Result<()> {
     match args.command {
         HeCommand::Infer(a) => infer(a),
         HeCommand::Params(a) => params(a),
+        HeCommand::BootstrapBench(a) => super::he_bootstrap::run(a),
     }
 }
 
@@ -115,14 +135,27 @@ fn flagged(e: pann_encrypted::Error) -> anyhow::Error {
     }
 }
 
-/// Per-image lines on standard error (nothing with `--json`).
+/// Per-image lines on standard error (nothing with `--json`) and a progress bar with the time left (on a
+/// terminal).
 struct Lines<'a> {
     model: &'a std::path::Path,
     quiet: bool,
+    bar: Bar,
+    total: u64,
+    started: bool,
 }
 
 impl Observer for Lines<'_> {
+    fn resumed(&mut self, done: usize) {
+        if !self.quiet && done > 0 {
+            eprintln!("{done} images read back from the results file");
+        }
+        self.bar.begin("encrypted", self.total.saturating_sub(done as u64));
+        self.started = true;
+    }
+
     fn ready(&mut self, s: &Setup) {
+        self.total = s.images as u64;
         if self.quiet {
             return;
         }
@@ -141,9 +174,22 @@ impl Observer for Lines<'_> {
             s.rotation_keys,
             s.keygen_seconds
         );
+        if s.bootstraps_per_image > 0 {
+            eprintln!(
+                "per image: {} bootstraps, {} rotations; keys {:.2} GB",
+                s.bootstraps_per_image,
+                s.rotations_per_image,
+                s.keys_bytes as f64 / 1e9
+            );
+        }
     }
 
     fn image(&mut self, r: &ImageResult) {
+        if !self.started {
+            self.bar.begin("encrypted", self.total);
+            self.started = true;
+        }
+        self.bar.advance(1);
         if self.quiet {
             return;
         }
@@ -173,9 +219,22 @@ fn infer(args: InferArgs) -> Result<()> {
         norm: data.norm.clone(),
         leak_correction: args.leak_correction,
         log_scale: args.log_scale,
+        site_alphas: args.site_alphas.clone(),
+        fixed_bound: args.fixed_bound,
+        extra_rotation_keys: args.extra_rotation_keys,
+        insecure_bootstrap_log_n: None,
     };
     config.validate().map_err(flagged)?;
     let net = Network::load(&model)?;
+    if net.bootstraps() && model_card.is_none() {
+        // Minutes per image: not on a guess of the normalisation it was trained with.
+        bail!(
+            "{}: a {} without a model card (its data and normalisation unknown); without a card only a smallcnn runs \
+             encrypted (pann train and pann recalibrate-bn write cards)",
+            model.display(),
+            net.name()
+        );
+    }
     let data_dir = &data.dir;
     // (Fashion-MNIST arrives as 3×32×32, as `pann train` feeds it: see `pann_data::load`.)
     let test = pann_data::load(data.kind, data_dir, Split::Test, Some(config.images))?;
@@ -183,8 +242,16 @@ fn infer(args: InferArgs) -> Result<()> {
     let mut lines = Lines {
         model: &model,
         quiet: args.json,
+        bar: Bar::new(true),
+        total: 0,
+        started: false,
     };
-    let report = pann_encrypted::run(&config, &net, &calib, &test, &mut lines).map_err(|e| match e {
+    let report = match &args.results {
+        Some(path) => pann_encrypted::results::run_resumable(&config, &net, &calib, &test, path, &mut lines),
+        None => pann_encrypted::run(&config, &net, &calib, &test, &mut lines),
+    };
+    lines.bar.end();
+    let report = report.map_err(|e| match e {
         e @ pann_encrypted::Error::ImageShape { .. } => anyhow!("{}: {e}", data_dir.display()),
         e => flagged(e),
     })?;
