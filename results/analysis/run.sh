@@ -25,14 +25,14 @@ want() {  # step name: run it when no step was named or it was named
 steps=("$@")
 
 # 2. Which perturbations hurt (bundled ResNet-20, first 2,000 test images).
-want perturb && $pann analyze perturb --images 2000 --out $out
+want perturb && $pann analyze perturb --nchw --images 2000 --out $out
 
 # 5. Layer-wise precision on the bundled ResNet-20: search on the first 2,000 test images, report on the other
 #    8,000 and on all 10,000; per-layer calibrated bounds (5,000 training images × 1.1); without and with the
 #    mean-leak correction.
 if want layerwise; then
-    $pann analyze layerwise --alpha 4..14 --search-images 2000 --images 10000 --out $out --name layerwise
-    $pann analyze layerwise --alpha 4..14 --search-images 2000 --images 10000 --leak-correction --out $out \
+    $pann analyze layerwise --nchw --alpha 4..14 --search-images 2000 --images 10000 --out $out --name layerwise
+    $pann analyze layerwise --nchw --alpha 4..14 --search-images 2000 --images 10000 --leak-correction --out $out \
         --name layerwise-leakcorr
 fi
 
@@ -41,7 +41,7 @@ models=(--model akamaster=../shared/models/resnet20-akamaster.safetensors)
 for m in models/resnet20-common models/resnet20-pann; do
     [ -f $m.safetensors ] && models+=(--model "$(basename $m)=$m.safetensors")
 done
-want profile && $pann analyze profile "${models[@]}" --images 2000 --out $out
+want profile && $pann analyze profile --nchw "${models[@]}" --images 2000 --out $out
 
 # 3. The weight-decay sweep (results/train/wd-*): exact and PANN accuracy at α = 6..12 and the same profile.
 if want weight-decay; then
@@ -52,18 +52,18 @@ if want weight-decay; then
     #    One precision run per model (each into weight-decay/wd-<wd>/, run as soon as that model finished training), one
     #    profile over all four.
     for w in 0 1e-4 5e-4 5e-3; do
-        [ -f runs/train/wd-$w/model.safetensors ] && $pann analyze precision \
+        [ -f runs/train/wd-$w/model.safetensors ] && $pann analyze precision --nchw \
             --model "wd$w=runs/train/wd-$w/model.safetensors" --alpha 6..12 --rules lee,calibrate \
             --out $out/weight-decay/wd-$w
     done
     # Mixup alone (wd 5e-4, mixup 0.5, the same 15 epochs), to separate it from weight decay.
     if [ -f runs/train/mix-wd5e-4/model.safetensors ]; then
         wd+=(--model "mix-wd5e-4=runs/train/mix-wd5e-4/model.safetensors")
-        $pann analyze precision --model "mix-wd5e-4=runs/train/mix-wd5e-4/model.safetensors" --alpha 6..12 \
+        $pann analyze precision --nchw --model "mix-wd5e-4=runs/train/mix-wd5e-4/model.safetensors" --alpha 6..12 \
             --rules lee,calibrate --out $out/weight-decay/mix-wd5e-4
     fi
     if [ ${#wd[@]} -gt 0 ]; then
-        $pann analyze profile "${wd[@]}" --images 2000 --out $out/weight-decay
+        $pann analyze profile --nchw "${wd[@]}" --images 2000 --out $out/weight-decay
     fi
 fi
 
@@ -75,7 +75,7 @@ if want remedies; then
         [ -f runs/train/$r/model.safetensors ] && ft+=(--model "${r#r20-}=runs/train/$r/model.safetensors")
     done
     if [ ${#ft[@]} -gt 1 ]; then
-        $pann analyze precision "${ft[@]}" --alpha 6..10 --rules lee,lee+leak,calibrate --out $out/finetune
+        $pann analyze precision --nchw "${ft[@]}" --alpha 6..10 --rules lee,lee+leak,calibrate --out $out/finetune
     fi
 fi
 
@@ -114,15 +114,15 @@ fi
 # here once the 250-epoch pair replaced it), precision curves and profile. NCHW. Not run by default.
 if [ ${#steps[@]} -gt 0 ] && want headline-100ep; then
     tr=runs/train  # the weights of results/train/run.sh (ignored by git)
-    $pann analyze headline --common $tr/r20-common-100/model.safetensors \
+    $pann analyze headline --nchw --common $tr/r20-common-100/model.safetensors \
         --friendly $tr/r20-pann-100/model.safetensors \
         --finetuned "$tr/r20-pann-100-ft{alpha}/model.safetensors" \
         --recalibrated $tr/r20-pann-100/model-bn.safetensors --allow-missing --out $out/headline-100ep.md
-    $pann analyze precision --images 2000 --alpha 4..14 --rules lee,calibrate \
+    $pann analyze precision --nchw --images 2000 --alpha 4..14 --rules lee,calibrate \
         --model akamaster=../shared/models/resnet20-akamaster.safetensors \
         --model common-100=$tr/r20-common-100/model.safetensors \
         --model pann-100=$tr/r20-pann-100/model.safetensors --out $out/precision-100ep > $out/precision-100ep.txt
-    $pann analyze profile --model common-100=$tr/r20-common-100/model.safetensors \
+    $pann analyze profile --nchw --model common-100=$tr/r20-common-100/model.safetensors \
         --model pann-100=$tr/r20-pann-100/model.safetensors --images 2000 --out $out/profile-100ep \
         > $out/profile-100ep.txt
 fi

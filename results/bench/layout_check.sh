@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-scripts/pann eval --alpha 6,8,10,14 --range 50 --json > "$tmp/nchw.json"
+scripts/pann eval --nchw --alpha 6,8,10,14 --range 50 --json > "$tmp/nchw.json"
 scripts/pann eval --alpha 6,8,10,14 --range 50 --json --channels-last > "$tmp/nhwc.json"
 python3 - "$tmp/nchw.json" "$tmp/nhwc.json" > results/bench/layout_check.txt <<'PY'
 import json, sys

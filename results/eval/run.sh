@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=results/eval
-scripts/pann eval --alpha 4..14 --range lee --json-out $out/resnet20-lee.json --plot $out/resnet20-lee.svg \
+scripts/pann eval --nchw --alpha 4..14 --range lee --json-out $out/resnet20-lee.json --plot $out/resnet20-lee.svg \
     > $out/resnet20-lee.txt
-scripts/pann eval --alpha 4..14 --range calibrate --json --plot $out/resnet20-calibrate.svg > $out/resnet20-calibrate.json
+scripts/pann eval --nchw --alpha 4..14 --range calibrate --json --plot $out/resnet20-calibrate.svg > $out/resnet20-calibrate.json
 reference/setup.sh
 # The reference up to α = 12: each pass of its float64 tensor ops takes minutes at the degrees of α = 13, 14.
 .venv-ref/bin/python reference/lee_pann.py --alpha 4..12 --pann-json $out/resnet20-lee.json \

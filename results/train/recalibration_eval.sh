@@ -9,11 +9,11 @@ cargo build --release --quiet -p pann-cli
 {
     for m in r20-pann-100/model r20-pann-100/model-bn r20-common-100/model r20-common-100/model-bn; do
         echo "== $m (Lee's rule)"
-        target/release/pann eval --model "runs/train/$m.safetensors" --alpha 7,8,9 --range lee --images 2000 | tail -6
+        target/release/pann eval --nchw --model "runs/train/$m.safetensors" --alpha 7,8,9 --range lee --images 2000 | tail -6
     done
     for m in r20-pann-100/model r20-pann-100/model-bn; do
         echo "== $m (calibrated)"
-        target/release/pann eval --model "runs/train/$m.safetensors" --alpha 6,7,8,9 --range calibrate --images 2000 | tail -5
+        target/release/pann eval --nchw --model "runs/train/$m.safetensors" --alpha 6,7,8,9 --range calibrate --images 2000 | tail -5
     done
 } > results/train/recalibration_eval.txt.tmp
 mv results/train/recalibration_eval.txt.tmp results/train/recalibration_eval.txt

@@ -5,6 +5,7 @@
 
 mod alpha_list;
 mod commands;
+mod layout;
 mod output;
 mod plot;
 mod progress;

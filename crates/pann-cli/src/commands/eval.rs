@@ -87,12 +87,8 @@ pub struct EvalArgs {
     /// gives both.
     #[arg(long)]
     json_out: Option<PathBuf>,
-    /// Run the network in channels-last memory (NHWC): faster convolutions (`pann bench`), logits equal to
-    /// NCHW's up to the convolutions' summation order, so a near-tie image may be classified differently.
-    /// A result is reproduced bit for bit only in the layout it was made in (results/: NCHW unless its command
-    /// says otherwise).
-    #[arg(long)]
-    channels_last: bool,
+    #[command(flatten)]
+    layout: crate::layout::LayoutArgs,
 }
 
 /// The bundled ResNet-20 (akamaster's, 91.73% on the CIFAR-10 test set): every command's default model,
@@ -243,7 +239,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let data = card::resolve_data(&args.data, &[(&model_path, model_card.as_ref())])?;
     let (norm, data_dir) = (&data.norm, &data.dir);
     let mut model = card::load_model(&model_path, args.arch.as_deref(), model_card.as_ref())?;
-    model.set_channels_last(args.channels_last);
+    model.set_channels_last(args.layout.channels_last());
     let test = pann_data::load(data.kind, data_dir, Split::Test, args.images)?;
     let calib = if range.calibrates() || args.leak_correction {
         Some(pann_data::load(

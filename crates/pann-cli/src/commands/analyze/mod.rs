@@ -121,10 +121,8 @@ pub(crate) struct DataArgs {
     /// Images per batch.
     #[arg(long, default_value_t = 500)]
     batch: usize,
-    /// Run the networks in channels-last memory (NHWC): faster, logits equal up to the convolutions'
-    /// summation order (see `pann eval --channels-last`).
-    #[arg(long)]
-    channels_last: bool,
+    #[command(flatten)]
+    layout: crate::layout::LayoutArgs,
 }
 
 impl DataArgs {
@@ -135,7 +133,7 @@ impl DataArgs {
 
     /// The data set, for reports: its layout and directory (and the networks' memory layout if not NCHW).
     pub fn describe(&self) -> String {
-        let layout = if self.channels_last {
+        let layout = if self.layout.channels_last() {
             ", networks run channels-last"
         } else {
             ""
@@ -146,14 +144,14 @@ impl DataArgs {
         }
     }
 
-    /// Loads a model, naming the file in the error, in the memory layout of `--channels-last`; refused when
+    /// Loads a model, naming the file in the error, in the memory layout of `--nchw` (default channels-last); refused when
     /// its card names another data set or normalisation than the analysis runs on (see [`card::check_card`]).
     pub fn load_model(&self, path: &Path) -> Result<Model> {
         let model_card = card::read_card(path)?;
         card::check_card(&self.flags, path, model_card.as_ref(), &self.choice()?)?;
         let mut model =
             card::load_model(path, None, model_card.as_ref()).with_context(|| format!("model {}", path.display()))?;
-        model.set_channels_last(self.channels_last);
+        model.set_channels_last(self.layout.channels_last());
         Ok(model)
     }
 
