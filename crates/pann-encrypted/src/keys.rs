@@ -76,7 +76,8 @@ impl Keys {
         elements.dedup();
         let keys = BootstrapKeys {
             relin: kg.relin_key(&sk),
-            galois: kg.galois_keys_for_elements(&sk, &elements),
+            // Compressed (masks from a public seed): half the memory, as pann-he's bootstrapping keys.
+            galois: kg.galois_keys_compressed(&sk, &elements),
         };
         let bytes = keys.bytes();
         let bootstrapper = Bootstrapper::new(params.clone(), encoder.clone(), boot.clone(), keys)?;

@@ -29,7 +29,8 @@
 //!
 //! since `t_out + G + b ≡ t_in (mod P)`. (Or the row part of the offsets joins the giant step and the baby step
 //! is the column difference alone — fewer rotations where a map spans many rows, as at a large gap; the
-//! compiler takes the cheaper split.) The output is clean: zero at every slot no entry writes. Baby steps
+//! compiler takes the cheaper split.) The output is clean: zero at every slot no entry writes. Masks are
+//! encoded at each use, not cached: ResNet-20 at `N = 2^16` has about 8,500, megabytes each once encoded. Baby steps
 //! are shared by all giant steps, so a layer costs `#baby + #giant` rotations, one plaintext product per
 //! `(G, b)` pair and one level. A 3×3 convolution of stride 1 at gap `g` has row (and column) differences
 //! `g·d + u_c − u_o ∈ [−2g + 1, 2g − 1]` (kernel offset `d`, sub-positions `u`): at most `(4g − 1)²` baby steps
@@ -203,7 +204,7 @@ impl LinearMap {
         };
         Ok(Self {
             sum,
-            bias: bias.map(Mask::new),
+            bias: bias.map(Mask::transient),
         })
     }
 
@@ -249,7 +250,7 @@ impl LinearMap {
             .map(|(g, masks)| {
                 let list = masks
                     .into_iter()
-                    .map(|(b, v)| (babies.binary_search(&b).expect("collected"), Mask::new(v)))
+                    .map(|(b, v)| (babies.binary_search(&b).expect("collected"), Mask::transient(v)))
                     .collect();
                 (g, list)
             })

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 pub struct Mask {
     values: Vec<f64>,
     encoded: Mutex<HashMap<(usize, u64), Arc<Plaintext>>>,
+    /// Whether encodings are kept (a network with thousands of masks at `N = 2^16` cannot keep them all).
+    cache: bool,
 }
 
 impl Mask {
@@ -26,6 +28,16 @@ impl Mask {
         Self {
             values,
             encoded: Mutex::new(HashMap::new()),
+            cache: true,
+        }
+    }
+
+    /// A mask encoded anew at every use instead of once per (level, scale): for networks whose masks' encodings
+    /// would not fit in memory (ResNet-20 at `N = 2^16`: about 8,500 masks of several megabytes each).
+    pub(crate) fn transient(values: Vec<f64>) -> Self {
+        Self {
+            cache: false,
+            ..Self::new(values)
         }
     }
 
@@ -45,7 +57,9 @@ impl Mask {
             return Ok(p.clone());
         }
         let p = Arc::new(eval.encode(&self.values, level, scale)?);
-        self.encoded.lock().expect("mask cache").insert(key, p.clone());
+        if self.cache {
+            self.encoded.lock().expect("mask cache").insert(key, p.clone());
+        }
         Ok(p)
     }
 }
