@@ -9,6 +9,7 @@ fn main() {
     let mut json = false;
     let mut slots = None;
     let mut seed = 1u64;
+    let mut shape16 = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().unwrap_or_else(|| fail(&format!("{name} needs a value")));
@@ -27,14 +28,21 @@ fn main() {
             }
             "--seed" => seed = value("--seed").parse().unwrap_or_else(|_| fail("--seed: not a number")),
             "--json" => json = true,
+            // The N = 2^16 preset's shape at a smaller ring (insecure; for tuning).
+            "--shape-n16" => shape16 = true,
             "-h" | "--help" => {
-                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json]");
+                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json] [--shape-n16]");
                 return;
             }
             other => fail(&format!("unknown argument {other}")),
         }
     }
-    match pann_he::bootstrap::bench(log_n, slots, seed) {
+    let report = if shape16 {
+        pann_he::bootstrap::bench::bench_preset(pann_he::bootstrap::params::n16_shape(log_n), slots, seed)
+    } else {
+        pann_he::bootstrap::bench(log_n, slots, seed)
+    };
+    match report {
         Ok(r) if json => println!("{}", serde_json::to_string(&r).expect("report serialises")),
         Ok(r) => println!(
             "N = 2^{}, log QP = {:.1}, {} slots: level {} → {}, precision {:.1} bits min / {:.1} mean, {:.2} s on {} \

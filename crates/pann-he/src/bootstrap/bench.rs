@@ -139,11 +139,19 @@ pub fn bench_preset(full: params::BootstrapPreset, slots: Option<usize>, seed: u
     let ct = enc.encrypt_sk(&pt, &sk);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let (out, stages) = boot.bootstrap_timed(&ct)?;
+    let (out, stages) = boot.bootstrap_stages(&ct)?;
     let seconds = start.elapsed().as_secs_f64();
     if std::env::var_os("PANN_BOOTSTRAP_STAGES").is_some() {
+        let line = |s: &super::StageSeconds| {
+            format!(
+                "raise {:.2}, CtS {:.2}, split {:.2}, EvalMod {:.2}, StC {:.2}",
+                s.mod_raise, s.coeffs_to_slots, s.split, s.eval_mod, s.slots_to_coeffs
+            )
+        };
         eprintln!(
-            "stages (s): {stages:?}; CPU {:.2} s; plan {:.2} GB",
+            "stages wall (s): {}\nstages CPU (s): {}\nwall {seconds:.2} s; CPU {:.2} s; plan {:.2} GB",
+            line(&stages.wall),
+            line(&stages.cpu),
             cpu_seconds() - cpu0,
             boot.plan_bytes() as f64 / 1e9
         );

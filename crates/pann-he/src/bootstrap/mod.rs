@@ -64,6 +64,16 @@ pub struct StageSeconds {
     pub slots_to_coeffs: f64,
 }
 
+/// Wall and CPU seconds per stage of one bootstrap: the machine is shared, so wall time is noisy and CPU time
+/// (user + system of the whole process, every thread) is the steadier guide to what a change saves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageTimes {
+    /// Wall-clock seconds.
+    pub wall: StageSeconds,
+    /// Process CPU seconds (0 where `/proc` is unavailable).
+    pub cpu: StageSeconds,
+}
+
 /// A bootstrapping plan with its keys: encoded transform layers, the EvalMod polynomial, the evaluator.
 pub struct Bootstrapper {
     params: Arc<Parameters>,
@@ -340,19 +350,26 @@ impl Bootstrapper {
 
     /// [`Self::bootstrap`] with the seconds spent in each stage.
     pub fn bootstrap_timed(&self, ct: &Ciphertext) -> Result<(Ciphertext, StageSeconds)> {
-        let mut t = StageSeconds::default();
-        let mut clock = std::time::Instant::now();
-        let mut lap = |slot: &mut f64| {
-            *slot = clock.elapsed().as_secs_f64();
-            clock = std::time::Instant::now();
+        self.bootstrap_stages(ct).map(|(c, t)| (c, t.wall))
+    }
+
+    /// [`Self::bootstrap`] with the wall and CPU seconds spent in each stage.
+    pub fn bootstrap_stages(&self, ct: &Ciphertext) -> Result<(Ciphertext, StageTimes)> {
+        let mut times = StageTimes::default();
+        let mut clock = (std::time::Instant::now(), bench::cpu_seconds());
+        let mut lap = |stage: fn(&mut StageSeconds) -> &mut f64| {
+            let now = (std::time::Instant::now(), bench::cpu_seconds());
+            *stage(&mut times.wall) = (now.0 - clock.0).as_secs_f64();
+            *stage(&mut times.cpu) = now.1 - clock.1;
+            clock = now;
         };
         let e = &self.eval;
         let raised = self.raise(ct)?;
-        lap(&mut t.mod_raise);
+        lap(|t| &mut t.mod_raise);
         let (last, first) = self.cts.split_last().expect("at least one CoeffsToSlots layer");
         let z = self.transform(first, &raised, &vec![self.mid_scale; first.len()])?;
         let z = last.apply(e, &z)?;
-        lap(&mut t.coeffs_to_slots);
+        lap(|t| &mut t.coeffs_to_slots);
         // The split before the last rescale: the conjugation's key-switching noise meets a scale of about 2^128.
         let zc = e.conjugate(&z)?;
         let mut re = e.add(&z, &zc)?;
@@ -361,15 +378,15 @@ impl Bootstrapper {
             e.rescale_assign(part)?;
             part.set_scale(self.eval_scale)?;
         }
-        lap(&mut t.split);
+        lap(|t| &mut t.split);
         let re = self.eval_mod.apply(e, &re)?;
         let im = self.eval_mod.apply(e, &im)?;
         let mut w = e.add(&re, &e.mul_by_i(&im))?;
-        lap(&mut t.eval_mod);
+        lap(|t| &mut t.eval_mod);
         // Value u = y·q_0/(2πΔ'): the same ciphertext read at a smaller scale.
         w.scale = self.stc_input_scale();
         let out = self.slots_to_coeffs(&w)?;
-        lap(&mut t.slots_to_coeffs);
-        Ok((out, t))
+        lap(|t| &mut t.slots_to_coeffs);
+        Ok((out, times))
     }
 }

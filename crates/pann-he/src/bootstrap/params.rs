@@ -245,6 +245,20 @@ pub fn n16_full() -> BootstrapPreset {
     )
 }
 
+/// [`n16_full`]'s shape (the same primes, digits, levels, `K`, message ratio, degree and double angles) at
+/// `N = 2^log_n`: the cheap stand-in the N = 2^16 preset is tuned on (DISCLAIMER: below `log_n = 16` it is
+/// not secure; for timing and precision studies only). Stage CPU seconds scale by about `4.3×` per doubling of
+/// `N` (twice the slots, twice the ring, a little more NTT), precision changes little.
+pub fn n16_shape(log_n: u32) -> BootstrapPreset {
+    let mut p = n16_full();
+    if log_n != 16 {
+        p.literal.log_n = log_n;
+        p.literal.security = Security::Insecure;
+        p.boot.log_slots = log_n - 1;
+    }
+    p
+}
+
 /// What a bootstrapping preset costs, for printing (`pann he params`): computed from the primes and the plan's
 /// rotation set, without generating a key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -64,8 +64,7 @@ fn eval_node(
             let mut acc: Option<Ciphertext> = None;
             for i in (1..=*degree).step_by(2) {
                 let c = coeffs.get(i).copied().unwrap_or(0.0);
-                let mut xi = powers.get(i)?.clone();
-                eval.drop_to_level(&mut xi, level + 1)?;
+                let xi = eval.at_level(powers.get(i)?, level + 1)?;
                 let mut term = eval.mul_const(&xi, c, scale * q_above / xi.scale())?;
                 term.set_scale(scale * q_above)?;
                 match acc.as_mut() {
@@ -80,8 +79,7 @@ fn eval_node(
         }
         PlanNode::Split { s, lo, hi } => {
             let shift = 1usize << s;
-            let mut giant = powers.get(shift)?.clone();
-            eval.drop_to_level(&mut giant, level + 1)?;
+            let giant = eval.at_level(powers.get(shift)?, level + 1)?;
             let hi_coeffs: Vec<f64> = (0..coeffs.len().saturating_sub(shift))
                 .map(|i| coeffs[i + shift])
                 .collect();
@@ -150,8 +148,7 @@ pub fn eval_relu_doubled(eval: &Evaluator, y: &Ciphertext, sign: &CompositeSign)
     // p at scale q_(p_level), so that y·p(y) rescaled by that prime has exactly y's scale.
     let q = eval.params().q()[p_level] as f64;
     let p = eval_composite_sign(eval, y, sign, q)?;
-    let mut y_low = y.clone();
-    eval.drop_to_level(&mut y_low, p_level)?;
+    let y_low = eval.at_level(y, p_level)?;
     let mut prod = eval.mul(&y_low, &p)?;
     prod.set_scale(y.scale() * q)?;
     eval.rescale_assign(&mut prod)?;
@@ -363,8 +360,7 @@ impl ChebyshevBasis {
                 prod = eval.mul_integer(&prod, 2);
                 let level = prod.level();
                 eval.rescale_assign(&mut prod)?;
-                let mut c = basis.get(2 * k - i)?.clone();
-                eval.drop_to_level(&mut c, level)?;
+                let c = eval.at_level(basis.get(2 * k - i)?, level)?;
                 let c = eval.mul_const_to_scale(&c, 1.0, prod.scale())?;
                 eval.sub(&prod, &c)?
             };
@@ -390,8 +386,7 @@ fn eval_chebyshev_node(
                     continue;
                 }
                 let q_above = eval.params().q()[level + 1] as f64;
-                let mut ti = basis.get(i)?.clone();
-                eval.drop_to_level(&mut ti, level + 1)?;
+                let ti = eval.at_level(basis.get(i)?, level + 1)?;
                 let mut term = eval.mul_const(&ti, c, scale * q_above / ti.scale())?;
                 term.set_scale(scale * q_above)?;
                 match acc.as_mut() {
@@ -424,8 +419,7 @@ fn eval_chebyshev_node(
             for (i, &c) in coeffs.iter().enumerate().skip(g + 1) {
                 r[2 * g - i] -= c;
             }
-            let mut giant = basis.get(g)?.clone();
-            eval.drop_to_level(&mut giant, level + 1)?;
+            let giant = eval.at_level(basis.get(g)?, level + 1)?;
             let q_ct = eval_chebyshev_node(eval, basis, q_node, &q, level + 1, scale * q_above / giant.scale())?;
             let mut prod = eval.mul(&q_ct, &giant)?;
             prod.set_scale(scale * q_above)?;

@@ -51,6 +51,11 @@ impl Ciphertext {
         self.c[0].basis().q - 1
     }
 
+    /// The two polynomials `(c_0, c_1)` (NTT form): for comparing results bit for bit.
+    pub fn polys(&self) -> &[RnsPoly; 2] {
+        &self.c
+    }
+
     /// The scale `Δ`.
     pub fn scale(&self) -> f64 {
         self.scale

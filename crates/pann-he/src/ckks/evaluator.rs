@@ -104,10 +104,23 @@ impl Evaluator {
 
     fn aligned(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext)> {
         let level = a.level().min(b.level());
-        let (mut a, mut b) = (a.clone(), b.clone());
-        self.drop_to_level(&mut a, level)?;
-        self.drop_to_level(&mut b, level)?;
-        Ok((a, b))
+        Ok((self.at_level(a, level)?, self.at_level(b, level)?))
+    }
+
+    /// A copy of `ct` dropped to `level`: only the rows kept are copied (cloning the whole ciphertext and then
+    /// truncating it copies, and faults in, every row of the higher level for nothing).
+    pub fn at_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext> {
+        if level > ct.level() {
+            return Err(Error::LevelExhausted {
+                op: "at_level",
+                needed: level,
+                level: ct.level(),
+            });
+        }
+        Ok(Ciphertext {
+            c: [ct.c[0].prefix(level + 1), ct.c[1].prefix(level + 1)],
+            scale: ct.scale,
+        })
     }
 
     /// `a + b`.
@@ -254,17 +267,24 @@ impl Evaluator {
             .relin
             .as_ref()
             .ok_or_else(|| Error::MissingKey("ciphertext multiplication needs the relinearisation key".into()))?;
-        let (a, b) = self.aligned(a, b)?;
-        let level = a.level();
+        let level = a.level().min(b.level());
         let scale = a.scale * b.scale;
         self.check_product_scale("mul", scale, level)?;
         let ring = self.params.ring();
-        let mut d0 = a.c[0].clone();
+        // The operands' rows beyond `level` are ignored by the ring products (which run over the first
+        // operand's rows): no aligned copies. A square (`a` and `b` the same ciphertext) needs one cross product.
+        let square = std::ptr::eq(a, b);
+        let mut d0 = a.c[0].prefix(level + 1);
         ring.mul_assign(&mut d0, &b.c[0]);
-        let mut d1 = a.c[0].clone();
+        let mut d1 = a.c[0].prefix(level + 1);
         ring.mul_assign(&mut d1, &b.c[1]);
-        ring.mul_add_assign(&mut d1, &a.c[1], &b.c[0]);
-        let mut d2 = a.c[1].clone();
+        if square {
+            let two = ring.residues_i128(d1.basis(), 2);
+            ring.mul_residues_assign(&mut d1, &two);
+        } else {
+            ring.mul_add_assign(&mut d1, &a.c[1], &b.c[0]);
+        }
+        let mut d2 = a.c[1].prefix(level + 1);
         ring.mul_assign(&mut d2, &b.c[1]);
         let [e0, e1] = key_switch(&self.params, &d2, &rlk.0);
         ring.add_assign(&mut d0, &e0);
