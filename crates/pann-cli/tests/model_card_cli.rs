@@ -198,7 +198,7 @@ fn the_card_chooses_the_data_set_of_a_data_directory() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("(40 images)"), "{stdout}");
+    assert!(stdout.contains("(40 images"), "{stdout}");
     // The CIFAR-10 model on that directory is refused, naming where the data is.
     let cifar = committed_model("smallcnn-cifar10.safetensors");
     assert_clean_error(
