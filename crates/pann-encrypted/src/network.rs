@@ -313,13 +313,13 @@ impl Circuit {
     }
 
     /// The plaintext PANN, computed by the same program on `f64` slots: logits and the number of ReLU inputs
-    /// outside their bound (and, for a ResNet, bootstrap inputs outside `[−1, 1]`).
+    /// outside their bound.
     pub fn run_plain(&self, image: &[f64]) -> Result<(Vec<f64>, usize)> {
         match self {
             Self::SmallCnn(c) => Ok(c.run_plain(image)?),
             Self::ResNet(c) => {
                 let r = c.he.run_mirror(image, c.top, c.boot_level, None)?;
-                Ok((r.logits, r.overflows + r.boot_overflows))
+                Ok((r.logits, r.overflows))
             }
         }
     }

@@ -15,7 +15,9 @@ use std::collections::BTreeSet;
 use pann_approx::certify::eval_composite_power;
 use pann_approx::CompositeSign;
 
-use super::slots::{EncryptedSlots, Mask, Slots};
+use std::ops::Range;
+
+use super::slots::{parts_depth, EncryptedSlots, Mask, Slots};
 use crate::bootstrap::Bootstrapper;
 use crate::ckks::Ciphertext;
 use crate::error::{Error, Result};
@@ -38,6 +40,7 @@ pub struct MirrorSlots {
     bootstraps: Cell<usize>,
     overflows: Cell<usize>,
     boot_overflows: Cell<usize>,
+    boot_max: Cell<f64>,
     min_level: Cell<usize>,
 }
 
@@ -51,6 +54,7 @@ impl MirrorSlots {
             bootstraps: Cell::new(0),
             overflows: Cell::new(0),
             boot_overflows: Cell::new(0),
+            boot_max: Cell::new(0.0),
             min_level: Cell::new(usize::MAX),
         }
     }
@@ -83,6 +87,11 @@ impl MirrorSlots {
     /// Bootstrap inputs seen outside `[−1, 1]`.
     pub fn boot_overflows(&self) -> usize {
         self.boot_overflows.get()
+    }
+
+    /// The largest `|value|` a bootstrap saw.
+    pub fn boot_max(&self) -> f64 {
+        self.boot_max.get()
     }
 
     /// The lowest level any vector reached.
@@ -168,8 +177,50 @@ impl Slots for MirrorSlots {
         }
         let over = v.values.iter().filter(|y| y.abs() > 1.0).count();
         self.boot_overflows.set(self.boot_overflows.get() + over);
+        let max = v.values.iter().fold(self.boot_max.get(), |m, y| m.max(y.abs()));
+        self.boot_max.set(max);
         self.bootstraps.set(self.bootstraps.get() + 1);
         Ok(self.at(v.values.clone(), self.boot_level))
+    }
+    fn sign_part(
+        &self,
+        u: &Leveled,
+        sign: &CompositeSign,
+        parts: Range<usize>,
+        y: Option<&Leveled>,
+    ) -> Result<Leveled> {
+        let depth = parts_depth(sign, parts.clone());
+        if u.level < depth {
+            return Err(Error::LevelExhausted {
+                op: "polynomial ReLU (split)",
+                needed: depth,
+                level: u.level,
+            });
+        }
+        if parts.start == 0 {
+            let over = u.values.iter().filter(|v| v.abs() > 1.0).count();
+            self.overflows.set(self.overflows.get() + over);
+        }
+        let lists = sign.coefficient_lists();
+        let out = u
+            .values
+            .iter()
+            .map(|&x| eval_composite_power(&lists[parts.clone()], x))
+            .collect();
+        let level = y.map_or(u.level - depth, |y| (u.level - depth).min(y.level));
+        Ok(self.at(out, level))
+    }
+    fn relu_combine(&self, y: &Leveled, p: &Leveled) -> Result<Leveled> {
+        let level = y.level.min(p.level);
+        if level == 0 {
+            return Err(Error::LevelExhausted {
+                op: "polynomial ReLU (split)",
+                needed: 1,
+                level,
+            });
+        }
+        let out = y.values.iter().zip(&p.values).map(|(y, p)| y + y * p).collect();
+        Ok(self.at(out, level - 1))
     }
 }
 
@@ -213,5 +264,17 @@ impl Slots for BootstrappingSlots<'_> {
     }
     fn bootstrap(&self, v: &Ciphertext) -> Result<Ciphertext> {
         self.boot.bootstrap(v)
+    }
+    fn sign_part(
+        &self,
+        u: &Ciphertext,
+        sign: &CompositeSign,
+        parts: Range<usize>,
+        y: Option<&Ciphertext>,
+    ) -> Result<Ciphertext> {
+        self.inner().sign_part(u, sign, parts, y)
+    }
+    fn relu_combine(&self, y: &Ciphertext, p: &Ciphertext) -> Result<Ciphertext> {
+        self.inner().relu_combine(y, p)
     }
 }

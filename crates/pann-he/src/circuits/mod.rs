@@ -33,7 +33,7 @@ pub use conv::HeConv;
 pub use mirror::{BootstrappingSlots, Leveled, MirrorSlots};
 pub use model::{Pass, SmallCnn};
 pub use packing::{Layout, LinearMap};
-pub use planner::{Plan, Step};
+pub use planner::{Plan, SitePlan, Step};
 pub use poly_eval::{eval_composite_sign, eval_odd_poly, eval_relu, eval_relu_doubled};
 pub use resnet::{HeResNet, MirrorRun};
 pub use resnet_model::{ResNet, Shortcut};

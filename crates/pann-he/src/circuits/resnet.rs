@@ -70,6 +70,8 @@ pub struct MirrorRun {
     pub overflows: usize,
     /// Bootstrap inputs outside `[−1, 1]`.
     pub boot_overflows: usize,
+    /// The largest `|value|` a bootstrap saw.
+    pub boot_max: f64,
     /// Bootstraps performed.
     pub bootstraps: usize,
     /// Rotations performed.
@@ -293,9 +295,7 @@ impl HeResNet {
         }
         let head = LinearMap::compile(&entries, last.side, last.period(), slots, Some(bias))?;
         Ok(Self {
-            plan: Plan {
-                bootstrap: vec![false; sites],
-            },
+            plan: Plan::none(sites),
             net,
             bounds,
             signs,
@@ -309,12 +309,16 @@ impl HeResNet {
         })
     }
 
-    /// The level walk of the program for the planner: the cost model's one level per linear layer and
-    /// pann-approx's ReLU depth per site.
+    /// The level walk of the program for the planner: the cost model's one level per linear layer and, per
+    /// ReLU site, pann-approx's depth of each component of its composite sign (the product adds one).
     pub fn steps(&self) -> Vec<Step> {
         let relu = |site: usize| Step::Relu {
             site,
-            depth: self.signs[site].relu_depth() as usize,
+            parts: self.signs[site]
+                .degrees
+                .iter()
+                .map(|&d| pann_approx::cost::depth(d) as usize)
+                .collect(),
         };
         let mut s = vec![Step::Linear, relu(0)];
         for k in 0..self.blocks.len() {
@@ -345,10 +349,10 @@ impl HeResNet {
 
     /// Sets the bootstrap plan (one flag per ReLU site).
     pub fn set_plan(&mut self, plan: Plan) -> Result<()> {
-        if plan.bootstrap.len() != self.net.sites() {
+        if plan.sites.len() != self.net.sites() {
             return Err(Error::Model(format!(
                 "a bootstrap plan of {} sites for {} ReLU sites",
-                plan.bootstrap.len(),
+                plan.sites.len(),
                 self.net.sites()
             )));
         }
@@ -398,7 +402,20 @@ impl HeResNet {
     }
 
     fn relu<B: Slots>(&self, b: &B, y: B::V, site: usize) -> Result<B::V> {
-        let y = if self.plan.bootstrap[site] { b.bootstrap(&y)? } else { y };
+        let sp = &self.plan.sites[site];
+        let y = if sp.input { b.bootstrap(&y)? } else { y };
+        if !sp.cuts.is_empty() {
+            // Split by bootstraps between components; y waits at its level for the product.
+            let k = self.signs[site].degrees.len();
+            let mut u = y.clone();
+            let mut start = 0;
+            for &cut in &sp.cuts {
+                u = b.bootstrap(&b.sign_part(&u, &self.signs[site], start..cut, None)?)?;
+                start = cut;
+            }
+            let p = b.sign_part(&u, &self.signs[site], start..k, Some(&y))?;
+            return b.relu_combine(&y, &p);
+        }
         b.relu_doubled(&y, &self.signs[site])
     }
 
@@ -444,6 +461,7 @@ impl HeResNet {
             logits: self.logit_slots.iter().map(|&s| out.values[s]).collect(),
             overflows: m.overflows(),
             boot_overflows: m.boot_overflows(),
+            boot_max: m.boot_max(),
             bootstraps: m.bootstraps(),
             rotations: m.rotation_count(),
             min_level: m.min_level(),

@@ -147,6 +147,18 @@ impl<B: Slots> Slots for KeyedSlots<'_, B> {
     fn bootstrap(&self, v: &B::V) -> Result<B::V> {
         self.inner.bootstrap(v)
     }
+    fn sign_part(
+        &self,
+        u: &B::V,
+        sign: &CompositeSign,
+        parts: std::ops::Range<usize>,
+        y: Option<&B::V>,
+    ) -> Result<B::V> {
+        self.inner.sign_part(u, sign, parts, y)
+    }
+    fn relu_combine(&self, y: &B::V, p: &B::V) -> Result<B::V> {
+        self.inner.relu_combine(y, p)
+    }
 }
 
 /// How often a program performs each rotation: `(rotation in 1..S, times)`, from a recorded list.

@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use pann_approx::certify::eval_composite_power;
@@ -88,6 +89,30 @@ pub trait Slots {
     fn bootstrap(&self, _v: &Self::V) -> Result<Self::V> {
         Err(Error::Incompatible("this back end has no bootstrapper".into()))
     }
+    /// Components `parts` of the composite sign applied to `u`, for a ReLU split by bootstraps. With `y` (the
+    /// ReLU's input) given, these are the last components: the result is made ready for
+    /// [`Self::relu_combine`] with `y`, at a level not above `y`'s.
+    fn sign_part(
+        &self,
+        _u: &Self::V,
+        _sign: &CompositeSign,
+        _parts: std::ops::Range<usize>,
+        _y: Option<&Self::V>,
+    ) -> Result<Self::V> {
+        Err(Error::Incompatible("this back end cannot split a ReLU".into()))
+    }
+    /// `y + y·p` for the composite sign `p` of `y` from [`Self::sign_part`]: the end of a split ReLU.
+    fn relu_combine(&self, _y: &Self::V, _p: &Self::V) -> Result<Self::V> {
+        Err(Error::Incompatible("this back end cannot split a ReLU".into()))
+    }
+}
+
+/// The depth of components `parts` of `sign` (pann-approx's cost of each odd polynomial).
+pub fn parts_depth(sign: &CompositeSign, parts: std::ops::Range<usize>) -> usize {
+    sign.degrees[parts]
+        .iter()
+        .map(|&d| pann_approx::cost::depth(d) as usize)
+        .sum()
 }
 
 /// Plaintext `f64` slots; records every rotation used and counts ReLU inputs outside `[−1, 1]`.
@@ -142,6 +167,25 @@ impl Slots for PlainSlots {
         // No levels here (the level-tracking mirror is `circuits::mirror::MirrorSlots`): the values themselves.
         Ok(v.clone())
     }
+    fn sign_part(
+        &self,
+        u: &Vec<f64>,
+        sign: &CompositeSign,
+        parts: Range<usize>,
+        _y: Option<&Vec<f64>>,
+    ) -> Result<Vec<f64>> {
+        if parts.start == 0 {
+            self.overflows
+                .set(self.overflows.get() + u.iter().filter(|y| y.abs() > 1.0).count());
+        }
+        let lists = sign.coefficient_lists();
+        Ok(u.iter()
+            .map(|&x| eval_composite_power(&lists[parts.clone()], x))
+            .collect())
+    }
+    fn relu_combine(&self, y: &Vec<f64>, p: &Vec<f64>) -> Result<Vec<f64>> {
+        Ok(y.iter().zip(p).map(|(y, p)| y + y * p).collect())
+    }
 }
 
 /// CKKS ciphertexts; masks are encoded at the scale `q_ℓ` of the level they meet, so a linear layer returns
@@ -180,5 +224,55 @@ impl Slots for EncryptedSlots<'_> {
         self.eval.drop_to_level(&mut a, level)?;
         self.eval.drop_to_level(&mut b, level)?;
         self.eval.add(&a, &b)
+    }
+    fn sign_part(
+        &self,
+        u: &Ciphertext,
+        sign: &CompositeSign,
+        parts: Range<usize>,
+        y: Option<&Ciphertext>,
+    ) -> Result<Ciphertext> {
+        let lists = sign.coefficient_lists();
+        let depth = parts_depth(sign, parts.clone());
+        let mut u = u.clone();
+        // The last part lands at a level `p_l` not above y's and at the scale q_(p_l), so that y·p rescaled by that
+        // prime has exactly y's scale (as in `eval_relu_doubled`).
+        let target = match y {
+            Some(y) => {
+                if u.level() < depth {
+                    return Err(crate::Error::LevelExhausted {
+                        op: "polynomial ReLU (split)",
+                        needed: depth,
+                        level: u.level(),
+                    });
+                }
+                let p_level = (u.level() - depth).min(y.level());
+                self.eval.drop_to_level(&mut u, p_level + depth)?;
+                Some(self.eval.params().q()[p_level] as f64)
+            }
+            None => None,
+        };
+        let default = self.eval.params().default_scale();
+        let last = parts.end;
+        for k in parts {
+            let scale = if k + 1 == last {
+                target.unwrap_or(default)
+            } else {
+                default
+            };
+            u = super::poly_eval::eval_odd_poly(self.eval, &u, &lists[k], scale)?;
+        }
+        Ok(u)
+    }
+    fn relu_combine(&self, y: &Ciphertext, p: &Ciphertext) -> Result<Ciphertext> {
+        let mut y_low = y.clone();
+        self.eval.drop_to_level(&mut y_low, p.level())?;
+        let mut prod = self.eval.mul(&y_low, p)?;
+        prod.set_scale(y.scale() * p.scale())?;
+        self.eval.rescale_assign(&mut prod)?;
+        prod.set_scale(y.scale())?;
+        let mut y_lower = y_low;
+        self.eval.drop_to_level(&mut y_lower, prod.level())?;
+        self.eval.add(&prod, &y_lower)
     }
 }
