@@ -108,7 +108,13 @@ impl EncryptedRun {
             let mut circuit = net.compile(&bounds, &signs, params.slots(), leaks.as_deref())?;
             // The fresh input starts at the bootstrapper's output level too: the levels above are the
             // bootstrapping primes (56–58 bits), which the circuit's scale management (primes ≈ Δ) cannot use.
-            let boot_level = params.max_level() - preset.boot.levels();
+            let boot_level = params.max_level().checked_sub(preset.boot.levels()).ok_or_else(|| {
+                pann_he::Error::InvalidParameters(format!(
+                    "bootstrapping needs {} levels, the preset has {}",
+                    preset.boot.levels(),
+                    params.max_level()
+                ))
+            })?;
             let base = pann_he::bootstrap::keys::rotations(&params, &preset.boot);
             circuit.plan(boot_level, boot_level, &base, config.extra_rotation_keys)?;
             let keys = Keys::generate_bootstrapping(params, &preset.boot, &circuit.rotations()?)?;

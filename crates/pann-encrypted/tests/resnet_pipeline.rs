@@ -162,3 +162,26 @@ fn a_resnet_runs_encrypted_with_bootstraps_and_resumes_from_its_results_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_broken_resnet_file_is_an_error_naming_the_file_and_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("resnet8.safetensors");
+    write_resnet8(&good);
+    // The same tensors without one of the third stage's: refused, naming it.
+    let bytes = std::fs::read(&good).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, TensorView<'_>)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != "layer3.0.bn2.running_var")
+        .collect();
+    let meta: HashMap<String, String> = [("input_shape".to_string(), "3,8,8".to_string())].into();
+    let broken = dir.path().join("broken.safetensors");
+    safetensors::serialize_to_file(kept, Some(meta), &broken).unwrap();
+    let e = Network::load(&broken).unwrap_err().to_string();
+    assert!(
+        e.contains("broken.safetensors") && e.contains("layer3.0.bn2.running_var"),
+        "{e}"
+    );
+}

@@ -195,7 +195,11 @@ impl ResNet {
             for i in 0..per_stage {
                 let q = format!("layer{}.{i}", stage + 1);
                 let w1 = shape_of(&st, path, &format!("{q}.conv1.weight"))?;
-                let planes = w1[0];
+                let Some(&planes) = w1.first().filter(|_| w1.len() == 4) else {
+                    return Err(bad(format!(
+                        "{q}.conv1.weight has shape {w1:?}, expected [planes, {cin}, 3, 3]"
+                    )));
+                };
                 let stride = if stage > 0 && i == 0 { 2 } else { 1 };
                 let conv1 = folded_conv(&st, path, &format!("{q}.conv1"), &format!("{q}.bn1"), cin, planes)?;
                 let conv2 = folded_conv(&st, path, &format!("{q}.conv2"), &format!("{q}.bn2"), planes, planes)?;
