@@ -5,7 +5,7 @@
 //!   lands on the lower level, a bootstrap needs a level ≤ the bootstrapper's output level and returns that
 //!   level. A bootstrap plan that runs here runs encrypted (same program, same levels); it also counts the
 //!   rotations and bootstraps one image costs, the ReLU inputs outside `[−1, 1]` and the bootstrap inputs
-//!   outside `[−1, 1]` (EvalMod's range).
+//!   outside `[−1, 1]` (EvalMod's range; a wide bootstrap's inputs halved first).
 //! - [`BootstrappingSlots`]: CKKS ciphertexts with a [`Bootstrapper`], whose evaluator (holding the circuit's
 //!   rotation keys beside the bootstrapping keys) runs everything else.
 
@@ -182,6 +182,15 @@ impl Slots for MirrorSlots {
         self.bootstraps.set(self.bootstraps.get() + 1);
         Ok(self.at(v.values.clone(), self.boot_level))
     }
+    fn bootstrap_wide(&self, v: &Leveled) -> Result<Leveled> {
+        // Checked as the halved values the bootstrapper sees.
+        let half = Leveled {
+            values: v.values.iter().map(|x| x / 2.0).collect(),
+            level: v.level,
+        };
+        let out = self.bootstrap(&half)?;
+        Ok(self.at(v.values.clone(), out.level))
+    }
     fn sign_part(
         &self,
         u: &Leveled,
@@ -264,6 +273,12 @@ impl Slots for BootstrappingSlots<'_> {
     }
     fn bootstrap(&self, v: &Ciphertext) -> Result<Ciphertext> {
         self.boot.bootstrap(v)
+    }
+    fn bootstrap_wide(&self, v: &Ciphertext) -> Result<Ciphertext> {
+        let mut half = v.clone();
+        half.halve();
+        let out = self.boot.bootstrap(&half)?;
+        Ok(self.boot.evaluator().mul_integer(&out, 2))
     }
     fn sign_part(
         &self,

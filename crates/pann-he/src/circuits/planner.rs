@@ -7,8 +7,8 @@
 //! - on a ReLU input, where the values are `y = z/B ∈ [−1, 1]` by the calibrated bounds (what EvalMod needs);
 //! - between two components of a composite sign: a ReLU deeper than the levels a bootstrap leaves is split
 //!   there, its input `y` kept at its own level for the final product. The values there are an intermediate
-//!   sign approximation, not bounded by 1 (up to 1.4 at α = 7, measured): bootstrapped correctly at the test
-//!   ring, whether the `N = 2^16` bootstrapper keeps its precision beyond `|m| = 1` is not measured yet.
+//!   sign approximation, not bounded by 1 (up to 1.4 at α = 7, measured), so that bootstrap is a wide one
+//!   ([`super::Slots::bootstrap_wide`]: halved into EvalMod's `[−1, 1]`, doubled after, no level).
 //!
 //! A residual block forks its input: the shortcut (one linear layer) waits while the main branch runs, and the
 //! addition lands on the lower of the two levels.

@@ -410,7 +410,7 @@ impl HeResNet {
             let mut u = y.clone();
             let mut start = 0;
             for &cut in &sp.cuts {
-                u = b.bootstrap(&b.sign_part(&u, &self.signs[site], start..cut, None)?)?;
+                u = b.bootstrap_wide(&b.sign_part(&u, &self.signs[site], start..cut, None)?)?;
                 start = cut;
             }
             let p = b.sign_part(&u, &self.signs[site], start..k, Some(&y))?;

@@ -147,6 +147,9 @@ impl<B: Slots> Slots for KeyedSlots<'_, B> {
     fn bootstrap(&self, v: &B::V) -> Result<B::V> {
         self.inner.bootstrap(v)
     }
+    fn bootstrap_wide(&self, v: &B::V) -> Result<B::V> {
+        self.inner.bootstrap_wide(v)
+    }
     fn sign_part(
         &self,
         u: &B::V,

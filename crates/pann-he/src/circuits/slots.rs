@@ -89,6 +89,12 @@ pub trait Slots {
     fn bootstrap(&self, _v: &Self::V) -> Result<Self::V> {
         Err(Error::Incompatible("this back end has no bootstrapper".into()))
     }
+    /// A bootstrap of values up to 2 in magnitude (a composite sign's intermediate values, beyond EvalMod's
+    /// `[−1, 1]`): halved for free (the recorded scale doubles), bootstrapped, and doubled exactly (an integer
+    /// product, no level). One bit of the bootstrap's precision for twice its range.
+    fn bootstrap_wide(&self, v: &Self::V) -> Result<Self::V> {
+        self.bootstrap(v)
+    }
     /// Components `parts` of the composite sign applied to `u`, for a ReLU split by bootstraps. With `y` (the
     /// ReLU's input) given, these are the last components: the result is made ready for
     /// [`Self::relu_combine`] with `y`, at a level not above `y`'s.
