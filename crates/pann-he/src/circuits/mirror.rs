@@ -119,7 +119,7 @@ impl Slots for MirrorSlots {
         Ok(self.at((0..n).map(|x| v.values[(x + k) % n]).collect(), v.level))
     }
     fn mul_mask(&self, v: &Leveled, m: &Mask) -> Result<Leveled> {
-        let out = v.values.iter().zip(m.values()).map(|(a, b)| a * b).collect();
+        let out = v.values.iter().zip(m.values().iter()).map(|(a, b)| a * b).collect();
         Ok(self.at(out, v.level))
     }
     fn add(&self, a: &Leveled, b: &Leveled) -> Result<Leveled> {
@@ -146,7 +146,7 @@ impl Slots for MirrorSlots {
         Ok(self.at(v.values, v.level - 1))
     }
     fn add_mask(&self, v: &Leveled, m: &Mask) -> Result<Leveled> {
-        let out = v.values.iter().zip(m.values()).map(|(a, b)| a + b).collect();
+        let out = v.values.iter().zip(m.values().iter()).map(|(a, b)| a + b).collect();
         Ok(self.at(out, v.level))
     }
     fn relu_doubled(&self, v: &Leveled, sign: &CompositeSign) -> Result<Leveled> {

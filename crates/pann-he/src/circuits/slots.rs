@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 
 /// A plaintext slot vector, encoded lazily per (level, scale) for the encrypted backend.
 pub struct Mask {
+    /// Dense slot values (empty for a sparse mask).
     values: Vec<f64>,
+    /// A sparse mask: the slot count and the nonzero `(slot, value)` pairs.
+    sparse: Option<(usize, Vec<(u32, f64)>)>,
     encoded: Mutex<HashMap<(usize, u64), Arc<Plaintext>>>,
     /// Whether encodings are kept (a network with thousands of masks at `N = 2^16` cannot keep them all).
     cache: bool,
@@ -28,6 +31,7 @@ impl Mask {
     pub(crate) fn new(values: Vec<f64>) -> Self {
         Self {
             values,
+            sparse: None,
             encoded: Mutex::new(HashMap::new()),
             cache: true,
         }
@@ -35,21 +39,42 @@ impl Mask {
 
     /// A mask encoded anew at every use instead of once per (level, scale): for networks whose masks' encodings
     /// would not fit in memory (ResNet-20 at `N = 2^16`: about 8,500 masks of several megabytes each).
+    /// Kept sparse (ResNet-20's maps at `2^15` slots are mostly zeros: dense, their masks would take gigabytes).
     pub(crate) fn transient(values: Vec<f64>) -> Self {
+        let entries = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(i, &v)| (i as u32, v))
+            .collect();
         Self {
+            values: Vec::new(),
+            sparse: Some((values.len(), entries)),
+            encoded: Mutex::new(HashMap::new()),
             cache: false,
-            ..Self::new(values)
         }
     }
 
     /// The slot values.
-    pub(crate) fn values(&self) -> &[f64] {
-        &self.values
+    pub(crate) fn values(&self) -> std::borrow::Cow<'_, [f64]> {
+        match &self.sparse {
+            None => std::borrow::Cow::Borrowed(&self.values),
+            Some((len, entries)) => {
+                let mut v = vec![0.0; *len];
+                for &(i, x) in entries {
+                    v[i as usize] = x;
+                }
+                std::borrow::Cow::Owned(v)
+            }
+        }
     }
 
     /// Whether every slot is zero (such a mask is skipped: its product adds nothing).
     pub(crate) fn is_zero(&self) -> bool {
-        self.values.iter().all(|&v| v == 0.0)
+        match &self.sparse {
+            None => self.values.iter().all(|&v| v == 0.0),
+            Some((_, entries)) => entries.is_empty(),
+        }
     }
 
     fn encoded(&self, eval: &Evaluator, level: usize, scale: f64) -> Result<Arc<Plaintext>> {
@@ -57,7 +82,7 @@ impl Mask {
         if let Some(p) = self.encoded.lock().expect("mask cache").get(&key) {
             return Ok(p.clone());
         }
-        let p = Arc::new(eval.encode(&self.values, level, scale)?);
+        let p = Arc::new(eval.encode(&self.values(), level, scale)?);
         if self.cache {
             self.encoded.lock().expect("mask cache").insert(key, p.clone());
         }
@@ -152,7 +177,7 @@ impl Slots for PlainSlots {
         Ok((0..v.len()).map(|x| v[(x + k) % v.len()]).collect())
     }
     fn mul_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
-        Ok(v.iter().zip(&m.values).map(|(a, b)| a * b).collect())
+        Ok(v.iter().zip(m.values().iter()).map(|(a, b)| a * b).collect())
     }
     fn add(&self, a: &Vec<f64>, b: &Vec<f64>) -> Result<Vec<f64>> {
         Ok(a.iter().zip(b).map(|(x, y)| x + y).collect())
@@ -161,7 +186,7 @@ impl Slots for PlainSlots {
         Ok(v)
     }
     fn add_mask(&self, v: &Vec<f64>, m: &Mask) -> Result<Vec<f64>> {
-        self.add(v, &m.values)
+        self.add(v, &m.values().to_vec())
     }
     fn relu_doubled(&self, v: &Vec<f64>, sign: &CompositeSign) -> Result<Vec<f64>> {
         let lists = sign.coefficient_lists();
