@@ -37,13 +37,35 @@ fn infer_agreeing(args: &[&str]) -> serde_json::Value {
 fn params_lists_secure_presets_with_their_levels() {
     let out = pann(&["he", "params", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = all["leveled"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     for r in rows {
         assert!(r["log_qp"].as_f64().unwrap() <= r["max_log_qp_128"].as_f64().unwrap() + 0.01);
         assert!(r["levels"].as_u64().unwrap() >= 7);
     }
+    // The bootstrapping presets: 128-bit, at least 10 levels left to the circuit (one α = 9 ReLU and a
+    // convolution), the levels adding up, and keys for the plan's rotations only.
+    let boot = all["bootstrapping"].as_array().unwrap();
+    assert!(!boot.is_empty());
+    for b in boot {
+        assert_eq!(b["log_n"], 16, "{b}");
+        assert!(
+            b["log_qp"].as_f64().unwrap() <= b["max_log_qp_128"].as_f64().unwrap(),
+            "{b}"
+        );
+        assert!(b["levels_left"].as_u64().unwrap() >= 10, "{b}");
+        assert_eq!(
+            b["levels_left"].as_u64().unwrap() + b["levels_bootstrap"].as_u64().unwrap(),
+            b["levels_total"].as_u64().unwrap(),
+            "{b}"
+        );
+        assert!(
+            b["rotations"].as_u64().unwrap() > 0 && b["keys_bytes"].as_u64().unwrap() > 0,
+            "{b}"
+        );
+    }
+    assert_eq!(boot[0]["slots"], 1 << 15, "the first is full-slot");
 }
 
 #[test]

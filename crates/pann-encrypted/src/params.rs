@@ -113,3 +113,31 @@ pub fn presets() -> Result<Vec<Preset>> {
         })
         .collect()
 }
+
+/// A named bootstrapping preset and what it costs (`pann he params`): levels consumed by bootstrapping, levels
+/// left to the circuit, key bytes, computed from the primes and the plan without generating a key.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BootstrapRow {
+    /// The preset's name (`pann_he::bootstrap::params`).
+    pub name: &'static str,
+    /// Its cost summary.
+    #[serde(flatten)]
+    pub summary: boot_params::PresetSummary,
+}
+
+/// pann-he's bootstrapping presets at `N = 2^16`: full slots, and sparse packing with 2^12 slots (cheaper
+/// transforms, fewer rotation keys).
+pub fn bootstrap_presets() -> Result<Vec<BootstrapRow>> {
+    let sets = [
+        ("n16_full", boot_params::n16_full()),
+        ("n16_sparse_4096", boot_params::sparse(boot_params::n16_full(), 12)),
+    ];
+    sets.into_iter()
+        .map(|(name, preset)| {
+            Ok(BootstrapRow {
+                name,
+                summary: boot_params::summary(&preset)?,
+            })
+        })
+        .collect()
+}

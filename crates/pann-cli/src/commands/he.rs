@@ -103,26 +103,50 @@ pub fn run(args: HeArgs) -> Result<()> {
 
 fn params(args: ParamsArgs) -> Result<()> {
     let rows = pann_encrypted::params::presets()?;
+    let boot = pann_encrypted::params::bootstrap_presets()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::to_value(&rows)?)?);
-    } else {
+        let all = serde_json::json!({"leveled": rows, "bootstrapping": boot});
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:>6} {:>8} {:>7} {:>7} {:>8}  128-bit bound",
+        "leveled preset", "log N", "log QP", "levels", "digits", "log Δ"
+    );
+    for r in &rows {
+        let p = &r.params;
         println!(
-            "{:<12} {:>6} {:>8} {:>7} {:>7} {:>8}  128-bit bound",
-            "preset", "log N", "log QP", "levels", "digits", "log Δ"
+            "{:<16} {:>6} {:>8.1} {:>7} {:>7} {:>8}  log QP ≤ {}",
+            r.name,
+            p.log_n,
+            p.log_qp,
+            p.levels,
+            p.digits,
+            p.log_scale,
+            p.max_log_qp_128.map_or("null".to_string(), |m| m.to_string())
         );
-        for r in &rows {
-            let p = &r.params;
-            println!(
-                "{:<12} {:>6} {:>8.1} {:>7} {:>7} {:>8}  log QP ≤ {}",
-                r.name,
-                p.log_n,
-                p.log_qp,
-                p.levels,
-                p.digits,
-                p.log_scale,
-                p.max_log_qp_128.map_or("null".to_string(), |m| m.to_string())
-            );
-        }
+    }
+    println!();
+    println!(
+        "{:<16} {:>6} {:>8} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9}  128-bit bound",
+        "bootstrapping", "log N", "log QP", "slots", "levels", "bootstrap", "left", "digits", "rots", "keys GB"
+    );
+    for r in &boot {
+        let s = &r.summary;
+        println!(
+            "{:<16} {:>6} {:>8.1} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9.2}  log QP ≤ {}",
+            r.name,
+            s.log_n,
+            s.log_qp,
+            s.slots,
+            s.levels_total,
+            s.levels_bootstrap,
+            s.levels_left,
+            s.digits,
+            s.rotations,
+            s.keys_bytes as f64 / 1e9,
+            s.max_log_qp_128.map_or("null".to_string(), |m| m.to_string())
+        );
     }
     Ok(())
 }
