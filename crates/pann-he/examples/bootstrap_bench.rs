@@ -78,21 +78,7 @@ fn main() {
     };
     match report {
         Ok(r) if json => println!("{}", serde_json::to_string(&r).expect("report serialises")),
-        Ok(r) => println!(
-            "N = 2^{}, log QP = {:.1}, {} slots: level {} → {}, precision {:.1} bits min / {:.1} mean, {:.2} s on {} \
-             threads, keys {:.2} GB, peak RSS {:.2} GB",
-            r.log_n,
-            r.log_qp,
-            r.slots,
-            r.levels_before,
-            r.levels_after,
-            r.precision_bits_min,
-            r.precision_bits_mean,
-            r.seconds,
-            r.threads,
-            r.keys_bytes as f64 / 1e9,
-            r.peak_rss_bytes as f64 / 1e9
-        ),
+        Ok(r) => println!("{r}"),
         Err(e) => fail(&e.to_string()),
     }
 }

@@ -61,9 +61,9 @@ pub fn run(a: BootstrapBenchArgs) -> Result<()> {
         }
         return Ok(());
     }
-    println!("{}", line("pann", &ours));
+    println!("   pann: {ours}");
     if let Some(o) = &openfhe {
-        println!("{}", line_openfhe(o));
+        println!("OpenFHE: {}", o.as_report());
         println!(
             "pann / OpenFHE: {:.2}× the time, {:.2}× the peak memory",
             ours.seconds / o.seconds,
@@ -73,38 +73,21 @@ pub fn run(a: BootstrapBenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn line(who: &str, r: &BenchReport) -> String {
-    format!(
-        "{who:>7}: N = 2^{}, log QP = {:.1}, {} slots, level {} → {}, precision {:.1} bits min / {:.1} mean, \
-         {:.2} s on {} threads, keys {:.2} GB, peak RSS {:.2} GB",
-        r.log_n,
-        r.log_qp,
-        r.slots,
-        r.levels_before,
-        r.levels_after,
-        r.precision_bits_min,
-        r.precision_bits_mean,
-        r.seconds,
-        r.threads,
-        r.keys_bytes as f64 / 1e9,
-        r.peak_rss_bytes as f64 / 1e9
-    )
-}
-
-fn line_openfhe(r: &OpenFheBootstrap) -> String {
-    format!(
-        "OpenFHE: N = 2^{}, log QP = {}, {} slots, level {} → {}, precision {:.1} bits min / {:.1} mean, \
-         {:.2} s on {} threads, keys {:.2} GB, peak RSS {:.2} GB",
-        r.log_n,
-        r.log_qp.map_or("not exposed".to_string(), |q| format!("{q:.1}")),
-        r.slots,
-        r.levels_before,
-        r.levels_after,
-        r.precision_bits_min,
-        r.precision_bits_mean,
-        r.seconds,
-        r.threads,
-        r.keys_bytes as f64 / 1e9,
-        r.peak_rss_bytes as f64 / 1e9
-    )
+impl OpenFheBootstrap {
+    /// The same report as pann's, for one way of printing both (`log_qp` not a number when not exposed).
+    fn as_report(&self) -> BenchReport {
+        BenchReport {
+            log_n: self.log_n,
+            log_qp: self.log_qp.unwrap_or(f64::NAN),
+            slots: self.slots,
+            levels_before: self.levels_before,
+            levels_after: self.levels_after,
+            precision_bits_min: self.precision_bits_min,
+            precision_bits_mean: self.precision_bits_mean,
+            seconds: self.seconds,
+            threads: self.threads,
+            keys_bytes: self.keys_bytes as usize,
+            peak_rss_bytes: self.peak_rss_bytes,
+        }
+    }
 }

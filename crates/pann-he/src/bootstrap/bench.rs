@@ -38,6 +38,33 @@ pub struct BenchReport {
     pub peak_rss_bytes: u64,
 }
 
+/// One line for people: `N = 2^16, log QP = 1756.0, 32768 slots: level 0 → 10, precision …`. A `log_qp` that is
+/// not a number (a peer that does not expose it) prints as "not exposed".
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let log_qp = if self.log_qp.is_finite() {
+            format!("{:.1}", self.log_qp)
+        } else {
+            "not exposed".to_string()
+        };
+        write!(
+            f,
+            "N = 2^{}, log QP = {log_qp}, {} slots: level {} → {}, precision {:.1} bits min / {:.1} mean, {:.2} s \
+             on {} threads, keys {:.2} GB, peak RSS {:.2} GB",
+            self.log_n,
+            self.slots,
+            self.levels_before,
+            self.levels_after,
+            self.precision_bits_min,
+            self.precision_bits_mean,
+            self.seconds,
+            self.threads,
+            self.keys_bytes as f64 / 1e9,
+            self.peak_rss_bytes as f64 / 1e9
+        )
+    }
+}
+
 /// User plus system CPU seconds of this process so far (`/proc/self/stat`, 100 ticks a second), 0 where
 /// unavailable: a time that a busy machine does not inflate.
 pub fn cpu_seconds() -> f64 {
