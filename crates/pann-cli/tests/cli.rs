@@ -109,6 +109,20 @@ fn eval_rejects_bad_relu_shifts() {
 }
 
 #[test]
+fn eval_lee_layers_flags_are_checked() {
+    for step in ["x1", "x0.9", "+0", "5", "xabc"] {
+        assert_clean_error(
+            &pann(&["eval", "--range", "lee-layers", "--layer-step", step, "--images", "2"]),
+            &["--layer-step", step],
+        );
+    }
+    assert_clean_error(
+        &pann(&["eval", "--range", "lee-layers", "--calib-images", "0", "--images", "2"]),
+        &["--range lee-layers", "--calib-images"],
+    );
+}
+
+#[test]
 fn eval_leak_correction_needs_calibration_images() {
     for range in ["calibrate", "lee", "30"] {
         assert_clean_error(

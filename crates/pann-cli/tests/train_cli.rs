@@ -140,6 +140,27 @@ fn bad_flags_are_one_line_errors() {
             vec!["--epochs", "2", "--keep-checkpoints", "1,5"],
             "--keep-checkpoints 5",
         ),
+        (vec!["--pann-range", "lee-layer"], "--pann-range \"lee-layer\""),
+        (vec!["--pann-range", "calibrate"], "--pann-alpha"),
+        (vec!["--pann-alpha", "8", "--layer-step", "x0.9"], "--layer-step"),
+        (
+            vec![
+                "--pann-alpha",
+                "8",
+                "--pann-range",
+                "calibrate",
+                "--refit-bounds-every",
+                "0",
+            ],
+            "--refit-bounds-every",
+        ),
+        (
+            vec!["--pann-alpha", "8", "--refit-bounds-every", "2"],
+            "--refit-bounds-every needs per-site bounds",
+        ),
+        (vec!["--distill-weight", "0.5"], "--distill MODEL"),
+        (vec!["--distill-weight", "1.5"], "--distill-weight 1.5"),
+        (vec!["--temperature", "0"], "--temperature 0"),
     ] {
         let mut args = vec!["train", "--out", &out_dir, "--data", &data];
         args.extend(flags);

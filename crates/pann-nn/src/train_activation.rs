@@ -42,8 +42,22 @@ pub struct ChebyshevComponent {
 pub struct TrainPoly {
     /// Components, applied first to last.
     pub components: Vec<ChebyshevComponent>,
-    /// Input bound `B`.
+    /// Input bound `B` of every site without one of its own.
     pub bound: f64,
+    /// Per-site bounds, indexed like [`crate::Model::relu_sites`] (empty: `bound` everywhere), so that training
+    /// goes through the polynomial at the bounds the network will be evaluated with (calibrated or Lee's rule per
+    /// layer) rather than one global `B`.
+    pub site_bounds: Vec<f64>,
+    /// Per-site, per-channel offsets `m_c` subtracted from the output (the mean-leak correction; empty: none, or
+    /// an empty list for a site without).
+    pub site_offsets: Vec<Vec<f64>>,
+}
+
+impl TrainPoly {
+    /// The bound at ReLU site `site`.
+    pub fn bound_at(&self, site: usize) -> f64 {
+        self.site_bounds.get(site).copied().unwrap_or(self.bound)
+    }
 }
 
 /// What the ReLU sites compute in a differentiable forward pass.
@@ -81,11 +95,16 @@ impl TrainActivation {
             )));
         }
         if let TrainRelu::Poly(p) = &self.relu {
-            if !(p.bound.is_finite() && p.bound > 0.0) {
+            if let Some(b) = std::iter::once(&p.bound)
+                .chain(&p.site_bounds)
+                .find(|b| !(b.is_finite() && **b > 0.0))
+            {
                 return Err(Error::BadActivation(format!(
-                    "ReLU bound {} is not a positive finite number",
-                    p.bound
+                    "ReLU bound {b} is not a positive finite number"
                 )));
+            }
+            if p.site_offsets.iter().flatten().any(|o| !o.is_finite()) {
+                return Err(Error::BadActivation("a mean-leak offset is not finite".into()));
             }
             if p.components.is_empty() {
                 return Err(Error::BadActivation("a composite needs at least one component".into()));
@@ -108,11 +127,33 @@ impl TrainActivation {
         matches!(self.relu, TrainRelu::Exact)
     }
 
-    /// Applies the site activation to `x`; `train` switches the noise on.
+    /// Applies the site activation to `x` with the global bound and no offsets; `train` switches the noise on.
     pub fn apply(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.apply_site(None, x, train)
+    }
+
+    /// [`TrainActivation::apply`] at ReLU site `site` (its own bound and offsets, if the polynomial has them).
+    pub fn apply_at(&self, site: usize, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.apply_site(Some(site), x, train)
+    }
+
+    fn apply_site(&self, site: Option<usize>, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = match &self.relu {
             TrainRelu::Exact => x.f_relu()?,
-            TrainRelu::Poly(p) => poly_relu(x, p)?,
+            TrainRelu::Poly(p) => {
+                let bound = site.map_or(p.bound, |s| p.bound_at(s));
+                let y = poly_relu(x, p, bound)?;
+                match site.and_then(|s| p.site_offsets.get(s)).filter(|o| !o.is_empty()) {
+                    None => y,
+                    Some(o) => {
+                        // [C] -> [1, C, 1, …]: one offset per channel (dimension 1), a constant for autograd.
+                        let mut shape = vec![1i64; x.dim()];
+                        shape[1] = o.len() as i64;
+                        let o = Tensor::from_slice(o).f_to_kind(x.kind())?.f_view(shape.as_slice())?;
+                        y.f_sub(&o)?
+                    }
+                }
+            }
         };
         if !(train && self.neg_noise_std > 0.0) {
             return Ok(y);
@@ -126,8 +167,8 @@ impl TrainActivation {
 }
 
 /// `x·(1 + p(z))/2`, `z = clamp(x/B, −1, 1)`, with its exact slope passed to autograd.
-fn poly_relu(x: &Tensor, p: &TrainPoly) -> Result<Tensor> {
-    let (f, slope) = tch::no_grad(|| value_and_slope(&x.detach(), p))?;
+fn poly_relu(x: &Tensor, p: &TrainPoly, bound: f64) -> Result<Tensor> {
+    let (f, slope) = tch::no_grad(|| value_and_slope(&x.detach(), p, bound))?;
     if !x.requires_grad() {
         return Ok(f);
     }
@@ -137,8 +178,8 @@ fn poly_relu(x: &Tensor, p: &TrainPoly) -> Result<Tensor> {
 }
 
 /// `(f(x), f'(x))` of the polynomial ReLU, without autograd.
-fn value_and_slope(x: &Tensor, p: &TrainPoly) -> Result<(Tensor, Tensor)> {
-    let scaled = x.f_div_scalar(p.bound)?;
+fn value_and_slope(x: &Tensor, p: &TrainPoly, bound: f64) -> Result<(Tensor, Tensor)> {
+    let scaled = x.f_div_scalar(bound)?;
     let inside = scaled.f_abs()?.f_le(1.0)?.f_to_kind(x.kind())?;
     let mut v = scaled.f_clamp(-1.0, 1.0)?;
     // dv/dz, the slope of the composite so far with respect to z.
@@ -160,7 +201,7 @@ fn value_and_slope(x: &Tensor, p: &TrainPoly) -> Result<(Tensor, Tensor)> {
     let slope = x
         .f_mul(&dp)?
         .f_mul_(&inside)?
-        .f_mul_scalar_(0.5 / p.bound)?
+        .f_mul_scalar_(0.5 / bound)?
         .f_add_(&half_one_plus_p)?;
     Ok((f, slope))
 }

@@ -61,6 +61,25 @@ pub struct State {
     pub records: Vec<EpochRecord>,
     /// CRC-32 of the tensor names and bytes, in name order.
     pub checksum: u32,
+    /// The per-site bounds (and mean-leak offsets) the polynomial trains with, as last fitted: a resume between
+    /// two refits needs the bounds fitted on weights it no longer has. Absent from older checkpoints (and for
+    /// runs with one global bound and no correction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pann_sites: Option<PannSites>,
+}
+
+/// Per-site parameters of the polynomial in training ([`crate::TrainConfig::pann_range`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PannSites {
+    /// Bound per ReLU site.
+    pub bounds: Vec<f64>,
+    /// Bound per max-pool site (training runs exact max-pools; kept for the correction's measurement).
+    #[serde(default)]
+    pub pool_bounds: Vec<f64>,
+    /// Mean-leak offsets per ReLU site and channel (empty without the correction).
+    pub offsets: Vec<Vec<f64>>,
+    /// The epoch (counted from 0) before which the bounds were fitted.
+    pub fitted_before_epoch: usize,
 }
 
 /// A checkpoint read back.

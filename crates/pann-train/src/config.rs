@@ -69,6 +69,51 @@ impl FromStr for WarmupShape {
     }
 }
 
+/// Which bounds the polynomial of `--pann-alpha` uses at each ReLU site in training (`--pann-range`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PannRange {
+    /// `bound` at every site (what every run before `--pann-range` did).
+    #[default]
+    Fixed,
+    /// Per-site calibrated bounds: the exact network's largest input on the calibration images × `range_margin`
+    /// (`pann eval --range calibrate`).
+    Calibrate,
+    /// Lee's rule per site from the calibrated bounds, on the approximate network's inputs over the calibration
+    /// images (`pann eval --range lee-layers`, [`pann_eval::range::lee_layers`]).
+    LeeLayers,
+}
+
+impl FromStr for PannRange {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fixed" => Ok(Self::Fixed),
+            "calibrate" => Ok(Self::Calibrate),
+            "lee-layers" => Ok(Self::LeeLayers),
+            other => Err(Error::BadConfig(format!(
+                "--pann-range {other:?}: expected lee-layers, calibrate or a number (the bound at every site)"
+            ))),
+        }
+    }
+}
+
+fn default_margin() -> f64 {
+    1.1
+}
+
+fn default_layer_step() -> String {
+    "x1.1".into()
+}
+
+fn default_calib_images() -> usize {
+    5000
+}
+
+fn default_temperature() -> f64 {
+    1.0
+}
+
 /// A training run's recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -154,6 +199,41 @@ pub struct TrainConfig {
     /// which read it as off.
     #[serde(default)]
     pub bf16: bool,
+    /// Bounds of the polynomial per site (`--pann-range`). Absent from older checkpoints: `fixed`, `bound`
+    /// everywhere.
+    #[serde(default)]
+    pub pann_range: PannRange,
+    /// Margin of the calibrated bounds (`--range-margin`). Absent from older checkpoints: 1.1.
+    #[serde(default = "default_margin")]
+    pub range_margin: f64,
+    /// Step of `lee-layers` (`--layer-step`, as `pann eval` takes it: `x1.1`, `+5`). Absent from older
+    /// checkpoints: `x1.1`.
+    #[serde(default = "default_layer_step")]
+    pub layer_step: String,
+    /// The first N training images, unaugmented, are the calibration images of the bounds and of the mean-leak
+    /// correction (`--calib-images`), as `pann eval` uses them. Absent from older checkpoints: 5000.
+    #[serde(default = "default_calib_images")]
+    pub calib_images: usize,
+    /// Re-fit the per-site bounds every K epochs (`--refit-bounds-every`), by the same rule on the weights as
+    /// they are then; `None`: fitted once, before the first epoch. Absent from older checkpoints: none.
+    #[serde(default)]
+    pub refit_bounds_every: Option<usize>,
+    /// Mean-leak correction inside the loop (`--pann-leak-correction`): per-site, per-channel offsets measured
+    /// on the calibration images before every epoch and subtracted from the polynomial's output, as `pann eval
+    /// --leak-correction` does. Absent from older checkpoints: off.
+    #[serde(default)]
+    pub pann_leak_correction: bool,
+    /// Knowledge distillation from this network's logits (`--distill`): run with exact ReLU, BN in inference
+    /// mode, no gradient. Absent from older checkpoints: none.
+    #[serde(default)]
+    pub distill: Option<PathBuf>,
+    /// `W` of the loss `(1 − W)·CE + W·T²·KL(softmax(teacher/T) ‖ softmax(student/T))`. Absent from older
+    /// checkpoints: 0.
+    #[serde(default)]
+    pub distill_weight: f64,
+    /// `T` of the distillation loss. Absent from older checkpoints: 1.
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
 }
 
 /// The options that change no weight (serde names): a resume may change them, a branch need not
@@ -195,6 +275,15 @@ impl Default for TrainConfig {
             snapshots: false,
             keep_checkpoints: Vec::new(),
             bf16: false,
+            pann_range: PannRange::Fixed,
+            range_margin: default_margin(),
+            layer_step: default_layer_step(),
+            calib_images: default_calib_images(),
+            refit_bounds_every: None,
+            pann_leak_correction: false,
+            distill: None,
+            distill_weight: 0.0,
+            temperature: default_temperature(),
         }
     }
 }
@@ -321,6 +410,44 @@ impl TrainConfig {
             return bad(format!(
                 "--keep-checkpoints {e}: epochs are counted from 1 to --epochs {}",
                 self.epochs
+            ));
+        }
+        let per_site = self.pann_range != PannRange::Fixed;
+        if (per_site || self.pann_leak_correction || self.refit_bounds_every.is_some()) && self.pann_alpha.is_none() {
+            return bad(
+                "--pann-range, --pann-leak-correction and --refit-bounds-every are about the polynomial: give \
+                 --pann-alpha"
+                    .into(),
+            );
+        }
+        if !(self.range_margin.is_finite() && self.range_margin >= 1.0) {
+            return bad(format!("--range-margin {}: expected a number ≥ 1", self.range_margin));
+        }
+        if let Err(e) = self.layer_step.parse::<pann_eval::LayerStep>() {
+            return bad(format!("--layer-step: {e}"));
+        }
+        if (per_site || self.pann_leak_correction) && self.calib_images == 0 {
+            return bad("--calib-images must be at least 1 for per-site bounds or the leak correction".into());
+        }
+        if self.refit_bounds_every == Some(0) {
+            return bad("--refit-bounds-every must be at least 1 (epochs)".into());
+        }
+        if self.refit_bounds_every.is_some() && !per_site {
+            return bad("--refit-bounds-every needs per-site bounds: --pann-range lee-layers or calibrate".into());
+        }
+        if !(self.distill_weight.is_finite() && (0.0..=1.0).contains(&self.distill_weight)) {
+            return bad(format!("--distill-weight {}: expected 0 ≤ W ≤ 1", self.distill_weight));
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return bad(format!(
+                "--temperature {}: expected a positive number",
+                self.temperature
+            ));
+        }
+        if self.distill.is_none() && self.distill_weight > 0.0 {
+            return bad(format!(
+                "--distill-weight {} needs a teacher: --distill MODEL",
+                self.distill_weight
             ));
         }
         if self.bf16 && self.pann_alpha.is_some() {

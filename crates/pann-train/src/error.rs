@@ -87,6 +87,9 @@ pub enum Error {
     /// From the approximation engine.
     #[error(transparent)]
     Approx(#[from] pann_approx::Error),
+    /// From the evaluation engine (per-site bounds, mean-leak offsets).
+    #[error(transparent)]
+    Eval(#[from] pann_eval::Error),
     /// From libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

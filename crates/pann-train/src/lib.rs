@@ -3,9 +3,12 @@
 //! Training of the CIFAR ResNets, VGGs and SmallCNN of [`pann_nn`] with recipes that suit PANNs, on CPU:
 //! SGD with (Nesterov) momentum and weight decay that can spare BN and biases ([`sgd`]), step,
 //! cosine and one-cycle schedules with warm-up ([`schedule`]), random crop and flip
-//! ([`augment`]), label smoothing and mixup ([`mixup`]), and two approximation-aware options:
-//! training through the PANN ReLU of precision α (`pann_nn::train_activation`) and noise that
-//! imitates its error on negative inputs ([`TrainConfig::neg_noise`]).
+//! ([`augment`]), label smoothing and mixup ([`mixup`]), and approximation-aware options:
+//! training through the PANN ReLU of precision α (`pann_nn::train_activation`) at one global bound or at
+//! per-site bounds fitted by `pann eval`'s rules ([`TrainConfig::pann_range`], refitted as the weights move),
+//! with the mean-leak correction inside the loop, knowledge distillation from an exact teacher
+//! ([`TrainConfig::distill`]), and noise that imitates the polynomial's error on negative inputs
+//! ([`TrainConfig::neg_noise`]).
 //!
 //! A run lives in a directory and is checkpointed atomically after every epoch
 //! ([`checkpoint`]); [`Trainer::resume`] continues a killed run bit-identically, because every
@@ -21,6 +24,7 @@
 //!     data_dir: "../shared/data/cifar-10-batches-bin".into(),
 //!     test_images: Some(1000),
 //!     eval_batch: 500,
+//!     eval_lee_layers: false,
 //! };
 //! let mut run = Trainer::new(cfg, opts)?;
 //! run.run(&mut ())?;
@@ -49,7 +53,8 @@ pub mod step;
 pub mod trainer;
 
 pub use bench::{measure, Throughput};
-pub use config::{DatasetKind, ScheduleKind, TrainConfig, WarmupShape};
+pub use checkpoint::PannSites;
+pub use config::{DatasetKind, PannRange, ScheduleKind, TrainConfig, WarmupShape};
 pub use error::{Error, Result};
 pub use log::EpochRecord;
 pub use recalibrate::{recalibrate_on, RecalibrationInputs};

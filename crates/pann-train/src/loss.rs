@@ -17,6 +17,25 @@ pub fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
         .f_neg()?)
 }
 
+/// Knowledge distillation (Hinton et al., 2015): `T²·KL(softmax(teacher/T) ‖ softmax(student/T))`, the KL
+/// summed over classes and averaged over the batch (PyTorch's `KLDivLoss(reduction="batchmean")`). `T²` keeps the
+/// gradient's scale independent of `T`. `teacher` is a constant.
+///
+/// # Shapes
+/// `student`, `teacher`: `[N, K]`; result: a scalar.
+pub fn distillation_kl(student: &Tensor, teacher: &Tensor, temperature: f64) -> Result<Tensor> {
+    let log_q = student.f_div_scalar(temperature)?.f_log_softmax(-1, Kind::Float)?;
+    let log_p = teacher
+        .detach()
+        .f_div_scalar(temperature)?
+        .f_log_softmax(-1, Kind::Float)?;
+    let p = log_p.f_exp()?;
+    Ok(p.f_mul(&log_p.f_sub(&log_q)?)?
+        .f_sum_dim_intlist(-1, false, Kind::Float)?
+        .f_mean(Kind::Float)?
+        .f_mul_scalar(temperature * temperature)?)
+}
+
 /// How many rows of `logits` have their maximum at `labels`.
 pub fn correct(logits: &Tensor, labels: &Tensor) -> Result<i64> {
     let pred = logits.f_argmax(-1, false)?;

@@ -13,12 +13,16 @@ use std::time::Instant;
 
 use pann_approx::CompositeSign;
 use pann_data::{Dataset, Normalization, Split};
-use pann_nn::{ChebyshevComponent, Model, ModelCard, TrainActivation, TrainPoly, TrainRelu};
+use pann_eval::leak_correction::{leak_means, LeakCorrection};
+use pann_eval::plan::{plan, Bounds, ReluShift};
+use pann_eval::range::{calibrate, lee_layers, LayerStep, LeeLayers};
+use pann_eval::Silent;
+use pann_nn::{ChebyshevComponent, Model, ModelCard, OverflowPolicy, TrainActivation, TrainPoly, TrainRelu};
 use tch::Tensor;
 
 use crate::branch::{branch_conflict, value_conflict};
-use crate::checkpoint::{self, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
-use crate::config::{TrainConfig, OUTPUT_ONLY};
+use crate::checkpoint::{self, PannSites, State, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE};
+use crate::config::{PannRange, TrainConfig, OUTPUT_ONLY};
 use crate::data::lookup_tables;
 use crate::error::{Error, Result};
 use crate::loader::{batches_per_epoch, derive_seed, EpochPlan, Prefetcher};
@@ -27,7 +31,7 @@ use crate::loss::correct;
 use crate::memory::peak_rss_mib;
 use crate::schedule::LrSchedule;
 use crate::sgd::Sgd;
-use crate::step::{train_step, ImageShape};
+use crate::step::{train_step_distilled, Distill, ImageShape};
 
 /// Where a run reads and writes; none of it changes the weights.
 #[derive(Debug, Clone)]
@@ -40,6 +44,11 @@ pub struct RunOptions {
     pub test_images: Option<usize>,
     /// Images per batch when evaluating.
     pub eval_batch: usize,
+    /// After every epoch of a run with `--pann-alpha`, also measure the test accuracy as `pann eval --range
+    /// lee-layers` would at that α (inference kernels, per-site bounds fitted on the test images from the
+    /// calibrated ones, the mean-leak correction if the run trains with it): the number the fine-tune is for.
+    /// Changes no weight; costs a few passes over the test images per epoch.
+    pub eval_lee_layers: bool,
 }
 
 /// Progress of an epoch after a batch.
@@ -95,6 +104,8 @@ pub fn train_activation(cfg: &TrainConfig) -> Result<TrainActivation> {
                     })
                     .collect(),
                 bound: cfg.bound,
+                site_bounds: Vec::new(),
+                site_offsets: Vec::new(),
             })
         }
     };
@@ -118,6 +129,13 @@ pub struct Trainer {
     records: Vec<EpochRecord>,
     epochs_done: usize,
     step: usize,
+    /// The teacher of `--distill`.
+    teacher: Option<Model>,
+    /// The calibration images (first `calib_images` training images) of per-site bounds and the correction.
+    calib: Option<Dataset>,
+    norm: Normalization,
+    /// Per-site bounds and offsets as last fitted.
+    sites: Option<PannSites>,
 }
 
 impl Trainer {
@@ -132,7 +150,7 @@ impl Trainer {
             model.load_weights(init)?;
         }
         let sgd = optimiser(&model, &config)?;
-        Self::assemble(config, opts, model, sgd, Vec::new(), 0, 0)
+        Self::assemble(config, opts, model, sgd, Vec::new(), 0, 0, None)
     }
 
     /// Continues the run in `opts.dir` from its checkpoint. With `requested`, every option must
@@ -180,6 +198,7 @@ impl Trainer {
             records,
             epochs_done,
             step,
+            pann_sites,
             ..
         } = loaded.state;
         // Asked for on this resume after that epoch ended, or the run was killed between the
@@ -187,7 +206,7 @@ impl Trainer {
         if config.keep_checkpoints.contains(&epochs_done) {
             keep_checkpoint(&opts.dir, epochs_done, false)?;
         }
-        Self::assemble(config, opts, model, sgd, records, epochs_done, step)
+        Self::assemble(config, opts, model, sgd, records, epochs_done, step, pann_sites)
     }
 
     /// Starts a new run in `opts.dir` from the checkpoint file `from` (a run's kept
@@ -222,8 +241,13 @@ impl Trainer {
             return Err(mismatch(epochs_done, c));
         }
         let (model, sgd) = restore(from, &stored, &loaded)?;
-        let State { records, step, .. } = loaded.state;
-        let run = Self::assemble(config, opts, model, sgd, records, epochs_done, step)?;
+        let State {
+            records,
+            step,
+            pann_sites,
+            ..
+        } = loaded.state;
+        let run = Self::assemble(config, opts, model, sgd, records, epochs_done, step, pann_sites)?;
         let steps_per_epoch = batches_per_epoch(run.train.n, run.config.batch);
         if step != epochs_done * steps_per_epoch {
             return Err(mismatch(
@@ -243,6 +267,7 @@ impl Trainer {
         Ok(run)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         config: TrainConfig,
         opts: RunOptions,
@@ -251,6 +276,7 @@ impl Trainer {
         records: Vec<EpochRecord>,
         epochs_done: usize,
         step: usize,
+        sites: Option<PannSites>,
     ) -> Result<Self> {
         model.set_bf16_training(config.bf16);
         if opts.test_images == Some(0) {
@@ -275,6 +301,34 @@ impl Trainer {
         let luts = lookup_tables(&norm, train.channels)?;
         let schedule = LrSchedule::new(&config, batches_per_epoch(train.n, config.batch));
         let act = train_activation(&config)?;
+        let teacher = match &config.distill {
+            None => None,
+            Some(path) => {
+                let mut t = Model::load(path)?;
+                if t.architecture().num_classes() != config.num_classes() {
+                    return Err(Error::BadConfig(format!(
+                        "--distill {}: {} classes, the data set has {}",
+                        path.display(),
+                        t.architecture().num_classes(),
+                        config.num_classes()
+                    )));
+                }
+                t.set_channels_last(true);
+                Some(t)
+            }
+        };
+        let needs_calib = config.pann_alpha.is_some()
+            && (config.pann_range != PannRange::Fixed || config.pann_leak_correction || opts.eval_lee_layers);
+        let calib = if needs_calib {
+            Some(pann_data::load(
+                config.dataset,
+                &opts.data_dir,
+                Split::Train,
+                Some(config.calib_images.max(1)),
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             config,
             opts,
@@ -288,6 +342,10 @@ impl Trainer {
             records,
             epochs_done,
             step,
+            teacher,
+            calib,
+            norm,
+            sites,
         })
     }
 
@@ -337,9 +395,159 @@ impl Trainer {
         ]
     }
 
+    /// The per-site bounds and offsets the polynomial trains with (none for one global bound without correction).
+    pub fn pann_sites(&self) -> Option<&PannSites> {
+        self.sites.as_ref()
+    }
+
+    /// The activation the next training step uses: the config's polynomial with the per-site bounds and
+    /// offsets fitted so far.
+    pub fn activation(&self) -> TrainActivation {
+        let mut act = self.act.clone();
+        if let (TrainRelu::Poly(p), Some(s)) = (&mut act.relu, &self.sites) {
+            p.site_bounds = s.bounds.clone();
+            p.site_offsets = s.offsets.clone();
+        }
+        act
+    }
+
+    /// Before epoch `epoch` (from 0): fits the per-site bounds if none are fitted yet or a refit is due
+    /// (`--refit-bounds-every`), and re-measures the mean-leak offsets at them (`--pann-leak-correction`), on
+    /// the calibration images and the weights as they are now — the same rules, code and composite as `pann
+    /// eval`. Deterministic in the weights, so a resumed run re-derives what an uninterrupted one had.
+    fn fit_sites(&mut self, epoch: usize) -> Result<()> {
+        let cfg = &self.config;
+        let Some(alpha) = cfg.pann_alpha else {
+            return Ok(());
+        };
+        let per_site = cfg.pann_range != PannRange::Fixed;
+        if !per_site && !cfg.pann_leak_correction {
+            return Ok(());
+        }
+        let refit = match &self.sites {
+            None => true,
+            Some(s) => {
+                per_site && s.fitted_before_epoch != epoch && cfg.refit_bounds_every.is_some_and(|k| epoch.is_multiple_of(k))
+            }
+        };
+        if !refit && !cfg.pann_leak_correction {
+            return Ok(());
+        }
+        let sign = CompositeSign::for_alpha(alpha)?;
+        let calib = self.calib.as_ref().expect("loaded for per-site bounds");
+        let batch = self.opts.eval_batch.max(1);
+        let leak = cfg
+            .pann_leak_correction
+            .then_some(LeakCorrection { calib, iterations: 1 });
+        let rule = LeeLayers {
+            margin: cfg.range_margin,
+            step: cfg.layer_step.parse::<LayerStep>()?,
+            ..LeeLayers::default()
+        };
+        let (range, bound, margin) = (cfg.pann_range, cfg.bound, cfg.range_margin);
+        // Inference runs channels-last (faster); training's own forward pass does not look at this switch.
+        self.model.set_channels_last(true);
+        let model = &self.model;
+        let norm = &self.norm;
+        let fitted = (|| -> Result<(Bounds, usize)> {
+            if !refit {
+                let s = self.sites.as_ref().expect("refit when none");
+                return Ok((
+                    Bounds::PerSite {
+                        relu: s.bounds.clone(),
+                        pool: s.pool_bounds.clone(),
+                    },
+                    s.fitted_before_epoch,
+                ));
+            }
+            let bounds = match range {
+                PannRange::Fixed => Bounds::PerSite {
+                    relu: vec![bound; model.relu_sites().len()],
+                    pool: vec![bound; model.pool_sites().len()],
+                },
+                PannRange::Calibrate => calibrate(model, calib, norm, batch, margin, &mut Silent)?,
+                PannRange::LeeLayers => {
+                    let start = calibrate(model, calib, norm, batch, margin, &mut Silent)?;
+                    let r = lee_layers(
+                        model,
+                        calib,
+                        norm,
+                        &start,
+                        &sign,
+                        ReluShift::NONE,
+                        batch,
+                        &rule,
+                        leak,
+                        &mut Silent,
+                    )?;
+                    r.bounds
+                }
+            };
+            Ok((bounds, epoch))
+        })();
+        let offsets = match (&fitted, leak) {
+            (Ok((bounds, _)), Some(l)) => {
+                let acts = plan(model, &[&sign], bounds, OverflowPolicy::Count, ReluShift::NONE)?;
+                Some(leak_means(model, l.calib, norm, &acts, batch, &mut Silent))
+            }
+            _ => None,
+        };
+        self.model.set_channels_last(false);
+        let (bounds, fitted_before_epoch) = fitted?;
+        let offsets = offsets.transpose()?.unwrap_or_default();
+        let Bounds::PerSite { relu, pool } = bounds else {
+            unreachable!("per-site bounds above")
+        };
+        self.sites = Some(PannSites {
+            bounds: relu,
+            pool_bounds: pool,
+            offsets,
+            fitted_before_epoch,
+        });
+        Ok(())
+    }
+
+    /// Test accuracy at `--pann-alpha` under `pann eval --range lee-layers` (and the largest bound it found).
+    fn lee_layers_accuracy(&mut self) -> Result<Option<(f64, f64)>> {
+        let Some(alpha) = self.config.pann_alpha else {
+            return Ok(None);
+        };
+        if !self.opts.eval_lee_layers {
+            return Ok(None);
+        }
+        let cfg = pann_eval::EvalConfig {
+            alphas: vec![alpha],
+            range: pann_eval::RangeRule::LeeLayers(LeeLayers {
+                margin: self.config.range_margin,
+                step: self.config.layer_step.parse::<LayerStep>()?,
+                ..LeeLayers::default()
+            }),
+            overflow: OverflowPolicy::Count,
+            batch: self.opts.eval_batch.max(1),
+            relu_shift: ReluShift::NONE,
+            leak_correction: self.config.pann_leak_correction,
+            leak_iterations: 1,
+        };
+        self.model.set_channels_last(true);
+        let r = pann_eval::evaluate_pann(
+            &self.model,
+            &self.test,
+            &self.norm,
+            self.calib.as_ref(),
+            &cfg,
+            &mut Silent,
+            &mut (),
+        );
+        self.model.set_channels_last(false);
+        let row = &r?.rows[0];
+        Ok(Some((row.accuracy, row.bound)))
+    }
+
     /// Trains one epoch, evaluates, writes checkpoint, model and logs.
     pub fn run_epoch(&mut self, obs: &mut dyn Observer) -> Result<EpochRecord> {
         let epoch = self.epochs_done;
+        self.fit_sites(epoch)?;
+        let act = self.activation();
         // The noise of `--neg-noise` comes from libtorch's generator: reseeded per epoch.
         tch::manual_seed(derive_seed(&[self.config.seed, epoch as u64, 0x6e6f697365]) as i64);
         let plan = EpochPlan {
@@ -361,7 +569,12 @@ impl Trainer {
         for (i, batch) in loader.enumerate() {
             let b = batch?;
             lr = self.schedule.lr(self.step);
-            let r = train_step(&self.model, &mut self.sgd, &self.act, &b, shape, lr)?;
+            let distill = self.teacher.as_ref().map(|teacher| Distill {
+                teacher,
+                weight: self.config.distill_weight,
+                temperature: self.config.temperature,
+            });
+            let r = train_step_distilled(&self.model, &mut self.sgd, &act, &b, shape, lr, distill.as_ref())?;
             if !r.loss.is_finite() {
                 return Err(Error::Diverged {
                     epoch: epoch + 1,
@@ -386,10 +599,11 @@ impl Trainer {
         obs.testing();
         let t = Instant::now();
         let test_acc = self.accuracy(&TrainActivation::exact(), true)?;
-        let test_acc_pann = match self.act.relu {
+        let test_acc_pann = match act.relu {
             TrainRelu::Exact => None,
-            TrainRelu::Poly(_) => Some(self.accuracy(&self.act.clone(), false)?),
+            TrainRelu::Poly(_) => Some(self.accuracy(&act, false)?),
         };
+        let rule = self.lee_layers_accuracy()?;
         let record = EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / seen.max(1) as f64,
@@ -401,6 +615,12 @@ impl Trainer {
             test_seconds: t.elapsed().as_secs_f64(),
             images_per_sec: seen as f64 / train_seconds.max(1e-9),
             peak_rss_mib: peak_rss_mib(),
+            train_bound_max: self
+                .sites
+                .as_ref()
+                .map(|s| s.bounds.iter().fold(0.0, |a: f64, &b| a.max(b))),
+            test_acc_lee_layers: rule.map(|r| r.0),
+            test_lee_layers_bound_max: rule.map(|r| r.1),
         };
         self.records.push(record.clone());
         self.epochs_done += 1;
@@ -443,6 +663,7 @@ impl Trainer {
             step: self.step,
             records: self.records.clone(),
             checksum: 0,
+            pann_sites: self.sites.clone(),
         };
         checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.sgd, &state)?;
         if self.config.keep_checkpoints.contains(&self.epochs_done) {

@@ -119,6 +119,41 @@ pub struct TrainArgs {
     /// B of the PANN ReLU and of the noise scale [default: 50].
     #[arg(long)]
     bound: Option<f64>,
+    /// Bounds of --pann-alpha's polynomial per ReLU site: lee-layers (Lee's rule per layer on the approximate
+    /// network over the calibration images, as pann eval --range lee-layers), calibrate (the exact network's
+    /// largest input × --range-margin), or a number (that bound everywhere, as --bound) [default: --bound].
+    #[arg(long)]
+    pann_range: Option<String>,
+    /// Margin of calibrated bounds, the start of lee-layers [default: 1.1].
+    #[arg(long)]
+    range_margin: Option<f64>,
+    /// Step of lee-layers: xF (F > 1) or +A [default: x1.1].
+    #[arg(long, allow_hyphen_values = true)]
+    layer_step: Option<String>,
+    /// The first N training images (unaugmented) fit the per-site bounds and the correction [default: 5000].
+    #[arg(long)]
+    calib_images: Option<usize>,
+    /// Re-fit the per-site bounds every K epochs by the same rule [default: once, before the first epoch].
+    #[arg(long)]
+    refit_bounds_every: Option<usize>,
+    /// Mean-leak correction inside the loop: per-site, per-channel offsets re-measured on the calibration
+    /// images before every epoch and subtracted from the polynomial's output.
+    #[arg(long)]
+    pann_leak_correction: bool,
+    /// Distil from this model's logits (exact ReLU, no gradient): loss (1−W)·CE + W·T²·KL(teacher/T ‖
+    /// student/T).
+    #[arg(long)]
+    distill: Option<PathBuf>,
+    /// W of --distill [default: 0].
+    #[arg(long)]
+    distill_weight: Option<f64>,
+    /// T of --distill [default: 1].
+    #[arg(long)]
+    temperature: Option<f64>,
+    /// After every epoch, also the test accuracy as pann eval --range lee-layers gives it at --pann-alpha
+    /// (log column test_acc_lee_layers). Changes no weight.
+    #[arg(long)]
+    eval_lee_layers: bool,
     /// σ: add N(0, (σ·B·2^-α)²) noise to ReLU outputs where the input is negative (training only).
     #[arg(long)]
     neg_noise: Option<f64>,
@@ -231,6 +266,25 @@ impl TrainArgs {
         if self.bf16 {
             c.bf16 = true;
         }
+        if let Some(r) = &self.pann_range {
+            match r.parse::<f64>() {
+                Ok(b) => {
+                    c.pann_range = pann_train::PannRange::Fixed;
+                    c.bound = b;
+                }
+                Err(_) => c.pann_range = r.parse()?,
+            }
+        }
+        set!(range_margin, layer_step, calib_images, distill_weight, temperature);
+        if self.refit_bounds_every.is_some() {
+            c.refit_bounds_every = self.refit_bounds_every;
+        }
+        if self.pann_leak_correction {
+            c.pann_leak_correction = true;
+        }
+        if self.distill.is_some() {
+            c.distill = self.distill.clone();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -282,10 +336,13 @@ impl Observer for Printer {
         if self.quiet {
             return;
         }
-        let pann = r
+        let mut pann = r
             .test_acc_pann
             .map(|a| format!(" pann {:.2}%", 100.0 * a))
             .unwrap_or_default();
+        if let (Some(a), Some(b)) = (r.test_acc_lee_layers, r.test_lee_layers_bound_max) {
+            pann += &format!(" lee-layers {:.2}% (B ≤ {b:.1})", 100.0 * a);
+        }
         println!(
             "epoch {:>3}/{} loss {:.4} train {:.2}% test {:.2}%{pann} lr {:.4} {:.1}+{:.1} s {:.0} img/s",
             r.epoch,
@@ -347,6 +404,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 data_dir: data_dir(cfg.dataset)?,
                 test_images,
                 eval_batch: 500,
+                eval_lee_layers: args.eval_lee_layers,
             };
             Trainer::branch(from, cfg, opts)?
         }
@@ -384,6 +442,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 data_dir,
                 test_images,
                 eval_batch: 500,
+                eval_lee_layers: args.eval_lee_layers,
             };
             Trainer::new(cfg, opts)?
         }
@@ -396,6 +455,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 data_dir: data_dir(requested.dataset)?,
                 test_images,
                 eval_batch: 500,
+                eval_lee_layers: args.eval_lee_layers,
             };
             Trainer::resume(opts, Some(&requested))?
         }
@@ -404,7 +464,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let cfg = trainer.config().clone();
     if !args.quiet {
         println!(
-            "{} on {} ({} epochs, batch {}, lr {}, wd {}, {:?}, mixup {}, pann α {:?}, noise σ {}), from epoch {}",
+            "{} on {} ({} epochs, batch {}, lr {}, wd {}, {:?}, mixup {}, pann α {:?} range {:?}, noise σ {}, distill \
+             {:?} W {}), from epoch {}",
             cfg.arch,
             cfg.dataset,
             cfg.epochs,
@@ -414,7 +475,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             cfg.schedule,
             cfg.mixup,
             cfg.pann_alpha,
+            cfg.pann_range,
             cfg.neg_noise,
+            cfg.distill,
+            cfg.distill_weight,
             trainer.epochs_done() + 1
         );
     }

@@ -34,5 +34,6 @@ pub fn opts(dir: &std::path::Path) -> RunOptions {
         data_dir: cifar10(),
         test_images: Some(200),
         eval_batch: 100,
+        eval_lee_layers: false,
     }
 }

@@ -12,7 +12,7 @@ impl ResNet {
     /// Logits of `x` with BN in training mode if `train`, activations from `act`.
     pub(crate) fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
         let y = self.bn1.forward_t(&self.conv1.forward_mixed(x)?, train);
-        let mut y = act.apply(&y, train)?;
+        let mut y = act.apply_at(0, &y, train)?;
         for b in &self.blocks {
             y = b.forward_t(&y, act, train)?;
         }
@@ -25,9 +25,9 @@ impl ResNet {
 impl Block {
     fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
         let y = self.bn1.forward_t(&self.conv1.forward_mixed(x)?, train);
-        let y = act.apply(&y, train)?;
+        let y = act.apply_at(self.site, &y, train)?;
         let y = self.bn2.forward_t(&self.conv2.forward_mixed(&y)?, train);
         let short = self.shortcut(x, train)?;
-        act.apply(&y.f_add(&short)?, train)
+        act.apply_at(self.site + 1, &y.f_add(&short)?, train)
     }
 }

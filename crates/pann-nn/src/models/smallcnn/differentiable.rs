@@ -12,9 +12,9 @@ impl SmallCnn {
     /// Logits of `x` with BN in training mode if `train`, ReLUs from `act`, exact average pools.
     pub(crate) fn forward_t(&self, x: &Tensor, act: &TrainActivation, train: bool) -> Result<Tensor> {
         let y = self.bn1.forward_t(&self.conv1.forward_mixed(x)?, train);
-        let y = avg_pool(&act.apply(&y, train)?)?;
+        let y = avg_pool(&act.apply_at(0, &y, train)?)?;
         let y = self.bn2.forward_t(&self.conv2.forward_mixed(&y)?, train);
-        let y = avg_pool(&act.apply(&y, train)?)?;
+        let y = avg_pool(&act.apply_at(1, &y, train)?)?;
         mixed::linear(&self.fc, &y.f_flatten(1, -1)?)
     }
 }

@@ -14,7 +14,9 @@ impl Vgg {
         let mut y = x.shallow_clone();
         for layer in &self.layers {
             y = match layer {
-                Layer::Conv { conv, bn, .. } => act.apply(&bn.forward_t(&conv.forward_mixed(&y)?, train), train)?,
+                Layer::Conv { conv, bn, site } => {
+                    act.apply_at(*site, &bn.forward_t(&conv.forward_mixed(&y)?, train), train)?
+                }
                 Layer::Pool { .. } => y.f_max_pool2d([POOL, POOL], [POOL, POOL], [0, 0], [1, 1], false)?,
             };
         }
