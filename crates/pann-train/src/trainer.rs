@@ -427,7 +427,9 @@ impl Trainer {
         let refit = match &self.sites {
             None => true,
             Some(s) => {
-                per_site && s.fitted_before_epoch != epoch && cfg.refit_bounds_every.is_some_and(|k| epoch.is_multiple_of(k))
+                per_site
+                    && s.fitted_before_epoch != epoch
+                    && cfg.refit_bounds_every.is_some_and(|k| epoch.is_multiple_of(k))
             }
         };
         if !refit && !cfg.pann_leak_correction {
