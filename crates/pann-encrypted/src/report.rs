@@ -94,17 +94,9 @@ pub struct Setup {
     pub keys_bytes: usize,
 }
 
-/// Peak resident memory of this process (`VmHWM` of `/proc/self/status`), 0 where unavailable.
-pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
-        })
-        .map_or(0, |kb| kb * 1024)
-}
+/// Peak resident memory of this process (`VmHWM` of `/proc/self/status`), 0 where unavailable: pann-he's reading,
+/// the one the bootstrapping bench reports, so both count memory the same way.
+pub use pann_he::bootstrap::bench::peak_rss_bytes;
 
 impl Report {
     /// The report of `results` (in image order) for a run set up as `setup`.
