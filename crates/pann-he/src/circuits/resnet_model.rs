@@ -17,7 +17,7 @@ use std::path::Path;
 use safetensors::SafeTensors;
 
 use super::model::Conv;
-use super::weights::{folded_conv, read, shape_of};
+use super::weights::{folded_conv, parse, read, read_file, shape_of};
 use crate::error::{Error, Result};
 
 /// The shortcut branch of a block.
@@ -163,14 +163,8 @@ impl ResNet {
     /// Reads and folds a CIFAR ResNet safetensors file (option A or B shortcuts, any depth `6n + 2`); every
     /// problem names the file and the tensor.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|cause| Error::Io {
-            path: path.to_path_buf(),
-            cause,
-        })?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            problem: format!("not a safetensors file: {e}"),
-        })?;
+        let bytes = read_file(path)?;
+        let st = parse(path, &bytes)?;
         let bad = |problem: String| Error::BadFile {
             path: path.to_path_buf(),
             problem,

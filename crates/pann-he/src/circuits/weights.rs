@@ -12,6 +12,22 @@ use safetensors::{Dtype, SafeTensors};
 use super::model::{Conv, SmallCnn};
 use crate::error::{Error, Result};
 
+/// The bytes of a model file, the error naming it.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|cause| Error::Io {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
+/// `bytes` (read from `path`) as safetensors, the error naming the file.
+pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
+    SafeTensors::deserialize(bytes).map_err(|e| Error::BadFile {
+        path: path.to_path_buf(),
+        problem: format!("not a safetensors file: {e}"),
+    })
+}
+
 /// Tensor `name` as `f64` values (F32 or F64), checked against `shape` and for finite values.
 pub fn read(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f64>> {
     let bad = |problem: String| Error::BadFile {
@@ -20,7 +36,7 @@ pub fn read(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> R
     };
     let t = st
         .tensor(name)
-        .map_err(|_| bad(format!("tensor `{name}` is missing (not a smallcnn model?)")))?;
+        .map_err(|_| bad(format!("tensor `{name}` is missing (not this architecture's file?)")))?;
     if t.shape() != shape {
         return Err(bad(format!(
             "tensor `{name}` has shape {:?}, expected {shape:?}",
@@ -50,7 +66,7 @@ pub fn read(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> R
 pub fn shape_of(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<Vec<usize>> {
     st.tensor(name).map(|t| t.shape().to_vec()).map_err(|_| Error::BadFile {
         path: path.to_path_buf(),
-        problem: format!("tensor `{name}` is missing (not a smallcnn model?)"),
+        problem: format!("tensor `{name}` is missing (not this architecture's file?)"),
     })
 }
 
@@ -82,14 +98,8 @@ pub fn folded_conv(st: &SafeTensors<'_>, path: &Path, conv: &str, bn: &str, cin:
 impl SmallCnn {
     /// Reads and folds a smallcnn safetensors file; every problem names the file and the tensor.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|cause| Error::Io {
-            path: path.to_path_buf(),
-            cause,
-        })?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            problem: format!("not a safetensors file: {e}"),
-        })?;
+        let bytes = read_file(path)?;
+        let st = parse(path, &bytes)?;
         let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
         if let Some(unknown) = names.iter().find(|n| {
             let n = n.strip_prefix("module.").unwrap_or(n);
