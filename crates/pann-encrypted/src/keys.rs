@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pann_he::bootstrap::{keys as boot_keys, BootstrapKeys, BootstrapParameters, Bootstrapper};
+use pann_he::bootstrap::{keys as boot_keys, BootstrapParameters, Bootstrapper};
 use pann_he::circuits::EncryptedSlots;
 use pann_he::ckks::{Ciphertext, Decryptor, Encoder, Encryptor, Evaluator, Parameters};
 use pann_he::rlwe::{KeyGenerator, PublicKey};
@@ -70,15 +70,14 @@ impl Keys {
         let sk = kg.secret_key();
         let pk = kg.public_key(&sk);
         let ring = params.ring();
+        let extra: Vec<u64> = rotations.iter().map(|&k| ring.galois_element(k)).collect();
+        // Rotation keys stored whole, as pann-he's bootstrapping keys: with 4 key-switching digits they fit
+        // (about 6.5 GB at N = 2^16), and regenerating compressed masks would double the bootstrap's time.
+        let keys = boot_keys::generate_with(&mut kg, &sk, &params, boot, &extra, false)?;
         let mut elements = boot_keys::galois_elements(&params, boot);
-        elements.extend(rotations.iter().map(|&k| ring.galois_element(k)));
+        elements.extend_from_slice(&extra);
         elements.sort_unstable();
         elements.dedup();
-        let keys = BootstrapKeys {
-            relin: kg.relin_key(&sk),
-            // Compressed (masks from a public seed): half the memory, as pann-he's bootstrapping keys.
-            galois: kg.galois_keys_compressed(&sk, &elements),
-        };
         let bytes = keys.bytes();
         let bootstrapper = Bootstrapper::new(params.clone(), encoder.clone(), boot.clone(), keys)?;
         let seconds = t0.elapsed().as_secs_f64();

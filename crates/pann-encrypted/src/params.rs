@@ -30,7 +30,7 @@ pub fn bootstrap_preset(config: &crate::EncryptedInferenceConfig, relu_depths: &
     match config.insecure_bootstrap_log_n {
         Some(log_n) => {
             let deepest = relu_depths.iter().copied().max().unwrap_or(1) as usize;
-            boot_params::test_insecure(log_n, deepest + 2)
+            boot_params::test_insecure_encapsulated(log_n, deepest + 2, 32)
         }
         None => boot_params::n16_full(),
     }
@@ -125,12 +125,14 @@ pub struct BootstrapRow {
     pub summary: boot_params::PresetSummary,
 }
 
-/// pann-he's bootstrapping presets at `N = 2^16`: full slots, and sparse packing with 2^12 slots (cheaper
-/// transforms, fewer rotation keys).
+/// pann-he's bootstrapping presets at `N = 2^16`: full slots, sparse packing with 2^12 slots (cheaper
+/// transforms, fewer rotation keys), both with sparse-secret encapsulation, and the dense-secret set without it
+/// (for comparison).
 pub fn bootstrap_presets() -> Result<Vec<BootstrapRow>> {
     let sets = [
         ("n16_full", boot_params::n16_full()),
         ("n16_sparse_4096", boot_params::sparse(boot_params::n16_full(), 12)),
+        ("n16_dense", boot_params::n16_dense()),
     ];
     sets.into_iter()
         .map(|(name, preset)| {

@@ -13,6 +13,7 @@ fn main() {
     let mut slots = None;
     let mut seed = 1u64;
     let mut shape16 = false;
+    let (mut stored, mut dense) = (false, false);
     let (mut ratio, mut stc_scale, mut eval_mod) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -32,6 +33,10 @@ fn main() {
             }
             "--seed" => seed = value("--seed").parse().unwrap_or_else(|_| fail("--seed: not a number")),
             "--json" => json = true,
+            // Rotation keys with their masks stored instead of regenerated at each use (twice the key memory).
+            "--stored-keys" => stored = true,
+            // The dense-secret N = 2^16 preset's shape (no sparse-secret encapsulation), for comparison.
+            "--dense" => dense = true,
             // The N = 2^16 preset's shape at a smaller ring (insecure; for tuning).
             "--shape-n16" => shape16 = true,
             // Variations of that shape (tuning only): log2(q_0/Δ'), log2 of the SlotsToCoeffs scale, EvalMod's
@@ -59,22 +64,40 @@ fn main() {
                 ));
             }
             "-h" | "--help" => {
-                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json] [--shape-n16 [--ratio R] [--stc-scale S] [--eval-mod R,D]]");
+                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json] [--stored-keys] [--shape-n16 [--dense] [--ratio R] [--stc-scale S] [--eval-mod R,D]]");
                 return;
             }
             other => fail(&format!("unknown argument {other}")),
         }
     }
     let report = if shape16 {
-        let mut p = pann_he::bootstrap::params::n16_shape(log_n);
+        let mut p = if dense {
+            let mut p = pann_he::bootstrap::params::n16_dense();
+            if log_n != 16 {
+                p.literal.log_n = log_n;
+                p.literal.security = pann_he::ckks::Security::Insecure;
+                p.boot.log_slots = log_n - 1;
+            }
+            p
+        } else {
+            pann_he::bootstrap::params::n16_shape(log_n)
+        };
         p.boot.log_message_ratio = ratio.unwrap_or(p.boot.log_message_ratio);
         p.boot.log_stc_scale = stc_scale.unwrap_or(p.boot.log_stc_scale);
         if let Some((r, d)) = eval_mod {
             (p.boot.double_angle, p.boot.cos_degree) = (r, d);
         }
-        pann_he::bootstrap::bench::bench_preset(p, slots, seed)
+        pann_he::bootstrap::bench::bench_preset_with(p, slots, seed, stored)
     } else {
-        pann_he::bootstrap::bench(log_n, slots, seed)
+        pann_he::bootstrap::bench::bench_preset_with(
+            match pann_he::bootstrap::bench::preset_for(log_n) {
+                Ok(p) => p,
+                Err(e) => fail(&e.to_string()),
+            },
+            slots,
+            seed,
+            stored,
+        )
     };
     match report {
         Ok(r) if json => println!("{}", serde_json::to_string(&r).expect("report serialises")),

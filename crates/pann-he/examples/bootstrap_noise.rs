@@ -27,7 +27,7 @@ fn main() {
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), 1);
     let sk = kg.secret_key();
-    let bk = keys::generate(&mut kg, &sk, &params, &b);
+    let bk = keys::generate(&mut kg, &sk, &params, &b).unwrap();
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), b.clone(), bk).expect("plan");
     let n = params.slots();
     let mut s = 7u64;

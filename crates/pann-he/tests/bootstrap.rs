@@ -30,7 +30,7 @@ fn boot_setup(log_n: u32, circuit_levels: usize) -> Boot {
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), 7);
     let sk = kg.secret_key();
-    let k = keys::generate(&mut kg, &sk, &params, &preset.boot);
+    let k = keys::generate(&mut kg, &sk, &params, &preset.boot).unwrap();
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
     assert_eq!(boot.output_level(), circuit_levels);
     let enc = Encryptor::with_seed(params.clone(), encoder.clone(), 8);
@@ -218,6 +218,60 @@ fn bootstrapping_restores_levels_and_keeps_precision() {
 }
 
 #[test]
+fn encapsulated_bootstrapping_needs_fewer_levels_and_keeps_precision() {
+    // Sparse-secret encapsulation (h = 32): K = 17 instead of 6σ of the dense I, hence fewer EvalMod levels.
+    let (log_n, h) = (10, 32);
+    let dense = params::test_insecure(log_n, 2);
+    let preset = params::test_insecure_encapsulated(log_n, 2, h);
+    assert_eq!(preset.boot.k, 17.0);
+    assert!(preset.boot.eval_mod_levels() < dense.boot.eval_mod_levels());
+    let params = Arc::new(Parameters::new(preset.literal.clone()).unwrap());
+    let encoder = Arc::new(Encoder::new(params.n()));
+    let mut kg = KeyGenerator::with_seed(params.clone(), 41);
+    let sk = kg.secret_key();
+    let k = keys::generate(&mut kg, &sk, &params, &preset.boot).unwrap();
+    let e = k.encapsulation.as_ref().expect("encapsulation keys");
+    assert_eq!(e.weight(), h);
+    // Every key under the sparse secret lives modulo q_0·p_0 only (two primes), never the full Q·P.
+    assert!(e.sparse_log_qp() < 125.0, "{}", e.sparse_log_qp());
+    // Without the encapsulation keys the plan is refused by name.
+    let bare = keys::BootstrapKeys {
+        relin: k.relin.clone(),
+        galois: k.galois.clone(),
+        encapsulation: None,
+    };
+    match Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), bare) {
+        Err(Error::MissingKey(m)) => assert!(m.contains("encapsulation"), "{m}"),
+        other => panic!("expected a missing-key error, got {:?}", other.err()),
+    }
+    let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
+    assert_eq!(boot.output_level(), 2);
+    let x = complex_values(params.slots(), 42);
+    let delta = params.default_scale();
+    let poly = encoder.encode(params.ring(), &x, 0, delta).unwrap();
+    let mut enc = Encryptor::with_seed(params.clone(), encoder.clone(), 43);
+    let dec = Decryptor::new(params.clone(), encoder.clone(), sk.clone());
+    let mut ct = enc.encrypt_sk(&pann_he::ckks::Plaintext::from_poly(poly, delta), &sk);
+    // Twice in a row: the second bootstrap starts from the first one's output, and each is measured against
+    // what its input decrypts to.
+    let mut input = x.clone();
+    for round in 0..2 {
+        let mut low = boot.bootstrap(&ct).unwrap();
+        assert_eq!((low.level(), low.scale()), (2, delta));
+        let got = dec.decrypt_complex(&low).unwrap();
+        let (min, mean) = precision_bits(&got, &input);
+        eprintln!("round {round}: {min:.1} bits min, {mean:.1} bits mean");
+        input = got;
+        assert!(
+            min > 18.0 && mean > 22.0,
+            "round {round}: {min:.1} bits min, {mean:.1} bits mean"
+        );
+        boot.evaluator().drop_to_level(&mut low, 0).unwrap();
+        ct = low;
+    }
+}
+
+#[test]
 fn wrong_inputs_and_missing_keys_are_refused() {
     let mut b = boot_setup(10, 1);
     let n = b.params.slots();
@@ -247,6 +301,7 @@ fn wrong_inputs_and_missing_keys_are_refused() {
     let k = keys::BootstrapKeys {
         relin: relin.clone(),
         galois: kg.galois_keys_for_elements(&b.sk, &without),
+        encapsulation: None,
     };
     match Bootstrapper::new(b.params.clone(), b.encoder.clone(), preset.boot.clone(), k) {
         Err(Error::MissingKey(m)) => assert!(m.contains(&format!("rotation by {dropped} slots")), "{m}"),
@@ -257,6 +312,7 @@ fn wrong_inputs_and_missing_keys_are_refused() {
     let k = keys::BootstrapKeys {
         relin,
         galois: kg.galois_keys_for_elements(&b.sk, &without),
+        encapsulation: None,
     };
     match Bootstrapper::new(b.params.clone(), b.encoder.clone(), preset.boot.clone(), k) {
         Err(Error::MissingKey(m)) => assert!(m.contains("conjugation"), "{m}"),
@@ -268,7 +324,7 @@ fn wrong_inputs_and_missing_keys_are_refused() {
     let p = Arc::new(Parameters::new(short.literal).unwrap());
     let mut kg = KeyGenerator::with_seed(p.clone(), 1);
     let sk = kg.secret_key();
-    let k = keys::generate(&mut kg, &sk, &p, &short.boot);
+    let k = keys::generate(&mut kg, &sk, &p, &short.boot).unwrap();
     assert!(matches!(
         Bootstrapper::new(p.clone(), Arc::new(Encoder::new(p.n())), short.boot, k),
         Err(Error::InvalidParameters(_))
@@ -320,8 +376,8 @@ fn compressed_keys_round_trip_through_files_and_bootstrap_alike() {
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), 21);
     let sk = kg.secret_key();
-    let stored = keys::generate_with(&mut kg, &sk, &params, &preset.boot, false);
-    let compressed = keys::generate_with(&mut kg, &sk, &params, &preset.boot, true);
+    let stored = keys::generate_with(&mut kg, &sk, &params, &preset.boot, &[], false).unwrap();
+    let compressed = keys::generate_with(&mut kg, &sk, &params, &preset.boot, &[], true).unwrap();
     assert_eq!(stored.galois.len(), compressed.galois.len());
     assert_eq!(
         stored.galois.bytes(),
@@ -349,6 +405,7 @@ fn compressed_keys_round_trip_through_files_and_bootstrap_alike() {
         let k = keys::BootstrapKeys {
             relin: compressed.relin.clone(),
             galois,
+            encapsulation: None,
         };
         let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
         let got = dec.decrypt_complex(&boot.bootstrap(&ct).unwrap()).unwrap();
@@ -385,7 +442,7 @@ fn sparse_packing_bootstraps_replicated_messages_with_smaller_transforms() {
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), 31);
     let sk = kg.secret_key();
-    let k = keys::generate(&mut kg, &sk, &params, &preset.boot);
+    let k = keys::generate(&mut kg, &sk, &params, &preset.boot).unwrap();
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
     assert_eq!(boot.output_level(), 2);
     let v = complex_values(64, 32);

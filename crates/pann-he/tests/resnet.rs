@@ -400,6 +400,7 @@ fn encrypted_resnet_with_planned_and_split_bootstraps_follows_its_mirror() {
     let keys = pann_he::bootstrap::BootstrapKeys {
         relin: kg.relin_key(&sk),
         galois: kg.galois_keys_for_elements(&sk, &elements),
+        encapsulation: None,
     };
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), keys).unwrap();
     assert_eq!(boot.output_level(), levels);

@@ -128,13 +128,13 @@ fn params(args: ParamsArgs) -> Result<()> {
     }
     println!();
     println!(
-        "{:<16} {:>6} {:>8} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9}  128-bit bound",
-        "bootstrapping", "log N", "log QP", "slots", "levels", "bootstrap", "left", "digits", "rots", "keys GB"
+        "{:<16} {:>6} {:>8} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9} {:>5}  128-bit bound",
+        "bootstrapping", "log N", "log QP", "slots", "levels", "bootstrap", "left", "digits", "rots", "keys GB", "h'"
     );
     for r in &boot {
         let s = &r.summary;
         println!(
-            "{:<16} {:>6} {:>8.1} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9.2}  log QP ≤ {}",
+            "{:<16} {:>6} {:>8.1} {:>6} {:>7} {:>9} {:>5} {:>7} {:>5} {:>9.2} {:>5}  log QP ≤ {}",
             r.name,
             s.log_n,
             s.log_qp,
@@ -145,6 +145,11 @@ fn params(args: ParamsArgs) -> Result<()> {
             s.digits,
             s.rotations,
             s.keys_bytes as f64 / 1e9,
+            if s.ephemeral_weight > 0 {
+                s.ephemeral_weight.to_string()
+            } else {
+                "-".into()
+            },
             s.max_log_qp_128.map_or("null".to_string(), |m| m.to_string())
         );
     }

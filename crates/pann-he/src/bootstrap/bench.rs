@@ -90,11 +90,12 @@ pub fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// The preset the bench uses at `log_n`: the secure [`params::n16_full`] at 16, the insecure test preset below.
+/// The preset the bench uses at `log_n`: the secure [`params::n16_full`] at 16, the insecure test preset (with
+/// the same encapsulation) below.
 pub fn preset_for(log_n: u32) -> Result<params::BootstrapPreset> {
     match log_n {
         16 => Ok(params::n16_full()),
-        10..=15 => Ok(params::test_insecure(log_n, 10)),
+        10..=15 => Ok(params::test_insecure_encapsulated(log_n, 10, 32)),
         _ => Err(Error::InvalidParameters(format!(
             "bootstrap bench runs at log N = 10..=16, not {log_n}"
         ))),
@@ -123,6 +124,20 @@ pub fn bench(log_n: u32, slots: Option<usize>, seed: u64) -> Result<BenchReport>
 
 /// [`bench`] with a given (full-slot) preset.
 pub fn bench_preset(full: params::BootstrapPreset, slots: Option<usize>, seed: u64) -> Result<BenchReport> {
+    bench_preset_with(full, slots, seed, STORED_KEYS)
+}
+
+/// Whether the bench (and [`keys::generate`]'s callers that follow it) store the rotation keys' masks rather
+/// than regenerating them at each use.
+pub const STORED_KEYS: bool = true;
+
+/// [`bench_preset`], choosing stored (`true`) or compressed rotation keys.
+pub fn bench_preset_with(
+    full: params::BootstrapPreset,
+    slots: Option<usize>,
+    seed: u64,
+    stored_keys: bool,
+) -> Result<BenchReport> {
     let log_n = full.literal.log_n;
     let slots = slots.unwrap_or(1 << (log_n - 1));
     if !slots.is_power_of_two() || slots > 1 << (log_n - 1) || slots < 2 {
@@ -140,7 +155,7 @@ pub fn bench_preset(full: params::BootstrapPreset, slots: Option<usize>, seed: u
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), seed);
     let sk = kg.secret_key();
-    let boot_keys = keys::generate(&mut kg, &sk, &params, &preset.boot);
+    let boot_keys = keys::generate_with(&mut kg, &sk, &params, &preset.boot, &[], !stored_keys)?;
     let keys_bytes = boot_keys.bytes();
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), boot_keys)?;
     let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;

@@ -5,10 +5,12 @@
 //! with [`crate::serialize`] and its checks.
 
 use super::coeffs_to_slots::coeffs_to_slots_layers;
+use super::encapsulation::Encapsulation;
 use super::lintrans::rotations_for;
 use super::params::BootstrapParameters;
 use super::slots_to_coeffs::slots_to_coeffs_layers;
 use crate::ckks::Parameters;
+use crate::error::Result;
 use crate::rlwe::{GaloisKeys, KeyGenerator, RelinKey, SecretKey};
 
 /// Relinearisation and Galois keys for one bootstrapping plan.
@@ -18,12 +20,14 @@ pub struct BootstrapKeys {
     pub relin: RelinKey,
     /// Rotation and conjugation keys.
     pub galois: GaloisKeys,
+    /// The sparse-secret encapsulation keys, if the plan raises under an ephemeral secret.
+    pub encapsulation: Option<Encapsulation>,
 }
 
 impl BootstrapKeys {
     /// Bytes of all key residues.
     pub fn bytes(&self) -> usize {
-        self.relin.0.bytes() + self.galois.bytes()
+        self.relin.0.bytes() + self.galois.bytes() + self.encapsulation.as_ref().map_or(0, Encapsulation::bytes)
     }
 }
 
@@ -64,33 +68,46 @@ pub fn galois_elements(params: &Parameters, boot: &BootstrapParameters) -> Vec<u
     g
 }
 
-/// Generates the keys of the plan of `boot`, the rotation keys compressed (their uniform masks regenerated
-/// from a seed at each use: half the memory — at `N = 2^16` the difference between fitting in 12 GiB or not —
-/// for one ChaCha8 stream per digit and row per rotation).
+/// Generates the keys of the plan of `boot`, the rotation keys stored whole. [`generate_with`] can compress
+/// them instead (their uniform masks regenerated from a seed at each use): half the memory, but measured at
+/// `N = 2^14` a bootstrap takes about twice as long, so compression is for plans whose keys would not fit.
+///
+/// # Errors
+/// Only from the encapsulation keys ([`Encapsulation::generate`]): an ephemeral weight above `N`.
 pub fn generate(
     kg: &mut KeyGenerator,
     sk: &SecretKey,
     params: &Parameters,
     boot: &BootstrapParameters,
-) -> BootstrapKeys {
-    generate_with(kg, sk, params, boot, true)
+) -> Result<BootstrapKeys> {
+    generate_with(kg, sk, params, boot, &[], false)
 }
 
-/// [`generate`], choosing whether the rotation keys are compressed.
+/// [`generate`] with keys for the extra Galois elements `extra` (a circuit's own rotations), choosing whether
+/// the rotation keys are compressed.
 pub fn generate_with(
     kg: &mut KeyGenerator,
     sk: &SecretKey,
     params: &Parameters,
     boot: &BootstrapParameters,
+    extra: &[u64],
     compressed: bool,
-) -> BootstrapKeys {
-    let elements = galois_elements(params, boot);
-    BootstrapKeys {
+) -> Result<BootstrapKeys> {
+    let mut elements = galois_elements(params, boot);
+    elements.extend_from_slice(extra);
+    elements.sort_unstable();
+    elements.dedup();
+    let encapsulation = match boot.ephemeral_weight {
+        0 => None,
+        h => Some(Encapsulation::generate(kg, sk, params, h)?),
+    };
+    Ok(BootstrapKeys {
         relin: kg.relin_key(sk),
         galois: if compressed {
             kg.galois_keys_compressed(sk, &elements)
         } else {
             kg.galois_keys_for_elements(sk, &elements)
         },
-    }
+        encapsulation,
+    })
 }

@@ -5,7 +5,10 @@
 //! Hubaux 2021):
 //!
 //! 1. **ModRaise**: the level-0 ciphertext `(c_0, c_1)` mod `q_0`, read as integers and reduced modulo every
-//!    prime of `Q_L`, decrypts to `t = Δ'·m + q_0·I` with a small integer polynomial `I` (`|I| ≲ √h`).
+//!    prime of `Q_L`, decrypts to `t = Δ'·m + q_0·I` with a small integer polynomial `I` (`|I| ≲ √h`). With
+//!    sparse-secret encapsulation ([`encapsulation`], the default presets) the ciphertext is first switched to
+//!    an ephemeral secret of weight 32, which bounds `|I| ≤ 16` surely, and switched back to the dense secret
+//!    right after the raise.
 //! 2. **CoeffsToSlots** ([`coeffs_to_slots`]): the inverse special FFT, so the slots hold the coefficients of
 //!    `t` (bit-reversed, `t_lo + i·t_hi`), scaled to `[−1, 1]` by the recorded scale `2K·q_0`.
 //! 3. **Split**: `x_re = z + z̄`, `x_im = −i(z − z̄)` (conjugation key), two real-slot ciphertexts.
@@ -30,6 +33,7 @@
 
 pub mod bench;
 pub mod coeffs_to_slots;
+pub mod encapsulation;
 pub mod eval_mod;
 pub mod keys;
 pub mod lintrans;
@@ -79,6 +83,8 @@ pub struct Bootstrapper {
     params: Arc<Parameters>,
     boot: BootstrapParameters,
     eval: Evaluator,
+    /// Sparse-secret encapsulation around ModRaise, if the plan uses an ephemeral secret.
+    encapsulation: Option<encapsulation::Encapsulation>,
     cts: Vec<LinearTransform>,
     stc: Vec<LinearTransform>,
     eval_mod: EvalMod,
@@ -176,6 +182,29 @@ impl Bootstrapper {
             let pt_scale = target * q[level] as f64 / stc_scale;
             stc.push(LinearTransform::new(&params, &encoder, d, level, pt_scale)?);
         }
+        let encapsulation = match (boot.ephemeral_weight, keys.encapsulation) {
+            (0, _) => None,
+            (h, Some(e)) if e.weight() == h => Some(e),
+            (h, Some(e)) => {
+                return Err(Error::MissingKey(format!(
+                    "the plan raises under an ephemeral secret of weight {h}, the keys are for weight {}",
+                    e.weight()
+                )))
+            }
+            (h, None) => {
+                return Err(Error::MissingKey(format!(
+                    "the plan raises under an ephemeral secret of weight {h}: the encapsulation keys are missing"
+                )))
+            }
+        };
+        if boot.ephemeral_weight > 0 && boot.k < encapsulation::k_for_weight(boot.ephemeral_weight) {
+            return Err(Error::InvalidParameters(format!(
+                "K = {} is below the bound {} of an ephemeral secret of weight {}",
+                boot.k,
+                encapsulation::k_for_weight(boot.ephemeral_weight),
+                boot.ephemeral_weight
+            )));
+        }
         let eval = Evaluator::new(params.clone(), encoder, Some(keys.relin), keys.galois);
         let ring = params.ring();
         for lt in cts.iter().chain(&stc) {
@@ -194,6 +223,7 @@ impl Bootstrapper {
             params,
             boot,
             eval,
+            encapsulation,
             cts,
             stc,
             eval_mod,
@@ -236,7 +266,19 @@ impl Bootstrapper {
         let shift = self.check_input(ct)?;
         let mut c = ct.clone();
         self.eval.drop_to_level(&mut c, 0)?;
-        let mut raised = self.mod_raise(&self.eval.mul_integer(&c, 1i128 << shift));
+        let c = self.eval.mul_integer(&c, 1i128 << shift);
+        let mut raised = match &self.encapsulation {
+            None => {
+                let ring = self.params.ring();
+                let coefficients = |p: &crate::ring::RnsPoly| {
+                    let mut p = p.clone();
+                    ring.intt(&mut p);
+                    p.row(0).to_vec()
+                };
+                self.mod_raise([coefficients(&c.c[0]), coefficients(&c.c[1])])
+            }
+            Some(e) => e.to_dense(&self.params, &self.mod_raise(e.to_sparse(&self.params, &c)?)),
+        };
         for r in keys::trace_rotations(self.params.slots(), self.boot.slots()) {
             let rotated = self.eval.rotate(&raised, r)?;
             self.eval.add_assign(&mut raised, &rotated)?;
@@ -244,21 +286,19 @@ impl Bootstrapper {
         Ok(raised)
     }
 
-    /// ModRaise: `(c_0, c_1)` mod `q_0`, centred, as polynomials over `Q_L`.
-    fn mod_raise(&self, ct: &Ciphertext) -> Ciphertext {
+    /// ModRaise: `(c_0, c_1)`, given in coefficient form mod `q_0`, centred, as polynomials over `Q_L`.
+    fn mod_raise(&self, c: [Vec<u64>; 2]) -> Ciphertext {
         let ring = self.params.ring();
         let q0 = *ring.q(0);
         let top = Basis::level(self.params.max_level());
-        let lift = |c: &crate::ring::RnsPoly| {
-            let mut c = c.clone();
-            ring.intt(&mut c);
-            let centred: Vec<i64> = c.row(0).iter().map(|&x| q0.centered(x)).collect();
+        let lift = |c: &[u64]| {
+            let centred: Vec<i64> = c.iter().map(|&x| q0.centered(x)).collect();
             let mut out = ring.from_signed(&centred, top);
             ring.ntt(&mut out);
             out
         };
         Ciphertext {
-            c: [lift(&ct.c[0]), lift(&ct.c[1])],
+            c: [lift(&c[0]), lift(&c[1])],
             scale: self.raised_scale,
         }
     }

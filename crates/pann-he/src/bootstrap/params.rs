@@ -41,6 +41,11 @@ pub struct BootstrapParameters {
     /// `log2` of the slots bootstrapped: `log N − 1` for full slots; fewer is sparse packing (messages
     /// replicated with period `2^log_slots`, polynomials in `X^(N/2^(log_slots+1))`), with smaller transforms.
     pub log_slots: u32,
+    /// Hamming weight `h` of the ephemeral sparse secret ModRaise runs under (sparse-secret encapsulation,
+    /// [`super::encapsulation`]); 0: ModRaise under the dense secret. With `h > 0`, `K` must be at least
+    /// [`super::encapsulation::k_for_weight`]`(h)`.
+    #[serde(default)]
+    pub ephemeral_weight: usize,
 }
 
 impl BootstrapParameters {
@@ -173,12 +178,40 @@ pub fn test_insecure(log_n: u32, circuit_levels: usize) -> BootstrapPreset {
             log_eval_scale: 58,
             log_stc_scale: 50,
             log_slots: log_n - 1,
+            ephemeral_weight: 0,
         },
         circuit_levels,
         40,
         56,
         58,
         vec![60, 60, 60],
+        Security::Insecure,
+    )
+}
+
+/// [`test_insecure`] with sparse-secret encapsulation (DISCLAIMER: not secure; tests only): ModRaise under an
+/// ephemeral secret of weight `h`, so `K` = [`super::encapsulation::k_for_weight`]`(h)`, and the double angles
+/// and degree for that `K`.
+pub fn test_insecure_encapsulated(log_n: u32, circuit_levels: usize, h: usize) -> BootstrapPreset {
+    let base = test_insecure(log_n, circuit_levels);
+    let k = super::encapsulation::k_for_weight(h);
+    let double_angle = double_angles_for(k);
+    let omega = 2.0 * std::f64::consts::PI * k / 2f64.powi(double_angle as i32);
+    let boot = BootstrapParameters {
+        k,
+        double_angle,
+        cos_degree: chebyshev_degree_for(omega),
+        ephemeral_weight: h,
+        ..base.boot
+    };
+    stack(
+        log_n,
+        boot,
+        circuit_levels,
+        40,
+        56,
+        58,
+        base.literal.log_p,
         Security::Insecure,
     )
 }
@@ -212,17 +245,59 @@ pub fn chebyshev_degree_for(omega: f64) -> usize {
         .unwrap_or(511)
 }
 
-/// `N = 2^16`, full slots (32768), uniform ternary secret, 128-bit by the HE Standard (`log QP ≤ 1772`):
-/// `q_0` 60 bits, 10 circuit levels of 40 bits, SlotsToCoeffs 3 levels of 52 bits (at scale 2^48), EvalMod 13
-/// levels of 60 bits at scale 2^60 (Chebyshev degree 63 of the cosine at depth 6, 7 double angles,
-/// `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`), CoeffsToSlots 3 levels of 60 bits, three 60-bit special primes:
-/// `log QP ≈ 1756`, 10 key-switching digits.
+/// `log2(q_0/Δ')` under sparse-secret encapsulation. The bootstrap's error is the sine's curvature
+/// (`∝ (Δ'/q_0)²`) plus EvalMod's noise times `K·q_0/Δ'`; with `K = 17` instead of 424 the noise term allows a
+/// larger ratio than [`message_ratio_for`]'s. Measured on the `N = 2^16` shape at `N = 2^14` (bits min/mean):
+/// ratio 5: 18.8/21.0 (curvature-bound, by `examples/bootstrap_noise.rs`), 7: 21.4/24.5, 8: 21.4/24.8,
+/// 9: 21.1/24.3, 10: 20.7/23.4.
+pub const ENCAPSULATED_MESSAGE_RATIO: u32 = 8;
+
+/// `N = 2^16`, full slots (32768), uniform ternary secret, 128-bit by the HE Standard (`log QP ≤ 1772`), with
+/// sparse-secret encapsulation (`h = 32`, so `K = 17` bounds every raise): `q_0` 60 bits, 10 circuit levels of
+/// 40 bits, SlotsToCoeffs 3 levels of 52 bits (at scale 2^48), EvalMod 9 levels of 60 bits at scale 2^60
+/// (Chebyshev degree 31 of the cosine at depth 5, 4 double angles), CoeffsToSlots 3 levels of 60 bits, seven
+/// 60-bit special primes: `log QP ≈ 1756`, 4 key-switching digits of 7 primes.
+///
+/// Why: without encapsulation (`K = 424`, [`n16_dense`]) EvalMod takes 13 levels and the bound leaves room
+/// for three special primes only, hence 10 digits; the four levels encapsulation saves buy four more special
+/// primes, which cuts the digit count — the factor of every key switch's cost and of every key's size — from
+/// 10 to 4.
+pub fn n16_full() -> BootstrapPreset {
+    let k = super::encapsulation::k_for_weight(32);
+    stack(
+        16,
+        BootstrapParameters {
+            cts_levels: 3,
+            stc_levels: 3,
+            k,
+            double_angle: 4,
+            cos_degree: 31,
+            log_message_ratio: ENCAPSULATED_MESSAGE_RATIO,
+            log_eval_scale: 60,
+            log_stc_scale: 48,
+            log_slots: 15,
+            ephemeral_weight: 32,
+        },
+        10,
+        40,
+        52,
+        60,
+        vec![60; 7],
+        Security::Bits128,
+    )
+}
+
+/// The dense-secret `N = 2^16` preset (no encapsulation): `q_0` 60 bits, 10 circuit levels of 40 bits,
+/// SlotsToCoeffs 3 levels of 52 bits (at scale 2^48), EvalMod 13 levels of 60 bits at scale 2^60 (Chebyshev
+/// degree 63 of the cosine at depth 6, 7 double angles, `K = 424 ≈ 7σ` of `I` for `h ≈ 2N/3`), CoeffsToSlots
+/// 3 levels of 60 bits, three 60-bit special primes: `log QP ≈ 1756`, 10 key-switching digits.
 ///
 /// Why these sizes (measured on the same shape at `N = 2^14`, bits min/mean): EvalMod at 2^58 on 58-bit primes
 /// and four special primes, 18.6/20.9; EvalMod at 2^60, 19.8/22.3; and CoeffsToSlots/SlotsToCoeffs on larger
 /// primes, 20.0/22.4 — against 16.0/18.5 when their primes are cut to 50/47 bits to keep a fourth special prime.
-/// Precision pays for two more digits (keys about 20% larger, key switching about 20% slower).
-pub fn n16_full() -> BootstrapPreset {
+/// Measured at `N = 2^16`: 16.5/18.9 bits, 36.5 s, 7.09 GB of keys (results/he/bootstrap-n16.json before
+/// encapsulation).
+pub fn n16_dense() -> BootstrapPreset {
     stack(
         16,
         BootstrapParameters {
@@ -235,6 +310,7 @@ pub fn n16_full() -> BootstrapPreset {
             log_eval_scale: 60,
             log_stc_scale: 48,
             log_slots: 15,
+            ephemeral_weight: 0,
         },
         10,
         40,
@@ -279,9 +355,11 @@ pub struct PresetSummary {
     pub levels_left: usize,
     /// Key-switching digits.
     pub digits: usize,
+    /// Hamming weight of the ephemeral secret of sparse-secret encapsulation (0: none).
+    pub ephemeral_weight: usize,
     /// Rotation keys the plan needs (besides the conjugation key).
     pub rotations: usize,
-    /// Bytes of the evaluation keys: the relinearisation key and the compressed rotation/conjugation keys.
+    /// Bytes of the evaluation keys: relinearisation, rotation/conjugation and encapsulation keys, stored whole.
     pub keys_bytes: usize,
 }
 
@@ -299,8 +377,11 @@ pub fn summary(preset: &BootstrapPreset) -> crate::Result<PresetSummary> {
         levels_bootstrap: preset.boot.levels(),
         levels_left: params.max_level().saturating_sub(preset.boot.levels()),
         digits: params.digit_count(),
+        ephemeral_weight: preset.boot.ephemeral_weight,
         rotations,
-        keys_bytes: key + (rotations + 1) * key / 2,
+        // Relinearisation key, rotation and conjugation keys (stored whole, as `keys::generate` makes them),
+        // and with encapsulation the sparse→dense key (the dense→sparse one, over two primes, is negligible).
+        keys_bytes: key * (rotations + 2 + usize::from(preset.boot.ephemeral_weight > 0)),
     })
 }
 
@@ -314,15 +395,27 @@ mod tests {
         let p = n16_full();
         let params = Parameters::new(p.literal.clone()).unwrap();
         assert_eq!(params.max_level() - p.boot.levels(), 10);
-        assert_eq!(p.boot.eval_mod_levels(), 13);
+        assert_eq!(p.boot.eval_mod_levels(), 9);
         assert!(params.log_qp() <= 1772.0, "{}", params.log_qp());
-        assert_eq!(params.digit_count(), 10);
+        assert_eq!(params.digit_count(), 4);
+        assert!(p.boot.k >= super::super::encapsulation::k_for_weight(p.boot.ephemeral_weight));
         let sum = summary(&p).unwrap();
-        assert_eq!((sum.levels_left, sum.levels_bootstrap, sum.slots), (10, 19, 1 << 15));
+        assert_eq!((sum.levels_left, sum.levels_bootstrap, sum.slots), (10, 15, 1 << 15));
         assert!(sum.log_qp <= sum.max_log_qp_128.unwrap() as f64 + 0.5);
-        // 38 rotation keys (±16384 is one Galois element) + conjugation, compressed, and the relinearisation
-        // key: under 7.5 GB.
+        // 38 rotation keys (±16384 is one Galois element) + conjugation, the relinearisation key and the
+        // encapsulation key, stored whole: 4 digits instead of 10 make them under 6 GB (the dense preset's
+        // compressed keys took 7.09 GB).
         assert_eq!(sum.rotations, 38);
-        assert!(sum.keys_bytes < 7_500_000_000, "{}", sum.keys_bytes);
+        assert!(sum.keys_bytes < 6_000_000_000, "{}", sum.keys_bytes);
+    }
+
+    #[test]
+    fn the_dense_n16_preset_keeps_its_shape() {
+        let p = n16_dense();
+        let params = Parameters::new(p.literal.clone()).unwrap();
+        assert_eq!(params.max_level() - p.boot.levels(), 10);
+        assert_eq!(p.boot.eval_mod_levels(), 13);
+        assert_eq!(params.digit_count(), 10);
+        assert!(params.log_qp() <= 1772.0);
     }
 }

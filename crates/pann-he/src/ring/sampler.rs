@@ -36,6 +36,13 @@ impl Sampler {
         }
     }
 
+    /// Seeded from 32 bytes (a stream derived from another sampler's [`Self::seed`]).
+    pub fn from_seed_bytes(seed: [u8; 32]) -> Self {
+        Self {
+            rng: ChaCha20Rng::from_seed(seed),
+        }
+    }
+
     /// A fresh 32-byte seed for a derived stream.
     pub fn seed(&mut self) -> [u8; 32] {
         let mut s = [0u8; 32];
@@ -82,6 +89,22 @@ impl Sampler {
                 }
             };
         }
+    }
+
+    /// A sparse ternary polynomial: exactly `h` coefficients of ±1 (positions uniform without repetition, signs
+    /// uniform), the rest 0 — the ephemeral secret of sparse-secret encapsulation ([`crate::bootstrap`]).
+    pub fn sparse_ternary(&mut self, n: usize, h: usize) -> Vec<i64> {
+        assert!(h <= n, "Hamming weight {h} exceeds the degree {n}");
+        let mut out = vec![0i64; n];
+        let mut placed = 0;
+        while placed < h {
+            let i = self.rng.random_range(0..n);
+            if out[i] == 0 {
+                out[i] = if self.rng.random::<bool>() { 1 } else { -1 };
+                placed += 1;
+            }
+        }
+        out
     }
 
     /// Ternary coefficients, each of −1, 0, 1 with probability 1/3.

@@ -141,6 +141,32 @@ impl KeyGenerator {
         SecretKey { s }
     }
 
+    /// A key generator for other parameters (same ring degree), its randomness derived from this one's: the
+    /// generator of the sparse-secret encapsulation domain `q_0·p_0` ([`crate::bootstrap::encapsulation`]).
+    pub fn derived(&mut self, params: Parameters) -> KeyGenerator {
+        KeyGenerator {
+            params,
+            sampler: Sampler::from_seed_bytes(self.sampler.seed()),
+        }
+    }
+
+    /// The secret key with the given small signed coefficients, over these parameters' `Q_L·P`.
+    pub(crate) fn secret_key_from_coefficients(&self, coeffs: &[i64]) -> SecretKey {
+        let ring = self.params.ring();
+        let mut s = ring.from_signed(coeffs, self.top());
+        ring.ntt(&mut s);
+        SecretKey { s }
+    }
+
+    /// The centred coefficients of `sk` (read modulo `q_0`, where they are exact: they are in `{−1, 0, 1}`).
+    pub(crate) fn secret_coefficients(&self, sk: &SecretKey) -> Vec<i64> {
+        let ring = self.params.ring();
+        let mut row = restrict(&sk.s, Basis::level(0), self.params.max_level());
+        ring.intt(&mut row);
+        let q0 = *ring.q(0);
+        row.row(0).iter().map(|&x| q0.centered(x)).collect()
+    }
+
     /// `(−a·s + e, a)` over `basis` with fresh uniform `a` and Gaussian `e`.
     fn rlwe_zero(&mut self, sk: &RnsPoly, basis: Basis) -> [RnsPoly; 2] {
         let ring = self.params.ring().clone();
