@@ -13,7 +13,7 @@ fn main() {
     let mut slots = None;
     let mut seed = 1u64;
     let mut shape16 = false;
-    let (mut stored, mut dense) = (false, false);
+    let (mut stored, mut dense) = (pann_he::bootstrap::bench::STORED_KEYS, false);
     let (mut ratio, mut stc_scale, mut eval_mod) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -33,8 +33,8 @@ fn main() {
             }
             "--seed" => seed = value("--seed").parse().unwrap_or_else(|_| fail("--seed: not a number")),
             "--json" => json = true,
-            // Rotation keys with their masks stored instead of regenerated at each use (twice the key memory).
-            "--stored-keys" => stored = true,
+            // Rotation keys compressed: masks regenerated from a seed at each use (half the key memory).
+            "--compressed-keys" => stored = false,
             // The dense-secret N = 2^16 preset's shape (no sparse-secret encapsulation), for comparison.
             "--dense" => dense = true,
             // The N = 2^16 preset's shape at a smaller ring (insecure; for tuning).
@@ -64,7 +64,7 @@ fn main() {
                 ));
             }
             "-h" | "--help" => {
-                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json] [--stored-keys] [--shape-n16 [--dense] [--ratio R] [--stc-scale S] [--eval-mod R,D]]");
+                println!("bootstrap_bench [--log-n 10..=16] [--slots N/2] [--seed S] [--json] [--compressed-keys] [--shape-n16 [--dense] [--ratio R] [--stc-scale S] [--eval-mod R,D]]");
                 return;
             }
             other => fail(&format!("unknown argument {other}")),

@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use crate::bootstrap::encapsulation::Encapsulation;
 use crate::ckks::{Ciphertext, Parameters};
 use crate::error::{Error, Result};
 use crate::ring::{Basis, RnsPoly};
@@ -59,7 +60,7 @@ impl Reader<'_> {
         Ok(f64::from_bits(self.u64()?))
     }
 
-    fn poly(&mut self, params: &Parameters, want: Basis) -> std::result::Result<RnsPoly, String> {
+    fn poly(&mut self, params: &crate::rlwe::Parameters, want: Basis) -> std::result::Result<RnsPoly, String> {
         let q = self.u32()? as usize;
         let special = self.u8()? == 1;
         let ntt = self.u8()? == 1;
@@ -87,7 +88,7 @@ impl Reader<'_> {
         Ok(p)
     }
 
-    fn switching_key(&mut self, params: &Parameters) -> std::result::Result<SwitchingKey, String> {
+    fn switching_key(&mut self, params: &crate::rlwe::Parameters) -> std::result::Result<SwitchingKey, String> {
         let word = self.u32()?;
         let compressed = word & COMPRESSED != 0;
         let count = (word & !COMPRESSED) as usize;
@@ -227,6 +228,39 @@ impl Persist for GaloisKeys {
             keys.insert(g, r.switching_key(params)?);
         }
         Ok(GaloisKeys { keys })
+    }
+}
+
+impl Persist for Encapsulation {
+    const KIND: u8 = 5;
+    const NAME: &'static str = "encapsulation keys";
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.weight as u32).to_le_bytes());
+        out.extend_from_slice(&self.sparse.p()[0].to_le_bytes());
+        put_switching_key(out, &self.dense_to_sparse);
+        put_switching_key(out, &self.sparse_to_dense);
+    }
+    fn read_payload(r: &mut Reader<'_>, params: &Parameters) -> std::result::Result<Self, String> {
+        let weight = r.u32()? as usize;
+        if weight == 0 || weight > params.n() {
+            return Err(format!("ephemeral secret weight {weight} outside 1..={}", params.n()));
+        }
+        let p0 = r.u64()?;
+        if params.rlwe().p().first() != Some(&p0) {
+            return Err(format!(
+                "sparse-domain prime {p0} is not the parameters' first special prime"
+            ));
+        }
+        let sparse =
+            crate::rlwe::Parameters::new(params.log_n(), vec![params.q()[0]], vec![p0]).map_err(|e| e.to_string())?;
+        let dense_to_sparse = r.switching_key(&sparse)?;
+        let sparse_to_dense = r.switching_key(params)?;
+        Ok(Encapsulation {
+            sparse,
+            weight,
+            dense_to_sparse,
+            sparse_to_dense,
+        })
     }
 }
 

@@ -244,6 +244,23 @@ fn encapsulated_bootstrapping_needs_fewer_levels_and_keeps_precision() {
         Err(Error::MissingKey(m)) => assert!(m.contains("encapsulation"), "{m}"),
         other => panic!("expected a missing-key error, got {:?}", other.err()),
     }
+    // The encapsulation keys go through a file (the same checks as every key file) and bootstrap as before.
+    use pann_he::bootstrap::encapsulation::Encapsulation;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("encapsulation.bin");
+    pann_he::serialize::save(e, &params, &path).unwrap();
+    let loaded: Encapsulation = pann_he::serialize::load(&params, &path).unwrap();
+    assert_eq!((loaded.weight(), loaded.bytes()), (e.weight(), e.bytes()));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 9]).unwrap();
+    match pann_he::serialize::load::<Encapsulation>(&params, &path) {
+        Err(Error::BadFile { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    let k = keys::BootstrapKeys {
+        encapsulation: Some(loaded),
+        ..k
+    };
     let boot = Bootstrapper::new(params.clone(), encoder.clone(), preset.boot.clone(), k).unwrap();
     assert_eq!(boot.output_level(), 2);
     let x = complex_values(params.slots(), 42);

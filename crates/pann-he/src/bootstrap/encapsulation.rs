@@ -29,13 +29,13 @@ use crate::rlwe::{self, KeyGenerator, SecretKey, SwitchingKey};
 #[derive(Clone, Debug)]
 pub struct Encapsulation {
     /// RLWE parameters of the sparse domain: the ring of the main parameters over `q_0` and `p_0` only.
-    sparse: rlwe::Parameters,
+    pub(crate) sparse: rlwe::Parameters,
     /// Hamming weight `h` of the ephemeral secret.
-    weight: usize,
+    pub(crate) weight: usize,
     /// From the dense secret to the sparse one, over `q_0·p_0`.
-    dense_to_sparse: SwitchingKey,
+    pub(crate) dense_to_sparse: SwitchingKey,
     /// From the sparse secret to the dense one, over the full `Q·P`.
-    sparse_to_dense: SwitchingKey,
+    pub(crate) sparse_to_dense: SwitchingKey,
 }
 
 /// The EvalMod bound `K` that no bootstrap under an ephemeral secret of weight `h` can exceed:
