@@ -92,7 +92,7 @@ def main():
         t64, t32 = torch.from_numpy(x64), torch.from_numpy(x32)
         assert (f(t64).numpy() - ref).__abs__().max() <= 1e-6 * args.bound
         rows.append((f"torch ops float64 ({torch.__version__})", best(lambda: f(t64), args.repeat)))
-        rows.append((f"torch ops float32 in", best(lambda: f(t32), args.repeat)))
+        rows.append(("torch ops float32 in", best(lambda: f(t32), args.repeat)))
     except ImportError:
         rows.append(("torch ops", float("nan")))
     print(f"pann.relu bench: α = {args.alpha} {a.degrees}, B = {args.bound:g}, {args.n:.0e} values, best of "

@@ -241,10 +241,11 @@ class Conversion:
     def __str__(self):
         bs = sorted({round(s.bound, 6) for s in self.sites})
         bound = f"B = {bs[0]:g}" if len(bs) == 1 else f"B = {bs[0]:.3g}..{bs[-1]:.3g} per site"
+        seen = (f"overflows {self.overflows} on {self.calibration_images} calibration images, "
+                if self.overflows is not None else "")
         head = (f"PANN α = {self.alpha} {self.degrees}, rule {self.rule}"
                 f"{' + leak correction' if self.leak_correction else ''}: {len(self.sites)} sites, {bound}, "
-                f"overflows {self.overflows} on {self.calibration_images} calibration images, "
-                f"ReLU depth {self.relu_depth}, network depth {self.network_depth}")
+                f"{seen}ReLU depth {self.relu_depth}, network depth {self.network_depth}")
         if self.rule == "lee":
             head += f", {self.tries} bound{'s' if self.tries > 1 else ''} tried"
         return head
@@ -358,23 +359,16 @@ def _network_depth(gm, approx):
     return depth[out[0]] if out else None
 
 
-def _batches(loader, device):
-    for b in loader:
-        x = b[0] if isinstance(b, (tuple, list)) else b
-        yield x.to(device)
-
-
 def _device(model):
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
 
-def _run(pnet, loader, device, stop_on_overflow=False, order=None, polys=()):
-    """One pass over ``loader`` (in ``order``, a list of batch indices, if given); with ``stop_on_overflow``, stops
-    after the first batch in which a site overflowed and returns its index."""
-    batches = list(loader) if order is not None else loader
-    idx = order if order is not None else None
-    it = ((i, batches[i]) for i in idx) if idx is not None else enumerate(batches)
+def _run(pnet, batches, device, stop_on_overflow=False, order=None, polys=()):
+    """One pass over the list ``batches`` (in ``order``, a list of batch indices, if given); with
+    ``stop_on_overflow``, stops after the first batch in which a site overflowed and returns its index and the
+    images run."""
+    it = ((i, batches[i]) for i in order) if order is not None else enumerate(batches)
     images = 0
     with torch.no_grad():
         for i, b in it:

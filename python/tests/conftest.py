@@ -34,12 +34,11 @@ def require(path):
 
 def require_torch():
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         if under_ci():
             pytest.fail("PyTorch is not installed in the test environment (scripts/test-python installs it)")
-        pytest.skip("PyTorch is not installed")
-    import torch
+        pytest.skip("PyTorch is not installed", allow_module_level=True)
     return torch
 
 
