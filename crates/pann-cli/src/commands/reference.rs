@@ -235,8 +235,8 @@ pub struct TrainingTiming {
     pub peak_rss_mib: Option<f64>,
 }
 
-/// What `reference/openfhe_bootstrap.py` measured: the fields of pann's bootstrapping report that OpenFHE's
-/// Python API exposes (`log_qp` is `null`: the wheel does not expose its special primes).
+/// What `reference/openfhe_bootstrap.py` measured: the fields of pann's bootstrapping report (`log_qp` from Q's
+/// primes in the serialised context and P's in a ciphertext extended to QP; `null` if the script cannot find them).
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
 pub struct OpenFheBootstrap {
     /// `log2 N`.
