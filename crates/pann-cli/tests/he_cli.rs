@@ -128,13 +128,43 @@ fn bad_input_gives_one_line_errors() {
         &pann(&["he", "infer", "--model", junk.to_str().unwrap()]),
         &["junk.safetensors", "safetensors"],
     );
+    // A bad --range is refused before anything is loaded (the bundled ResNet would run for minutes).
     let resnet = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
-    if pann_data::test_utils::require(&resnet, "the bundled model, ../shared beside the repository") {
-        assert_clean_error(
-            &pann(&["he", "infer", "--model", resnet.to_str().unwrap()]),
-            &["smallcnn"],
-        );
-    }
+    let resnet = resnet.to_str().unwrap();
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", resnet, "--range", "lees"]),
+        &["--range 'lees'", "lee, calibrate, lee-layers or a positive number"],
+    );
+    assert_clean_error(
+        &pann(&["he", "infer", "--model", resnet, "--range", "-3"]),
+        &["--range -3", "positive"],
+    );
+    assert_clean_error(
+        &pann(&[
+            "he",
+            "infer",
+            "--model",
+            resnet,
+            "--range",
+            "lee-layers",
+            "--layer-step",
+            "x0.9",
+        ]),
+        &["--layer-step"],
+    );
+    assert_clean_error(
+        &pann(&[
+            "he",
+            "infer",
+            "--model",
+            resnet,
+            "--range",
+            "lee",
+            "--site-alphas",
+            "9,9",
+        ]),
+        &["--site-alphas", "lee"],
+    );
     assert_clean_error(&pann(&["he", "infer", "--model", &model(), "--alpha", "40"]), &["α"]);
     assert_clean_error(
         &pann(&["he", "infer", "--model", &model(), "--images", "0"]),
@@ -230,4 +260,106 @@ fn without_json_each_image_gets_a_line_and_the_report_follows() {
         String::from_utf8_lossy(&out.stdout).lines().count() > 20,
         "pretty-printed"
     );
+}
+
+#[test]
+fn range_takes_pann_evals_rules_and_the_uncarded_bundled_resnet() {
+    let resnet = pann_data::test_utils::shared_dir().join("models/resnet20-akamaster.safetensors");
+    let resnet = resnet.to_str().unwrap();
+    // The flags parse (clap's help ends the run: no key, no image).
+    let help = pann(&[
+        "he",
+        "infer",
+        "--model",
+        resnet,
+        "--range",
+        "lee-layers",
+        "--layer-step",
+        "x1.05",
+        "--help",
+    ]);
+    assert!(help.status.success(), "{}", String::from_utf8_lossy(&help.stderr));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--range", "--layer-step", "--margin", "--bounds-only", "lee-layers"] {
+        assert!(text.contains(flag), "{flag} not in the help:\n{text}");
+    }
+    if !pann_data::test_utils::require(
+        std::path::Path::new(resnet),
+        "the bundled model, ../shared beside the repository",
+    ) || !pann_data::test_utils::require(&pann_data::test_utils::cifar10_dir(), "the bundled CIFAR-10")
+    {
+        return;
+    }
+    // The bundled ResNet has no card: it runs as `pann eval` runs it (CIFAR-10, imagenet normalisation), here
+    // only as far as its bounds (--bounds-only: seconds, no keys): lee-layers on the 3 test images, from 30
+    // training images, 19 sites, no input outside its bound.
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        resnet,
+        "--range",
+        "lee-layers",
+        "--alpha",
+        "9",
+        "--images",
+        "3",
+        "--calib-images",
+        "30",
+        "--bounds-only",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (r["network"].as_str(), r["range"].as_str()),
+        (Some("resnet20"), Some("lee-layers")),
+        "{r}"
+    );
+    let bounds = r["bounds"].as_array().unwrap();
+    let start = r["start_bounds"].as_array().unwrap();
+    assert_eq!((bounds.len(), start.len()), (19, 19), "{r}");
+    for (b, s) in bounds.iter().zip(start) {
+        assert!(b.as_f64().unwrap() >= s.as_f64().unwrap(), "{r}");
+    }
+    assert_eq!(r["relu_input_overflows"], 0, "{r}");
+    assert!(
+        r["bounds_fitted_on"].as_str().unwrap().contains("first 3 test images"),
+        "{r}"
+    );
+    // Exactly what `pann eval --range lee-layers` finds with the same model, images and α.
+    let eval = pann(&[
+        "eval",
+        "--model",
+        resnet,
+        "--range",
+        "lee-layers",
+        "--alpha",
+        "9",
+        "--images",
+        "3",
+        "--calib-images",
+        "30",
+        "--json",
+    ]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(e["rows"][0]["bounds"], r["bounds"], "pann eval: {e}");
+    assert_eq!(e["rows"][0]["overflows"], 0, "{e}");
+    // The default rule is still calibrate on the f64 network.
+    let out = pann(&[
+        "he",
+        "infer",
+        "--model",
+        resnet,
+        "--images",
+        "1",
+        "--calib-images",
+        "5",
+        "--bounds-only",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["range"], "calibrate", "{r}");
+    assert_eq!(r["bounds"].as_array().unwrap().len(), 19, "{r}");
+    assert!(r["relu_input_overflows"].is_null(), "{r}");
 }

@@ -4,8 +4,10 @@
 
 use pann_approx::CompositeSign;
 use pann_data::Normalization;
+use pann_eval::RangeRule;
 
 use crate::error::{Error, Result};
+use crate::range::FittedBounds;
 
 /// The settings of one encrypted run; [`Default`] gives `pann he infer`'s defaults.
 #[derive(Clone, Debug)]
@@ -14,11 +16,16 @@ pub struct EncryptedInferenceConfig {
     pub alpha: u32,
     /// Test images to run encrypted: the first `images` of the test set given to [`crate::run`].
     pub images: usize,
-    /// Training images that calibrate the per-layer ReLU bounds: the first `calib_images` of the calibration set.
+    /// Training images that calibrate the per-layer ReLU bounds (`calibrate`, the start of `lee-layers`, the
+    /// mean leaks): the first `calib_images` of the calibration set.
     pub calib_images: usize,
-    /// Factor on the calibrated bounds: inputs beyond a bound make the polynomial diverge, and the test images
-    /// may reach further than the calibration images did.
-    pub margin: f64,
+    /// How the ReLU bounds are chosen: `pann eval --range`'s rules. `Calibrate { margin }` (the default, margin
+    /// 1.5: inputs beyond a bound make the polynomial diverge, and the test images may reach further than the
+    /// calibration images did) and `Fixed` are computed on the `f64` mirror when the run is prepared; `Lee` and
+    /// `LeeLayers` are fitted on the test images run by [`crate::range::fit`] into [`Self::fitted`] first.
+    pub range: RangeRule,
+    /// Bounds fitted by [`crate::range::fit`] (one per ReLU site); when set they are the run's bounds.
+    pub fitted: Option<FittedBounds>,
     /// Input normalisation, as the model was trained with.
     pub norm: Normalization,
     /// Subtract each ReLU channel's mean approximation error, measured on the calibration images (the
@@ -29,8 +36,6 @@ pub struct EncryptedInferenceConfig {
     pub log_scale: u32,
     /// One α per ReLU site (from `pann analyze layerwise`), instead of [`Self::alpha`] everywhere; empty: uniform.
     pub site_alphas: Vec<u32>,
-    /// One bound `B` for every ReLU site instead of calibrated ones (`pann eval --range fixed`).
-    pub fixed_bound: Option<f64>,
     /// Rotation keys a bootstrapping network may add to the bootstrapper's (each is hundreds of megabytes at
     /// `N = 2^16`); its other rotations are composed from the keys.
     pub extra_rotation_keys: usize,
@@ -45,12 +50,12 @@ impl Default for EncryptedInferenceConfig {
             alpha: 7,
             images: 10,
             calib_images: 2000,
-            margin: 1.5,
+            range: RangeRule::Calibrate { margin: 1.5 },
+            fitted: None,
             norm: Normalization::imagenet(),
             leak_correction: false,
             log_scale: 40,
             site_alphas: Vec::new(),
-            fixed_bound: None,
             extra_rotation_keys: 8,
             insecure_bootstrap_log_n: None,
         }
@@ -66,18 +71,55 @@ impl EncryptedInferenceConfig {
         if self.calib_images == 0 {
             return Err(Error::config("calib_images", "must be at least 1"));
         }
-        if !(self.margin.is_finite() && self.margin >= 1.0) {
-            return Err(Error::config(
-                "margin",
-                format!("must be a number ≥ 1, got {}", self.margin),
-            ));
+        let margin = |m: f64| {
+            if m.is_finite() && m >= 1.0 {
+                Ok(())
+            } else {
+                Err(Error::config("margin", format!("must be a number ≥ 1, got {m}")))
+            }
+        };
+        let rule = crate::range::name(&self.range);
+        match &self.range {
+            RangeRule::Calibrate { margin: m } => margin(*m)?,
+            RangeRule::LeeLayers(r) => {
+                margin(r.margin)?;
+                r.step.check().map_err(|e| Error::config("layer_step", e.to_string()))?;
+            }
+            RangeRule::Lee(s) => {
+                if !(s.start > 0.0 && s.step > 0.0 && s.cap.is_finite() && s.cap >= s.start) {
+                    return Err(Error::config(
+                        "range",
+                        format!(
+                            "lee: start {} and step {} must be positive, cap {} ≥ start",
+                            s.start, s.step, s.cap
+                        ),
+                    ));
+                }
+            }
+            RangeRule::Fixed(b) => {
+                if !(b.is_finite() && *b > 0.0) {
+                    return Err(Error::config("range", format!("must be a positive number, got {b}")));
+                }
+            }
         }
-        if let Some(b) = self.fixed_bound {
-            if !(b.is_finite() && b > 0.0) {
+        if crate::range::needs_fit(&self.range) {
+            // pann-eval's Lee rules take one approximation and no correction inside the search.
+            if !self.site_alphas.is_empty() {
                 return Err(Error::config(
-                    "fixed_bound",
-                    format!("must be a positive number, got {b}"),
+                    "site_alphas",
+                    format!("cannot be combined with range {rule} yet (the rule takes one α: use --alpha)"),
                 ));
+            }
+            if self.leak_correction {
+                return Err(Error::config(
+                    "leak_correction",
+                    format!("cannot be combined with range {rule} yet (its bounds hold the uncorrected network)"),
+                ));
+            }
+        }
+        if let Some(f) = &self.fitted {
+            if let Some(b) = f.bounds.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+                return Err(Error::config("fitted", format!("bound {b} is not a positive number")));
             }
         }
         self.sign()?;

@@ -23,6 +23,17 @@ pub enum Error {
         /// Channels, height, width the network takes.
         want: [usize; 3],
     },
+    /// The data set has another number of classes than the network's outputs.
+    #[error("the data set has {data} classes, the model {model} outputs")]
+    Classes {
+        /// Classes of the data set.
+        data: usize,
+        /// Outputs of the network.
+        model: usize,
+    },
+    /// The libtorch network a range rule is fitted on is not the network run encrypted.
+    #[error("{0}")]
+    Mismatch(String),
     /// No 128-bit secure parameter set holds the depth.
     #[error("no 128-bit secure parameter set up to N = 2^16 holds {levels} levels of {log_scale} bits")]
     NoParameters {
@@ -55,6 +66,9 @@ pub enum Error {
     /// From the approximation (an α without a composite).
     #[error(transparent)]
     Approx(#[from] pann_approx::Error),
+    /// From pann-eval's range rules (a bound search that diverged, a calibration that saw no finite input).
+    #[error(transparent)]
+    Eval(#[from] pann_eval::Error),
     /// From the data (normalisation).
     #[error(transparent)]
     Data(#[from] pann_data::Error),

@@ -5,7 +5,9 @@
 //! because it needs both the trained model's plaintext behaviour and the encrypted circuit.
 //!
 //! The pipeline, one module per step:
-//! 1. [`calibrate`]: the bound of each ReLU layer (and the mean leaks) on plaintext training images;
+//! 1. [`calibrate`]: the bound of each ReLU layer (and the mean leaks) on plaintext training images, or
+//!    [`range`]: Lee et al.'s rules of `pann eval --range` (`lee`, `lee-layers`) fitted on the test images run,
+//!    by pann-eval on its libtorch PANN;
 //! 2. [`params`]: the smallest 128-bit secure ring with the levels pann-eval's cost model charges, or the
 //!    bootstrapping preset for a network too deep for any ring (a ResNet: bootstraps planned by pann-he);
 //! 3. [`network`]: the network compiled to a CKKS program ([`Circuit`]);
@@ -41,6 +43,7 @@ pub mod infer;
 pub mod keys;
 pub mod network;
 pub mod params;
+pub mod range;
 pub mod report;
 pub mod results;
 
@@ -52,6 +55,7 @@ pub use params::{ParamsSummary, Preset};
 pub use report::{Report, Setup};
 
 use pann_data::{Dataset, Normalization};
+use pann_eval::RangeRule;
 
 use crate::keys::Keys;
 
@@ -91,11 +95,7 @@ impl EncryptedRun {
         }
         let sign = signs[0].clone();
         let calib = normalized(config, net, calib, config.calib_images)?;
-        let bounds = match config.fixed_bound {
-            Some(b) => vec![b; net.relu_layers()],
-            None if net.bootstraps() => calibrate::exact_bounds(net, &calib, config.margin),
-            None => calibrate::bounds(net, &calib, &sign, config.margin),
-        };
+        let bounds = site_bounds(config, net, &calib, &sign)?;
         let depths: Vec<u32> = signs.iter().map(|s| s.relu_depth()).collect();
         let levels = params::levels_needed(net, &depths);
         let leaks = config
@@ -141,6 +141,8 @@ impl EncryptedRun {
             degrees: sign.degrees.clone(),
             relu_depth: sign.relu_depth(),
             depth: circuit.depth(),
+            range: range::name(&config.range),
+            bounds_fitted_on: range::fitted_on(config, net, calib.len()),
             bounds,
             leaks,
             log_qp: params.log_qp(),
@@ -205,11 +207,63 @@ pub fn run(
     Ok(run.report(&results))
 }
 
+/// The run's ReLU bounds, one per site, and what they were fitted on: [`EncryptedInferenceConfig::fitted`] if set,
+/// else `calibrate` or a fixed bound computed on the `f64` mirror over the first `config.calib_images` of `calib`.
+/// Nothing is compiled and no key is made (`pann he infer --bounds-only`).
+pub fn bounds(config: &EncryptedInferenceConfig, net: &Network, calib: &Dataset) -> Result<(Vec<f64>, String)> {
+    config.validate()?;
+    let sign = config.signs(net.relu_layers())?[0].clone();
+    let calib = normalized(config, net, calib, config.calib_images)?;
+    let b = site_bounds(config, net, &calib, &sign)?;
+    Ok((b, range::fitted_on(config, net, calib.len())))
+}
+
+fn site_bounds(
+    config: &EncryptedInferenceConfig,
+    net: &Network,
+    calib: &[Vec<f64>],
+    sign: &pann_approx::CompositeSign,
+) -> Result<Vec<f64>> {
+    Ok(match (&config.fitted, &config.range) {
+        (Some(f), _) if f.bounds.len() != net.relu_layers() => {
+            return Err(Error::config(
+                "fitted",
+                format!(
+                    "has {} bounds, the {} has {} ReLU sites",
+                    f.bounds.len(),
+                    net.name(),
+                    net.relu_layers()
+                ),
+            ))
+        }
+        (Some(f), _) => f.bounds.clone(),
+        (None, RangeRule::Fixed(b)) => vec![*b; net.relu_layers()],
+        (None, RangeRule::Calibrate { margin }) if net.bootstraps() => calibrate::exact_bounds(net, calib, *margin),
+        (None, RangeRule::Calibrate { margin }) => calibrate::bounds(net, calib, sign, *margin),
+        (None, rule @ (RangeRule::Lee(_) | RangeRule::LeeLayers(_))) => {
+            return Err(Error::config(
+                "range",
+                format!(
+                    "{}: the bounds are fitted on the libtorch PANN over the test images first (range::fit)",
+                    range::name(rule)
+                ),
+            ))
+        }
+    })
+}
+
 fn check_shape(net: &Network, data: &Dataset) -> Result<()> {
     let got = [data.channels, data.height, data.width];
     let want = net.input_shape();
     if got != want {
         return Err(Error::ImageShape { got, want });
+    }
+    // A model without a card is run on the data as asked; one with another number of classes is not its data.
+    if data.num_classes != net.classes() {
+        return Err(Error::Classes {
+            data: data.num_classes,
+            model: net.classes(),
+        });
     }
     Ok(())
 }

@@ -81,6 +81,14 @@ impl Network {
         }
     }
 
+    /// Number of classes (logits).
+    pub fn classes(&self) -> usize {
+        match self {
+            Self::SmallCnn(n) => n.classes,
+            Self::ResNet(n) => n.classes,
+        }
+    }
+
     /// Number of ReLU layers, in the order of [`Self::forward`]'s `relu` argument.
     pub fn relu_layers(&self) -> usize {
         match self {

@@ -38,6 +38,10 @@ pub struct Report {
     pub depth: usize,
     /// One ReLU bound per layer.
     pub bounds: Vec<f64>,
+    /// The range rule of the bounds, as `--range` spells it (`calibrate`, `lee`, `lee-layers`, a number).
+    pub range: String,
+    /// What the bounds were fitted on, in words (which images, which network).
+    pub bounds_fitted_on: String,
     /// The largest `|mean leak|` subtracted, if the leak correction was on.
     pub leak_correction: Option<f64>,
     /// Number of rotation keys.
@@ -74,6 +78,10 @@ pub struct Setup {
     pub depth: usize,
     /// One ReLU bound per layer.
     pub bounds: Vec<f64>,
+    /// The range rule of the bounds, as `--range` spells it.
+    pub range: String,
+    /// What the bounds were fitted on, in words.
+    pub bounds_fitted_on: String,
     /// The mean leaks subtracted per layer and channel, if the leak correction was on.
     pub leaks: Option<Vec<Vec<f64>>>,
     /// `log2` of the whole modulus, unrounded.
@@ -122,6 +130,8 @@ impl Report {
             degrees: setup.degrees.clone(),
             depth: setup.depth,
             bounds: setup.bounds.clone(),
+            range: setup.range.clone(),
+            bounds_fitted_on: setup.bounds_fitted_on.clone(),
             leak_correction: setup
                 .leaks
                 .as_ref()

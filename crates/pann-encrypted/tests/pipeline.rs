@@ -5,6 +5,7 @@
 use pann_data::test_utils::repo_dir;
 use pann_data::Dataset;
 use pann_encrypted::{run, EncryptedInferenceConfig, Error, ImageResult, Network, Observer, Setup};
+use pann_eval::RangeRule;
 
 fn model() -> Network {
     Network::load(&repo_dir().join("models/smallcnn-cifar10.safetensors")).unwrap()
@@ -47,7 +48,13 @@ fn configuration_errors_name_the_field() {
         "calib_images"
     );
     for margin in [0.5, f64::NAN, f64::INFINITY] {
-        assert_eq!(field(EncryptedInferenceConfig { margin, ..ok.clone() }), "margin");
+        assert_eq!(
+            field(EncryptedInferenceConfig {
+                range: RangeRule::Calibrate { margin },
+                ..ok.clone()
+            }),
+            "margin"
+        );
     }
     assert!(matches!(
         EncryptedInferenceConfig { alpha: 40, ..ok }.validate(),
@@ -136,6 +143,12 @@ fn a_short_run_reports_every_image_and_agrees_with_the_plaintext_pann() {
     assert_eq!(report.max_logit_error, worst);
     assert_eq!((report.depth, report.rotation_keys), (setup.depth, setup.rotation_keys));
     assert_eq!(report.leak_correction, None);
+    assert_eq!(report.range, "calibrate");
+    assert!(
+        report.bounds_fitted_on.contains("20 training images"),
+        "{}",
+        report.bounds_fitted_on
+    );
     // A smallcnn fits the modulus: no bootstrap; its rotations are at least one per key.
     assert_eq!(report.bootstraps_per_image, 0);
     assert!(report.rotations_per_image >= report.rotation_keys);
@@ -155,6 +168,7 @@ fn a_short_run_reports_every_image_and_agrees_with_the_plaintext_pann() {
             "alpha",
             "bootstraps_per_image",
             "bounds",
+            "bounds_fitted_on",
             "decryption_failures",
             "degrees",
             "depth",
@@ -165,6 +179,7 @@ fn a_short_run_reports_every_image_and_agrees_with_the_plaintext_pann() {
             "max_logit_error",
             "params",
             "peak_rss_bytes",
+            "range",
             "relu_input_overflows",
             "rotation_keys",
             "rotations_per_image",

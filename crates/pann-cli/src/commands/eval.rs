@@ -97,7 +97,8 @@ pub fn bundled_model() -> Result<PathBuf> {
     Ok(pann_data::shared_dir()?.join("models/resnet20-akamaster.safetensors"))
 }
 
-fn range_rule(s: &str, margin: f64, layer_step: &str) -> Result<RangeRule> {
+/// `--range` and its companions as `pann eval` (and `pann he infer`) take them.
+pub(crate) fn range_rule(s: &str, margin: f64, layer_step: &str) -> Result<RangeRule> {
     Ok(match s {
         "lee" => RangeRule::Lee(LeeSearch::default()),
         "calibrate" => RangeRule::Calibrate { margin },

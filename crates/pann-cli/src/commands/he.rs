@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use pann_data::Split;
 use pann_encrypted::{EncryptedInferenceConfig, ImageResult, Network, Observer, Setup};
+use pann_eval::RangeRule;
 
 use super::card::{self, DataFlags};
 use crate::progress::Bar;
@@ -53,12 +54,24 @@ pub struct InferArgs {
     /// Test images to run encrypted (the first N of the test set).
     #[arg(long, default_value_t = 10)]
     images: usize,
-    /// Training images that calibrate the per-layer ReLU bounds.
+    /// ReLU bounds, spelt as `pann eval --range`: `calibrate` (per layer: the largest input on --calib-images
+    /// training images × --margin, on the f64 network), `lee` (Lee et al.'s global B: from 50, +5 until no
+    /// input of a polynomial ReLU leaves [−B, B]), `lee-layers` (Lee's rule per ReLU site: from the bounds
+    /// calibrated on --calib-images training images, each raised by --layer-step until none of its inputs
+    /// leaves it), or a number (one fixed B). `lee` and `lee-layers` are fitted by pann-eval on its plaintext
+    /// (libtorch) PANN over the test images run (the first --images): zero overflows on exactly those images.
+    #[arg(long, default_value = "calibrate", allow_hyphen_values = true)]
+    range: String,
+    /// Training images for `--range calibrate`, the start of `lee-layers` and --leak-correction.
     #[arg(long, default_value_t = 2000)]
     calib_images: usize,
-    /// Margin on the calibrated bounds (inputs beyond the bound make the polynomial diverge).
-    #[arg(long, default_value_t = 1.5)]
-    margin: f64,
+    /// Margin on the calibrated per-layer bounds, also the start of `lee-layers` [default: 1.5 for `calibrate`
+    /// (inputs beyond the bound make the polynomial diverge), 1.1 for `lee-layers` (pann eval's)].
+    #[arg(long)]
+    margin: Option<f64>,
+    /// How `--range lee-layers` raises a site's bound: `xF` multiplies by F > 1, `+A` adds A > 0 (as pann eval).
+    #[arg(long, default_value = "x1.1", allow_hyphen_values = true)]
+    layer_step: String,
     /// Subtract each ReLU channel's mean approximation error, measured on the calibration images (the
     /// mean-leak correction of `pann eval --leak-correction`; free under encryption: it folds into biases).
     #[arg(long)]
@@ -69,8 +82,8 @@ pub struct InferArgs {
     /// One α per ReLU site, comma-separated (from `pann analyze layerwise`), instead of --alpha everywhere.
     #[arg(long, value_delimiter = ',')]
     site_alphas: Vec<u32>,
-    /// One bound B for every ReLU site instead of calibrated bounds (`pann eval --range fixed`).
-    #[arg(long)]
+    /// One bound B for every ReLU site: the same as `--range B`.
+    #[arg(long, conflicts_with = "range")]
     fixed_bound: Option<f64>,
     /// Rotation keys a bootstrapping network may add to the bootstrapper's (each is hundreds of MB at N = 2^16).
     #[arg(long, default_value_t = 8)]
@@ -82,6 +95,14 @@ pub struct InferArgs {
     /// Print one JSON object instead of per-image lines.
     #[arg(long)]
     json: bool,
+    /// Only choose the ReLU bounds by --range and print them as JSON (`bounds`, `bounds_fitted_on`, and for
+    /// `lee`/`lee-layers` pann-eval's `relu_input_overflows` over the images fitted on): no keys, no encryption.
+    #[arg(long)]
+    bounds_only: bool,
+    /// The memory layout of pann-eval's network for `lee`/`lee-layers` (as `pann eval`: the same flags give
+    /// the same bounds to the last bit).
+    #[command(flatten)]
+    layout: crate::layout::LayoutArgs,
 }
 
 /// Arguments of `pann he params`.
@@ -190,12 +211,13 @@ impl Observer for Lines<'_> {
         }
         let bounds: Vec<String> = s.bounds.iter().map(|b| format!("{b:.2}")).collect();
         eprintln!(
-            "{} {} | α = {} {:?} (ReLU depth {}) | B = [{}] | N = 2^{}, log QP = {:.0}, {} levels, {} rotation keys, keys in {:.1} s",
+            "{} {} | α = {} {:?} (ReLU depth {}) | --range {}: B = [{}] | N = 2^{}, log QP = {:.0}, {} levels, {} rotation keys, keys in {:.1} s",
             s.network,
             self.model.display(),
             s.alpha,
             s.degrees,
             s.relu_depth,
+            s.range,
             bounds.join(", "),
             s.params.log_n,
             s.log_qp,
@@ -236,38 +258,78 @@ impl Observer for Lines<'_> {
 }
 
 fn infer(args: InferArgs) -> Result<()> {
+    let range = match args.fixed_bound {
+        Some(b) if !(b.is_finite() && b > 0.0) => bail!("--fixed-bound must be a positive number, got {b}"),
+        Some(b) => RangeRule::Fixed(b),
+        None => {
+            let margin = args
+                .margin
+                .unwrap_or(if args.range == "lee-layers" { 1.1 } else { 1.5 });
+            super::eval::range_rule(&args.range, margin, &args.layer_step)?
+        }
+    };
     let model = args.model.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
     card::check_model_file(&model, args.model.is_some())?;
     let model_card = card::read_card(&model)?;
     let data = card::resolve_data(&args.data, &[(&model, model_card.as_ref())])?;
-    let config = EncryptedInferenceConfig {
+    let mut config = EncryptedInferenceConfig {
         alpha: args.alpha,
         images: args.images,
         calib_images: args.calib_images,
-        margin: args.margin,
+        range,
+        fitted: None,
         norm: data.norm.clone(),
         leak_correction: args.leak_correction,
         log_scale: args.log_scale,
         site_alphas: args.site_alphas.clone(),
-        fixed_bound: args.fixed_bound,
         extra_rotation_keys: args.extra_rotation_keys,
         insecure_bootstrap_log_n: None,
     };
     config.validate().map_err(flagged)?;
     let net = Network::load(&model)?;
-    if net.bootstraps() && model_card.is_none() {
-        // Minutes per image: not on a guess of the normalisation it was trained with.
-        bail!(
-            "{}: a {} without a model card (its data and normalisation unknown); without a card only a smallcnn runs \
-             encrypted (pann train and pann recalibrate-bn write cards)",
+    if model_card.is_none() && !args.json {
+        // As `pann eval` runs a file without a card: on the data and normalisation asked for (or the defaults).
+        eprintln!(
+            "note: {} has no model card: running it on {} with normalisation {} (--dataset, --norm to change)",
             model.display(),
-            net.name()
+            data.kind,
+            data.norm_spec
         );
     }
     let data_dir = &data.dir;
     // (Fashion-MNIST arrives as 3×32×32, as `pann train` feeds it: see `pann_data::load`.)
     let test = pann_data::load(data.kind, data_dir, Split::Test, Some(config.images))?;
     let calib = pann_data::load(data.kind, data_dir, Split::Train, Some(config.calib_images))?;
+    let shape = |e: pann_encrypted::Error| match e {
+        e @ (pann_encrypted::Error::ImageShape { .. } | pann_encrypted::Error::Classes { .. }) => {
+            anyhow!("{}: {e}", data_dir.display())
+        }
+        e => flagged(e),
+    };
+    if pann_encrypted::range::needs_fit(&config.range) {
+        // Lee et al.'s rules are pann-eval's, on its libtorch PANN of the same file.
+        let mut torch = card::load_model(&model, None, model_card.as_ref())?;
+        torch.set_channels_last(args.layout.channels_last());
+        let mut bar = Bar::new(!args.json);
+        let fitted = pann_encrypted::range::fit(&config, &torch, &net, &test, &calib, &mut bar);
+        bar.end();
+        config.fitted = fitted.map_err(shape)?;
+    }
+    if args.bounds_only {
+        let (bounds, fitted_on) = pann_encrypted::bounds(&config, &net, &calib).map_err(shape)?;
+        let fitted = config.fitted.as_ref();
+        let out = serde_json::json!({
+            "network": net.name(),
+            "alpha": config.alpha,
+            "range": pann_encrypted::range::name(&config.range),
+            "bounds": bounds,
+            "start_bounds": fitted.and_then(|f| f.start.clone()),
+            "bounds_fitted_on": fitted_on,
+            "relu_input_overflows": fitted.map(|f| f.overflows),
+        });
+        println!("{}", serde_json::to_string(&out)?);
+        return Ok(());
+    }
     let mut lines = Lines {
         model: &model,
         quiet: args.json,
@@ -280,10 +342,7 @@ fn infer(args: InferArgs) -> Result<()> {
         None => pann_encrypted::run(&config, &net, &calib, &test, &mut lines),
     };
     lines.bar.end();
-    let report = report.map_err(|e| match e {
-        e @ pann_encrypted::Error::ImageShape { .. } => anyhow!("{}: {e}", data_dir.display()),
-        e => flagged(e),
-    })?;
+    let report = report.map_err(shape)?;
     // Through a `Value`: its keys are sorted, as this command has always printed them.
     let report = serde_json::to_value(&report)?;
     if args.json {
