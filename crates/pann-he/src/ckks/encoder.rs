@@ -188,12 +188,23 @@ impl Encoder {
         self.encode_coefficients(ring, &coeffs, level, scale)
     }
 
+    /// [`Self::encode`] over `Q_level·P` (the special primes too): plaintexts that multiply key switching's
+    /// unreduced outputs ([`crate::rlwe::keyswitch::key_switch_decomposed_raw`]).
+    pub fn encode_extended(&self, ring: &RingContext, values: &[Complex], level: usize, scale: f64) -> Result<RnsPoly> {
+        let coeffs = self.embed_inverse(values)?;
+        self.encode_coefficients_in(ring, &coeffs, Basis::extended(level), scale)
+    }
+
     /// Scales real coefficients by `scale`, rounds them, and reduces them into `Q_level` (NTT form).
     pub fn encode_coefficients(&self, ring: &RingContext, coeffs: &[f64], level: usize, scale: f64) -> Result<RnsPoly> {
+        self.encode_coefficients_in(ring, coeffs, Basis::level(level), scale)
+    }
+
+    fn encode_coefficients_in(&self, ring: &RingContext, coeffs: &[f64], basis: Basis, scale: f64) -> Result<RnsPoly> {
         if !(scale.is_finite() && scale >= 1.0) {
             return Err(Error::Encode(format!("scale {scale} must be finite and ≥ 1")));
         }
-        let basis = Basis::level(level);
+        let level = basis.q - 1;
         let log_q: f64 = (0..=level).map(|i| (ring.q(i).value() as f64).log2()).sum();
         let mut p = ring.zero(basis, false);
         let max = coeffs.iter().fold(0f64, |a, &c| a.max((c * scale).abs()));
@@ -203,8 +214,8 @@ impl Encoder {
                 max.log2()
             )));
         }
-        for j in 0..=level {
-            let m = *ring.q(j);
+        for j in 0..p.rows() {
+            let m = *ring.modulus_of(basis, j);
             let row = p.row_mut(j);
             for (r, &c) in row.iter_mut().zip(coeffs) {
                 let v = (c * scale).round();

@@ -59,6 +59,21 @@ pub fn key_switch_decomposed(
     key: &SwitchingKey,
 ) -> [RnsPoly; 2] {
     let ring = params.ring();
+    let [a, b] = key_switch_decomposed_raw(params, dec, perm, key);
+    let (d0, d1) = rayon::join(|| ring.mod_down(&a), || ring.mod_down(&b));
+    [d0, d1]
+}
+
+/// [`key_switch_decomposed`] before its division by `P`: `(P·d_0, P·d_1)` over `Q_ℓ·P` (up to the key's noise).
+/// Sums of such pairs (and of ciphertexts multiplied by `P`) need one reduction by `P` in all, not one each
+/// ("double hoisting", Bossuat et al. 2021 §3.2).
+pub fn key_switch_decomposed_raw(
+    params: &Parameters,
+    dec: &Decomposed,
+    perm: Option<&[u32]>,
+    key: &SwitchingKey,
+) -> [RnsPoly; 2] {
+    let ring = params.ring();
     let level = dec.level;
     let max_level = params.max_level();
     let n = ring.n();
@@ -114,9 +129,7 @@ pub fn key_switch_decomposed(
                 },
             );
         });
-    let [a, b] = out;
-    let (d0, d1) = rayon::join(|| ring.mod_down(&a), || ring.mod_down(&b));
-    [d0, d1]
+    out
 }
 
 /// `(d_0, d_1)` with `d_0 + d_1·s ≈ c·s'` for the key from `s'` to `s`; `c` in NTT form at any level.
