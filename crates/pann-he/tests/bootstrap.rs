@@ -25,7 +25,10 @@ struct Boot {
 }
 
 fn boot_setup(log_n: u32, circuit_levels: usize) -> Boot {
-    let preset = params::test_insecure(log_n, circuit_levels);
+    boot_setup_with(params::test_insecure(log_n, circuit_levels), circuit_levels)
+}
+
+fn boot_setup_with(preset: params::BootstrapPreset, circuit_levels: usize) -> Boot {
     let params = Arc::new(Parameters::new(preset.literal.clone()).unwrap());
     let encoder = Arc::new(Encoder::new(params.n()));
     let mut kg = KeyGenerator::with_seed(params.clone(), 7);
@@ -353,7 +356,8 @@ fn ten_rounds_of_bootstrap_then_relu_follow_the_plaintext() {
     let alpha = 4;
     let sign = CompositeSign::for_alpha(alpha).unwrap();
     let depth = sign.relu_depth() as usize;
-    let mut b = boot_setup(10, depth);
+    // The default path: ModRaise under the ephemeral sparse secret.
+    let mut b = boot_setup_with(params::test_insecure_encapsulated(10, depth, 32), depth);
     let n = b.params.slots();
     let x = values(n, 6, -1.0, 1.0);
     let slots: Vec<Complex> = x.iter().map(|&re| Complex { re, im: 0.0 }).collect();

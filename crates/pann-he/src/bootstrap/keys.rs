@@ -69,8 +69,9 @@ pub fn galois_elements(params: &Parameters, boot: &BootstrapParameters) -> Vec<u
 }
 
 /// Generates the keys of the plan of `boot`, the rotation keys stored whole. [`generate_with`] can compress
-/// them instead (their uniform masks regenerated from a seed at each use): half the memory, but measured at
-/// `N = 2^14` a bootstrap takes about twice as long, so compression is for plans whose keys would not fit.
+/// them instead (their uniform masks regenerated from a seed at each use): half the key memory for about the
+/// same time with 4 digits (measured at `N = 2^16`, one after the other: 24.6 s stored, 25.3 s compressed, peak
+/// 10.9 against 8.2 GB).
 ///
 /// # Errors
 /// Only from the encapsulation keys ([`Encapsulation::generate`]): an ephemeral weight above `N`.
