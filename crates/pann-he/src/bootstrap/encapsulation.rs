@@ -21,7 +21,7 @@
 
 use crate::ckks::{Ciphertext, Parameters};
 use crate::error::{Error, Result};
-use crate::ring::{Basis, RnsPoly};
+use crate::ring::{Basis, RingContext, RnsPoly};
 use crate::rlwe::keyswitch::key_switch;
 use crate::rlwe::{self, KeyGenerator, SecretKey, SwitchingKey};
 
@@ -112,16 +112,11 @@ impl Encapsulation {
         let main = params.ring();
         let small = self.sparse.ring();
         // Through coefficient form: the two rings share q_0 but not necessarily its NTT tables.
-        let coefficients = |p: &RnsPoly| {
-            let mut p = p.clone();
-            main.intt(&mut p);
-            p.row(0).to_vec()
-        };
-        let c0 = coefficients(&ct.c[0]);
+        let [c0, c1] = level0_coefficients(main, ct);
         let mut c1 = RnsPoly {
             n: params.n(),
             basis: Basis::level(0),
-            data: coefficients(&ct.c[1]),
+            data: c1,
             ntt: false,
         };
         small.ntt(&mut c1);
@@ -144,6 +139,16 @@ impl Encapsulation {
             scale: ct.scale,
         }
     }
+}
+
+/// The two polynomials of a level-0 ciphertext in coefficient form modulo `q_0` (what ModRaise lifts).
+pub(crate) fn level0_coefficients(ring: &RingContext, ct: &Ciphertext) -> [Vec<u64>; 2] {
+    let coefficients = |p: &RnsPoly| {
+        let mut p = p.clone();
+        ring.intt(&mut p);
+        p.row(0).to_vec()
+    };
+    [coefficients(&ct.c[0]), coefficients(&ct.c[1])]
 }
 
 #[cfg(test)]

@@ -240,13 +240,12 @@ fn times_p(ring: &RingContext, c: &RnsPoly) -> RnsPoly {
     let level = c.basis().q - 1;
     let n = ring.n();
     let mut out = ring.zero(Basis::extended(level), true);
-    let specials: Vec<u64> = (0..ring.special_count()).map(|k| ring.p(k).value()).collect();
     out.data[..(level + 1) * n]
         .par_chunks_exact_mut(n)
         .enumerate()
         .for_each(|(i, row)| {
             let m = ring.q(i);
-            let p_mod = specials.iter().fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
+            let p_mod = ring.special_product_mod_q(i);
             let ps = m.shoup(p_mod);
             for (o, &v) in row.iter_mut().zip(c.row(i)) {
                 *o = m.mul_shoup(v, p_mod, ps);

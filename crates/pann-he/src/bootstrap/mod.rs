@@ -268,15 +268,7 @@ impl Bootstrapper {
         self.eval.drop_to_level(&mut c, 0)?;
         let c = self.eval.mul_integer(&c, 1i128 << shift);
         let mut raised = match &self.encapsulation {
-            None => {
-                let ring = self.params.ring();
-                let coefficients = |p: &crate::ring::RnsPoly| {
-                    let mut p = p.clone();
-                    ring.intt(&mut p);
-                    p.row(0).to_vec()
-                };
-                self.mod_raise([coefficients(&c.c[0]), coefficients(&c.c[1])])
-            }
+            None => self.mod_raise(encapsulation::level0_coefficients(self.params.ring(), &c)),
             Some(e) => e.to_dense(&self.params, &self.mod_raise(e.to_sparse(&self.params, &c)?)),
         };
         for r in keys::trace_rotations(self.params.slots(), self.boot.slots()) {

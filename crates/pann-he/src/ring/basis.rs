@@ -69,6 +69,13 @@ fn convert_row_portable(y: &[&[u64]], hat_mod_t: &[u64], mt: &Modulus, out: &mut
 }
 
 impl RingContext {
+    /// `P mod q_i`, `P` the product of the special primes: the factor hybrid key switching multiplies by
+    /// (switching keys, [`crate::bootstrap::lintrans`]) and [`Self::mod_down`] divides by.
+    pub fn special_product_mod_q(&self, i: usize) -> u64 {
+        let m = self.q(i);
+        (0..self.special_count()).fold(1u64, |acc, k| m.mul(acc, m.reduce(self.p(k).value())))
+    }
+
     /// Divides by the last prime `q_ℓ` with rounding and drops its row: `a ← ⌊a / q_ℓ⌉` modulo `Q_(ℓ−1)`.
     /// Works in either representation. Panics never; the caller checks that `ℓ ≥ 1`.
     pub fn rescale(&self, a: &mut RnsPoly) {
@@ -171,8 +178,7 @@ impl RingContext {
             let mi = &targets[i];
             convert_row(&refs, &hat_mod_t[i], mi, row);
             self.tables_q(i).forward(row);
-            let p_mod = src.iter().fold(1u64, |acc, p| mi.mul(acc, mi.reduce(p.value())));
-            let p_inv = mi.inv(p_mod);
+            let p_inv = mi.inv(self.special_product_mod_q(i));
             let p_inv_s = mi.shoup(p_inv);
             for (o, &x) in row.iter_mut().zip(a.row(i)) {
                 *o = mi.mul_shoup(mi.sub(x, *o), p_inv, p_inv_s);

@@ -209,7 +209,6 @@ impl KeyGenerator {
         let ring = self.params.ring().clone();
         let top = self.top();
         let digits = self.params.digits_at(self.params.max_level());
-        let p_values: Vec<u64> = self.params.p().to_vec();
         let mask_seed = compressed.then(|| self.sampler.seed());
         let digits = digits
             .into_iter()
@@ -230,7 +229,7 @@ impl KeyGenerator {
                 };
                 for i in lo..hi {
                     let m = *ring.q(i);
-                    let p_mod = p_values.iter().fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
+                    let p_mod = ring.special_product_mod_q(i);
                     let ps = m.shoup(p_mod);
                     let src = from.row(i);
                     for (x, &f) in b.row_mut(i).iter_mut().zip(src) {
